@@ -1,0 +1,318 @@
+"""Checkpoints and shipped models: the contract between training and inference.
+
+Two on-disk forms hold a trained model:
+
+1. **Lightning checkpoint** (``*.ckpt``, written by ``drumscribe train``).  Besides
+   Lightning's own keys (``state_dict`` with the network under ``model.``,
+   optimizer/scheduler/loop/callback states) it carries
+
+   - ``checkpoint["hyper_parameters"]["config"]``: the full config dict
+     (``Config.to_dict()``);
+   - ``checkpoint["drumscribe"]``: ``{"version": BUNDLE_VERSION,
+     "code_version": str, "class_names": [str], "config": dict,
+     "thresholds": [float] (one per class), "cache_key": str}``.
+
+2. **Shipped model**: ``<stem>.safetensors`` (the network's ``state_dict``, no
+   prefix) + ``<stem>.json`` sidecar holding the same ``drumscribe`` dict
+   (plus ``"format": "drumscribe-model"``).  :func:`export_bundle` writes it.
+
+:func:`load_bundle` reads either form and returns a :class:`ModelBundle`
+(network in eval mode on CPU, rebuilt :class:`~drumscribe.config.Config`,
+per-class thresholds, class names).  Weights are loaded strictly: any
+missing/unexpected/mis-shaped tensor is an error.  ``thresholds`` is the
+authority for decoding; :func:`save_thresholds` (used by ``drumscribe tune``)
+rewrites it atomically (and mirrors it into the stored config's
+``postprocessing.class_thresholds`` so ``bundle.config.thresholds()`` agrees).
+
+Lightning checkpoints are read with ``torch.load(weights_only=True)`` and a
+short allow-list of the plain Python types Lightning stores; a checkpoint that
+needs anything else is loaded with ``weights_only=False`` after a warning
+(only load checkpoints you trust).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import DrumscribeError
+
+BUNDLE_VERSION = 1
+SIDECAR_FORMAT = "drumscribe-model"
+DEFAULT_MODEL_STEM = "drumscribe-default"
+
+
+class CheckpointError(DrumscribeError):
+    """A checkpoint / model file is missing, corrupt, or not a drumscribe model."""
+
+
+@dataclass
+class ModelBundle:
+    """What inference needs.  ``model``: :class:`~drumscribe.model.DrumTranscriptionCRNN`, eval mode, CPU."""
+
+    model: Any
+    config: Any
+    thresholds: list[float]
+    class_names: list[str]
+    path: Path | None
+    cache_key: str | None = None
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def default_model_path() -> Path:
+    """Where the shipped model lives inside the package (may not exist yet)."""
+    return Path(__file__).resolve().parent / "pretrained" / f"{DEFAULT_MODEL_STEM}.safetensors"
+
+
+def make_meta(cfg, thresholds: list[float] | None = None) -> dict[str, Any]:
+    """The ``checkpoint["drumscribe"]`` dict for a config."""
+    from . import __version__
+    from .cache import cache_key
+
+    th = list(thresholds) if thresholds is not None else cfg.thresholds()
+    return {
+        "version": BUNDLE_VERSION,
+        "code_version": __version__,
+        "class_names": list(cfg.class_names),
+        "config": cfg.to_dict(),
+        "thresholds": [float(x) for x in th],
+        "cache_key": cache_key(cfg),
+    }
+
+
+# ------------------------------------------------------------------ low level
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    try:
+        with open(tmp, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def _safe_globals() -> list:
+    import collections
+    import pathlib
+
+    items: list = [collections.OrderedDict, collections.defaultdict, pathlib.PosixPath, pathlib.WindowsPath]
+    try:
+        from lightning.fabric.utilities.data import AttributeDict
+
+        items.append(AttributeDict)
+    except Exception:  # pragma: no cover - lightning missing
+        pass
+    return items
+
+
+def _torch_load(path: Path) -> dict:
+    """``torch.load`` a Lightning checkpoint safely (weights_only with an allow-list), else warn and trust."""
+    import pickle
+
+    import torch
+
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: corrupt or not a PyTorch checkpoint (not a torch.save zip archive)")
+    try:
+        with torch.serialization.safe_globals(_safe_globals()):
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):
+            raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
+        warnings.warn(
+            f"{path}: checkpoint holds objects outside the weights-only allow-list; "
+            "loading it with weights_only=False (only load checkpoints you trust)",
+            stacklevel=3,
+        )
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc2:
+            raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc2).__name__}: {exc2})") from None
+    except Exception as exc:
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: not a drumscribe checkpoint (top level is {type(ckpt).__name__})")
+    return ckpt
+
+
+def _network_state(ckpt: dict, path: Path) -> dict:
+    sd = ckpt.get("state_dict")
+    if not isinstance(sd, dict):
+        raise CheckpointError(f"{path}: not a drumscribe checkpoint (no state_dict)")
+    net = {k[len("model."):]: v for k, v in sd.items() if k.startswith("model.")}
+    if not net:
+        raise CheckpointError(f"{path}: not a drumscribe checkpoint (no 'model.*' weights in state_dict)")
+    return net
+
+
+def _check_meta(meta: Any, path: Path) -> dict:
+    if not isinstance(meta, dict) or "config" not in meta:
+        raise CheckpointError(f"{path}: not a drumscribe checkpoint (no 'drumscribe' metadata)")
+    if int(meta.get("version", 0)) > BUNDLE_VERSION:
+        raise CheckpointError(
+            f"{path}: made by a newer drumscribe (bundle version {meta.get('version')} > {BUNDLE_VERSION}); upgrade")
+    return meta
+
+
+def _build(meta: dict, state: dict, path: Path) -> ModelBundle:
+    from .config import config_from_dict
+    from .errors import ConfigError
+    from .model import build_model
+
+    raw = dict(meta["config"])
+    if isinstance(raw.get("egmd_midi_mapping"), dict):  # JSON turned the int note keys into strings
+        raw["egmd_midi_mapping"] = {int(k): v for k, v in raw["egmd_midi_mapping"].items()}
+    try:
+        cfg = config_from_dict(raw)
+    except ConfigError as exc:
+        raise CheckpointError(f"{path}: stored config is invalid ({exc})") from None
+    model = build_model(cfg)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not match the stored model config: {exc}") from None
+    model.eval()
+    thresholds = [float(x) for x in meta.get("thresholds") or cfg.thresholds()]
+    if len(thresholds) != cfg.n_classes:
+        raise CheckpointError(f"{path}: {len(thresholds)} thresholds for {cfg.n_classes} classes")
+    return ModelBundle(
+        model=model,
+        config=cfg,
+        thresholds=thresholds,
+        class_names=list(meta.get("class_names") or cfg.class_names),
+        path=path,
+        cache_key=meta.get("cache_key"),
+        meta={k: v for k, v in meta.items() if k != "config"},
+    )
+
+
+def _sidecar(path: Path) -> Path:
+    return path.with_suffix(".json")
+
+
+# ------------------------------------------------------------------ public
+
+def load_bundle(path: str | Path | None = None) -> ModelBundle:
+    """Load a Lightning ``.ckpt`` or a shipped ``.safetensors`` (+ ``.json``) model.
+
+    ``path=None`` loads the shipped model at :func:`default_model_path`.
+    Raises :class:`CheckpointError` (a :class:`DrumscribeError`) with the path
+    when the file is missing, corrupt or not a drumscribe model.
+    """
+    if path is None:
+        path = default_model_path()
+        if not path.is_file():
+            raise CheckpointError(
+                f"no bundled model found at {path}; pass --checkpoint PATH (a .ckpt from `drumscribe train`)")
+    path = Path(path).expanduser()
+    if path.suffix == ".json":
+        path = path.with_suffix(".safetensors")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: model file not found")
+    if path.suffix == ".safetensors":
+        side = _sidecar(path)
+        if not side.is_file():
+            raise CheckpointError(f"{path}: sidecar {side.name} (config, thresholds, class names) not found")
+        try:
+            meta = json.loads(side.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{side}: corrupt sidecar ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT:
+            raise CheckpointError(f"{side}: not a drumscribe model sidecar")
+        try:
+            from safetensors.torch import load_file
+
+            state = load_file(str(path), device="cpu")
+        except Exception as exc:
+            raise CheckpointError(f"{path}: corrupt safetensors file ({type(exc).__name__}: {exc})") from None
+        return _build(_check_meta(meta, path), state, path)
+    ckpt = _torch_load(path)
+    meta = ckpt.get("drumscribe")
+    if meta is None and isinstance(ckpt.get("hyper_parameters"), dict) and "config" in ckpt["hyper_parameters"]:
+        # a checkpoint from before the drumscribe entry existed: rebuild it from the hparams
+        meta = {"version": BUNDLE_VERSION, "config": dict(ckpt["hyper_parameters"]["config"])}
+    return _build(_check_meta(meta, path), _network_state(ckpt, path), path)
+
+
+def export_bundle(bundle_or_ckpt: ModelBundle | str | Path, out_path_stem: str | Path) -> tuple[Path, Path]:
+    """Write ``<stem>.safetensors`` + ``<stem>.json`` from a bundle or a checkpoint path.
+
+    Returns the two paths.  Both files are written atomically.
+    """
+    from safetensors.torch import save
+
+    bundle = bundle_or_ckpt if isinstance(bundle_or_ckpt, ModelBundle) else load_bundle(bundle_or_ckpt)
+    stem = Path(out_path_stem)
+    if stem.suffix in (".safetensors", ".json"):
+        stem = stem.with_suffix("")
+    st_path = stem.parent / f"{stem.name}.safetensors"
+    js_path = stem.parent / f"{stem.name}.json"
+    state = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+    meta = make_meta(bundle.config, bundle.thresholds)
+    meta["class_names"] = list(bundle.class_names)
+    if bundle.cache_key:
+        meta["cache_key"] = bundle.cache_key
+    meta["format"] = SIDECAR_FORMAT
+    meta["source"] = str(bundle.path) if bundle.path else None
+    _atomic_write_bytes(st_path, save(state, metadata={"format": "pt", "drumscribe": SIDECAR_FORMAT}))
+    _atomic_write_bytes(js_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    return st_path, js_path
+
+
+def _check_thresholds(thresholds, n_classes: int, path: Path) -> list[float]:
+    th = [float(x) for x in thresholds]
+    if len(th) != n_classes:
+        raise CheckpointError(f"{path}: need {n_classes} thresholds, got {len(th)}")
+    if not all(0.0 < x < 1.0 for x in th):
+        raise CheckpointError(f"{path}: thresholds must be in (0, 1), got {th}")
+    return th
+
+
+def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
+    """Atomically replace the per-class thresholds stored with a model.
+
+    ``path``: a ``.ckpt`` (rewritten whole, through a temp file + rename) or a
+    ``.safetensors``/``.json`` shipped model (only the sidecar is rewritten).
+    """
+    path = Path(path).expanduser()
+    if path.suffix in (".safetensors", ".json"):
+        side = _sidecar(path)
+        if not side.is_file():
+            raise CheckpointError(f"{side}: model sidecar not found")
+        meta = json.loads(side.read_text())
+        if meta.get("format") != SIDECAR_FORMAT:
+            raise CheckpointError(f"{side}: not a drumscribe model sidecar")
+        th = _check_thresholds(thresholds, len(meta["class_names"]), side)
+        meta["thresholds"] = th
+        meta["config"].setdefault("postprocessing", {})["class_thresholds"] = th
+        _atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        return
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    import io
+
+    import torch
+
+    ckpt = _torch_load(path)
+    meta = _check_meta(ckpt.get("drumscribe"), path)
+    th = _check_thresholds(thresholds, len(meta["class_names"]), path)
+    meta["thresholds"] = th
+    meta["config"].setdefault("postprocessing", {})["class_thresholds"] = th
+    hp = ckpt.get("hyper_parameters")
+    if isinstance(hp, dict) and isinstance(hp.get("config"), dict):
+        hp["config"].setdefault("postprocessing", {})["class_thresholds"] = th
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    _atomic_write_bytes(path, buf.getvalue())

@@ -1,0 +1,103 @@
+"""checkpoint.py: load_bundle / export_bundle / save_thresholds on a Lightning-shaped checkpoint."""
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from drumscribe.checkpoint import (CheckpointError, default_model_path, export_bundle, load_bundle, make_meta,
+                                   save_thresholds)
+from drumscribe.config import load_config
+from drumscribe.errors import DrumscribeError
+from drumscribe.model import build_model
+
+torch.set_num_threads(1)
+ROOT = Path(__file__).resolve().parents[1]
+SMALL = ["model.conv_filters=[4,8]", "model.hidden_size=8", "model.num_gru_layers=1"]
+
+
+def _fake_ckpt(tmp_path, overrides=()):
+    cfg = load_config(ROOT / "configs" / "test_config.yaml", list(SMALL) + list(overrides))
+    torch.manual_seed(0)
+    model = build_model(cfg)
+    # give the BatchNorm running stats non-default values so they must round-trip too
+    model.train()
+    with torch.no_grad():
+        model(torch.randn(2, 9, cfg.audio.n_mels) * 2 - 7)
+    model.eval()
+    ckpt = {
+        "epoch": 3, "global_step": 10, "pytorch-lightning_version": "2.6",
+        "state_dict": {f"model.{k}": v for k, v in model.state_dict().items()},
+        "hyper_parameters": {"config": cfg.to_dict()},
+        "drumscribe": make_meta(cfg),
+    }
+    path = tmp_path / "x.ckpt"
+    torch.save(ckpt, path)
+    return path, model, cfg
+
+
+def test_ckpt_roundtrip_and_export(tmp_path):
+    path, model, cfg = _fake_ckpt(tmp_path, ["model.velocity_head=true"])
+    b = load_bundle(path)
+    assert not b.model.training
+    assert b.class_names == cfg.class_names and b.thresholds == cfg.thresholds()
+    assert b.config.to_dict() == cfg.to_dict()
+    x = torch.randn(1, 20, cfg.audio.n_mels) - 8
+    with torch.no_grad():
+        ref = model(x)
+        out = b.model(x)
+    assert torch.equal(ref.onset_logits, out.onset_logits)
+    assert torch.equal(ref.velocity_logits, out.velocity_logits)
+    st, js = export_bundle(path, tmp_path / "shipped")
+    assert st.name == "shipped.safetensors" and js.name == "shipped.json"
+    b2 = load_bundle(st)
+    with torch.no_grad():
+        assert torch.equal(b2.model(x).onset_logits, ref.onset_logits)
+    assert b2.thresholds == b.thresholds and b2.class_names == b.class_names
+
+
+def test_save_thresholds_ckpt_and_sidecar(tmp_path):
+    path, _, cfg = _fake_ckpt(tmp_path)
+    th = [0.1 * (i + 1) for i in range(cfg.n_classes)]
+    save_thresholds(path, th)
+    b = load_bundle(path)
+    assert b.thresholds == pytest.approx(th) and b.config.thresholds() == pytest.approx(th)
+    st, js = export_bundle(b, tmp_path / "m")
+    save_thresholds(st, [0.3] * cfg.n_classes)
+    assert load_bundle(st).thresholds == [0.3] * cfg.n_classes
+    with pytest.raises(CheckpointError, match="thresholds"):
+        save_thresholds(path, [0.5])
+    assert not list(tmp_path.glob(".*tmp*"))
+
+
+def test_strict_loading_and_clear_errors(tmp_path):
+    path, _, cfg = _fake_ckpt(tmp_path)
+    with pytest.raises(DrumscribeError, match="not found"):
+        load_bundle(tmp_path / "nope.ckpt")
+    bad = tmp_path / "bad.ckpt"
+    bad.write_bytes(b"garbage" * 10)
+    with pytest.raises(DrumscribeError, match="bad.ckpt"):
+        load_bundle(bad)
+    other = tmp_path / "other.ckpt"
+    torch.save({"state_dict": {"w": torch.zeros(1)}}, other)
+    with pytest.raises(DrumscribeError, match="not a drumscribe"):
+        load_bundle(other)
+    # weights that do not match the stored config -> strict error
+    ck = torch.load(path, weights_only=False)
+    ck["drumscribe"]["config"]["model"]["hidden_size"] = 16
+    torch.save(ck, tmp_path / "mismatch.ckpt")
+    with pytest.raises(DrumscribeError, match="do not match"):
+        load_bundle(tmp_path / "mismatch.ckpt")
+    st, js = export_bundle(path, tmp_path / "s")
+    js.unlink()
+    with pytest.raises(DrumscribeError, match="sidecar"):
+        load_bundle(st)
+
+
+def test_default_model_path():
+    p = default_model_path()
+    assert p.name == "drumscribe-default.safetensors" and p.parent.name == "pretrained"
+    if not p.is_file():
+        with pytest.raises(DrumscribeError, match="no bundled model"):
+            load_bundle(None)
