@@ -103,7 +103,7 @@ def write_item(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) 
                 for name in ARRAYS:
                     a = np.asarray(arrays[name])
                     kw = {"compression": "lzf", "chunks": True} if a.ndim == 2 and a.size > 0 else {}
-                    h5.create_dataset(name, data=a, **kw)
+                    h5.create_dataset(name, data=a, track_times=False, **kw)
                 for k, v in meta.items():
                     h5.attrs[k] = json.dumps(v) if isinstance(v, (dict, list)) or v is None else v
             os.replace(tmp, path)
