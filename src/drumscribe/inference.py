@@ -1,0 +1,351 @@
+"""Audio -> activations -> events, with memory flat in the audio's length.
+
+Pipeline of :func:`transcribe_audio` (every stage is a generator over blocks):
+
+1. :func:`iter_audio_blocks`: the file is read in blocks (``soundfile``), mixed
+   to mono and resampled with a streaming ``soxr`` resampler;
+2. :func:`iter_feature_blocks`: log-mel frames are computed chunk by chunk;
+   each chunk carries ``ceil(n_fft / 2 / hop) * hop`` samples of real context
+   on both sides (zeros beyond the file's ends, as the whole-file STFT pads),
+   so the frames equal :func:`drumscribe.features.compute_features` of the
+   whole file;
+3. :class:`WindowStitcher`: the model runs on overlapping windows of
+   ``window_s`` seconds that advance by ``window_s - overlap_s``; window ``k``
+   keeps only its centre (from ``overlap/2`` after its start to ``overlap/2``
+   before its end; the first window keeps its head, the last its tail), so
+   every kept frame sees at least ``overlap/2`` of context on both sides.
+   Ready windows of equal length run as one batch (``batch_windows``): the
+   GRU then steps ``window`` frames instead of the file's length.
+
+Only the activations ``(frames, classes)`` (a few hundred bytes per second of
+audio) grow with the file.  The model runs under ``torch.inference_mode`` on
+the CPU unless ``device`` says otherwise; the number of torch threads is
+whatever the caller set (``torch.set_num_threads``; ``drumscribe transcribe
+--threads``).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Iterator
+
+import numpy as np
+
+from .audio import SILENCE_PEAK, resample
+from .decoding import Event, decode
+from .errors import AudioError
+from .features import compute_features
+from .timebase import FrameClock
+
+DEFAULT_WINDOW_S = 20.0
+DEFAULT_OVERLAP_S = 3.0
+DEFAULT_BATCH_WINDOWS = 8
+AUDIO_BLOCK_S = 10.0
+FEATURE_CHUNK_S = 10.0
+
+
+# ------------------------------------------------------------------ audio
+
+def iter_audio_blocks(path: str | Path, sample_rate: int, block_s: float = AUDIO_BLOCK_S) -> Iterator[np.ndarray]:
+    """Mono float32 blocks of ``path`` resampled to ``sample_rate``.
+
+    Raises :class:`AudioError` naming the file when it is missing, unreadable,
+    corrupt, empty or holds NaN/inf.  Formats libsndfile cannot read are
+    decoded whole through :func:`drumscribe.audio.load_audio` (librosa/audioread).
+    """
+    import soundfile as sf
+
+    path = Path(path)
+    if not path.is_file():
+        raise AudioError(f"{path}: audio file not found")
+    try:
+        fh = sf.SoundFile(str(path))
+    except Exception:
+        from .audio import load_audio
+
+        y = load_audio(path, sample_rate)  # raises AudioError naming the file
+        step = max(int(block_s * sample_rate), 1)
+        for i in range(0, len(y), step):
+            yield y[i:i + step]
+        return
+    with fh:
+        in_sr = int(fh.samplerate)
+        stream = None
+        if in_sr != sample_rate:
+            import soxr
+
+            stream = soxr.ResampleStream(in_sr, sample_rate, 1, dtype="float32", quality="HQ")
+        n_read = 0
+        try:
+            for block in fh.blocks(blocksize=max(int(block_s * in_sr), 1), dtype="float32", always_2d=True):
+                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
+                if not np.all(np.isfinite(mono)):
+                    raise AudioError(f"{path}: audio contains NaN or infinite samples")
+                n_read += mono.shape[0]
+                out = stream.resample_chunk(np.ascontiguousarray(mono), last=False) if stream else mono
+                if out.size:
+                    yield np.asarray(out, dtype=np.float32)
+        except AudioError:
+            raise
+        except Exception as exc:  # truncated / corrupt data
+            raise AudioError(f"{path}: cannot read audio ({type(exc).__name__}: {exc})") from None
+        if n_read == 0:
+            raise AudioError(f"{path}: audio file has no samples")
+        if stream is not None:
+            tail = stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
+            if tail.size:
+                yield np.asarray(tail, dtype=np.float32)
+
+
+def iter_array_blocks(audio: np.ndarray, block: int) -> Iterator[np.ndarray]:
+    audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    for i in range(0, audio.shape[0], max(block, 1)):
+        yield audio[i:i + block]
+
+
+# ------------------------------------------------------------------ features
+
+class _Stats:
+    """Running facts about the streamed audio (length, peak) for the summary and the silence check."""
+
+    def __init__(self):
+        self.n_samples = 0
+        self.peak = 0.0
+
+
+def iter_feature_blocks(blocks: Iterator[np.ndarray], audio_cfg, chunk_frames: int | None = None,
+                        stats: _Stats | None = None) -> Iterator[np.ndarray]:
+    """Log-mel frames ``(n, n_mels)`` of a stream of audio blocks, in order; equal to the whole-file features."""
+    hop, n_fft = int(audio_cfg.hop_length), int(audio_cfg.n_fft)
+    if chunk_frames is None:
+        chunk_frames = max(int(FEATURE_CHUNK_S * audio_cfg.sample_rate / hop), 1)
+    pad = int(math.ceil((n_fft // 2) / hop)) * hop  # context, a multiple of hop
+    ctx = pad // hop
+    buf = np.zeros(pad, dtype=np.float32)  # zeros before the file, as the centred STFT pads
+    buf_start = -pad  # global sample index of buf[0]
+    next_frame = 0
+    stats = stats if stats is not None else _Stats()
+
+    def emit(a: int, b: int) -> np.ndarray:
+        lo = a * hop - pad - buf_start
+        hi = (b - 1) * hop + pad - buf_start
+        seg = buf[lo:hi]
+        feats = compute_features(seg, audio_cfg)
+        return feats[ctx:ctx + (b - a)]
+
+    for block in blocks:
+        block = np.asarray(block, dtype=np.float32).reshape(-1)
+        if block.size == 0:
+            continue
+        stats.n_samples += block.size
+        stats.peak = max(stats.peak, float(np.max(np.abs(block))))
+        buf = np.concatenate([buf, block])
+        buf_end = buf_start + buf.shape[0]
+        # frames f with (f * hop + pad) <= buf_end are computable
+        while (next_frame + chunk_frames - 1) * hop + pad <= buf_end:
+            b = next_frame + chunk_frames
+            yield emit(next_frame, b)
+            next_frame = b
+            drop = next_frame * hop - pad - buf_start
+            buf = buf[drop:]
+            buf_start += drop
+    n_total = 1 + stats.n_samples // hop
+    if next_frame < n_total:
+        need = (n_total - 1) * hop + pad - buf_start
+        if buf.shape[0] < need:
+            buf = np.concatenate([buf, np.zeros(need - buf.shape[0], dtype=np.float32)])
+        yield emit(next_frame, n_total)
+
+
+# ------------------------------------------------------------------ model windows
+
+class WindowStitcher:
+    """Run ``model`` on overlapping windows of a frame stream; emit the stitched activations in order.
+
+    ``feed(features)`` / ``finish()`` return lists of ``(onset_probs, velocity_probs|None)`` blocks,
+    each ``(n, n_classes)`` float32.  See the module docstring for the window rule.
+    """
+
+    def __init__(self, model, window_frames: int, overlap_frames: int, batch_windows: int = DEFAULT_BATCH_WINDOWS,
+                 device: str = "cpu"):
+        if window_frames <= overlap_frames:
+            raise ValueError("window must be longer than the overlap")
+        self.model = model
+        self.window = int(window_frames)
+        self.overlap = int(overlap_frames)
+        self.step = self.window - self.overlap
+        self.left = self.overlap // 2  # context kept before each window's centre
+        self.batch_windows = max(int(batch_windows), 1)
+        self.device = device
+        self.buf = None  # features from global frame self.buf_start
+        self.buf_start = 0
+        self.k = 0  # next window index
+        self.pending: list[tuple[np.ndarray, int, int, int]] = []  # (features, start, keep_lo, keep_hi)
+
+    def _run(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        import torch
+
+        x = torch.from_numpy(np.stack(windows)).to(self.device)
+        with torch.inference_mode():
+            out = self.model(x)
+        onset = torch.sigmoid(out.onset_logits.float()).cpu().numpy()
+        vel = out.velocity_logits
+        vel = torch.sigmoid(vel.float()).cpu().numpy() if vel is not None else None
+        return onset, vel
+
+    def _flush(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        results = []
+        i = 0
+        while i < len(self.pending):  # batch consecutive windows of equal length
+            j = i
+            n = self.pending[i][0].shape[0]
+            while j < len(self.pending) and j - i < self.batch_windows and self.pending[j][0].shape[0] == n:
+                j += 1
+            onset, vel = self._run([p[0] for p in self.pending[i:j]])
+            for b, (_, start, lo, hi) in enumerate(self.pending[i:j]):
+                results.append((onset[b, lo - start:hi - start], None if vel is None else vel[b, lo - start:hi - start]))
+            i = j
+        self.pending = []
+        return results
+
+    def _window_bounds(self, k: int, end: int | None) -> tuple[int, int, int, int]:
+        start = k * self.step
+        stop = start + self.window if end is None else end
+        lo = 0 if k == 0 else start + self.left
+        hi = stop if end is not None else start + self.step + self.left
+        return start, stop, lo, hi
+
+    def feed(self, feats: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        feats = np.asarray(feats, dtype=np.float32)
+        self.buf = feats if self.buf is None else np.concatenate([self.buf, feats])
+        while self.buf_start + self.buf.shape[0] >= (self.k * self.step + self.window):
+            start, stop, lo, hi = self._window_bounds(self.k, None)
+            self.pending.append((self.buf[start - self.buf_start:stop - self.buf_start], start, lo, hi))
+            self.k += 1
+            drop = self.k * self.step - self.buf_start
+            self.buf = self.buf[drop:]
+            self.buf_start += drop
+        if len(self.pending) >= self.batch_windows:
+            return self._flush()
+        return []
+
+    def finish(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        end = self.buf_start + (0 if self.buf is None else self.buf.shape[0])
+        start, stop, lo, hi = self._window_bounds(self.k, end)
+        if self.buf is not None and hi > lo and stop > start:
+            self.pending.append((self.buf[start - self.buf_start:stop - self.buf_start], start, lo, hi))
+        out = self._flush()
+        self.buf = None
+        return out
+
+
+def window_frames_for(clock: FrameClock, window_s: float, overlap_s: float) -> tuple[int, int]:
+    w = max(int(round(window_s * clock.frame_rate)), 2)
+    o = min(max(int(round(overlap_s * clock.frame_rate)), 0), w - 1)
+    return w, o
+
+
+def _concat(blocks: list[tuple[np.ndarray, np.ndarray | None]], n_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
+    if not blocks:
+        return np.zeros((0, n_classes), dtype=np.float32), None
+    onset = np.concatenate([b[0] for b in blocks]).astype(np.float32, copy=False)
+    vel = None if blocks[0][1] is None else np.concatenate([b[1] for b in blocks]).astype(np.float32, copy=False)
+    return onset, vel
+
+
+def predict_features(model, features: np.ndarray, clock: FrameClock, window_s: float | None = DEFAULT_WINDOW_S,
+                     overlap_s: float = DEFAULT_OVERLAP_S, batch_windows: int = DEFAULT_BATCH_WINDOWS,
+                     device: str = "cpu") -> tuple[np.ndarray, np.ndarray | None]:
+    """Activations of in-memory features ``(frames, n_mels)`` -> ``(onset_probs, velocity_probs|None)``, ``(frames, classes)``.
+
+    ``window_s=None`` runs one pass over the whole array (the reference the windowed path is tested against).
+    """
+    n_classes = int(model.n_classes)
+    if window_s is None:
+        st = WindowStitcher(model, max(features.shape[0], 1) + 1, 0, 1, device)  # never fills: one pass in finish()
+        return _concat(st.feed(features) + st.finish(), n_classes)
+    w, o = window_frames_for(clock, window_s, overlap_s)
+    st = WindowStitcher(model, w, o, batch_windows, device)
+    blocks = st.feed(features)
+    blocks += st.finish()
+    return _concat(blocks, n_classes)
+
+
+# ------------------------------------------------------------------ end to end
+
+@dataclass
+class Transcription:
+    """Result of :func:`transcribe_audio`.
+
+    ``onset_probs`` / ``velocity_probs``: ``(frames, classes)`` float32 (velocity None without a head);
+    ``events``: decoded :class:`~drumscribe.decoding.Event` list; ``duration``: seconds;
+    ``silent``: the audio's peak is below -80 dBFS (then ``events`` is empty).
+    """
+
+    onset_probs: np.ndarray
+    velocity_probs: np.ndarray | None
+    events: list[Event]
+    duration: float
+    clock: FrameClock
+    class_names: list[str]
+    thresholds: list[float]
+    silent: bool = False
+    peak: float = 0.0
+    timings: dict = field(default_factory=dict)
+
+
+def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, thresholds=None,
+                     velocity_source: str = "auto", window_s: float = DEFAULT_WINDOW_S,
+                     overlap_s: float = DEFAULT_OVERLAP_S, batch_windows: int = DEFAULT_BATCH_WINDOWS,
+                     device: str = "cpu", interpolate: bool = False) -> Transcription:
+    """Transcribe ``audio`` (a path, or a mono float array at ``sample_rate``, default the model's rate).
+
+    ``bundle``: a :class:`drumscribe.checkpoint.ModelBundle`.  ``thresholds``: None (the bundle's),
+    a scalar or one per class.  Decoding settings (minimum interval, peak distance, default
+    velocity) come from ``bundle.config``.
+    """
+    import time
+
+    cfg = bundle.config
+    acfg = cfg.audio
+    clock = FrameClock.from_config(acfg)
+    sr = int(acfg.sample_rate)
+    if isinstance(audio, (str, Path)):
+        blocks = iter_audio_blocks(audio, sr)
+    else:
+        arr = np.asarray(audio, dtype=np.float32)
+        if arr.ndim == 2:  # (samples, channels)
+            arr = arr.mean(axis=1)
+        if sample_rate is not None and int(sample_rate) != sr:
+            arr = resample(arr, int(sample_rate), sr)
+        blocks = iter_array_blocks(arr, int(AUDIO_BLOCK_S * sr))
+    model = bundle.model.to(device).eval()
+    stats = _Stats()
+    w, o = window_frames_for(clock, window_s, overlap_s)
+    stitcher = WindowStitcher(model, w, o, batch_windows, device)
+    out: list = []
+    t0 = time.perf_counter()
+    t_model = 0.0
+    for feats in iter_feature_blocks(blocks, acfg, stats=stats):
+        t1 = time.perf_counter()
+        out += stitcher.feed(feats)
+        t_model += time.perf_counter() - t1
+    t1 = time.perf_counter()
+    out += stitcher.finish()
+    t_model += time.perf_counter() - t1
+    onset, vel = _concat(out, len(bundle.class_names))
+    th = bundle.thresholds if thresholds is None else thresholds
+    th_list = list(np.broadcast_to(np.asarray(th, dtype=np.float64), (onset.shape[1],)).tolist())
+    silent = stats.peak < SILENCE_PEAK
+    t2 = time.perf_counter()
+    events = [] if silent else decode(
+        onset, clock, th_list, cfg.postprocessing.min_onset_interval, cfg.postprocessing.peak_min_distance,
+        vel, velocity_source, cfg.midi.default_velocity, interpolate)
+    t3 = time.perf_counter()
+    return Transcription(
+        onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
+        class_names=list(bundle.class_names), thresholds=th_list, silent=silent, peak=stats.peak,
+        timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
+    )
