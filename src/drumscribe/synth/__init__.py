@@ -1,0 +1,29 @@
+"""Synthetic E-GMD: render drum audio + exact MIDI truth from installed kits.
+
+Public API::
+
+    from drumscribe.synth import render_dataset, list_kits, Realism
+    summary = render_dataset("out/", hours=2, pool="train", seed=0, num_workers=2, realism=True)
+
+Heavy modules (scipy, fluidsynth) are imported lazily.
+"""
+
+from __future__ import annotations
+
+__all__ = ["render_dataset", "list_kits", "get_kits", "Realism", "Kit", "CLASSES"]
+
+
+def __getattr__(name):
+    if name == "render_dataset":
+        from .render import render_dataset
+
+        return render_dataset
+    if name in ("list_kits", "get_kits", "Kit", "CLASSES"):
+        from . import kits
+
+        return getattr(kits, name)
+    if name == "Realism":
+        from .effects import Realism
+
+        return Realism
+    raise AttributeError(name)
