@@ -1,0 +1,123 @@
+"""Score a checkpoint: per-class onset precision/recall/F1 on a split (from the cache) or a folder of audio+MIDI.
+
+Examples::
+
+    drumscribe evaluate --checkpoint ckpts/best.ckpt --config configs/medium_test_config.yaml \\
+        --split test --output docs/medium-test-eval-results.json
+    drumscribe evaluate --checkpoint best.ckpt --split /data/my-drums --plot plots/
+
+Thresholds: ``--threshold`` > the checkpoint's (tuned) thresholds > the config's
+(``--set postprocessing.onset_threshold=...``/``class_thresholds`` also take precedence
+over the checkpoint's).  The JSON format is described in docs/evaluation.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+THRESHOLD_KEYS = ("postprocessing.onset_threshold", "postprocessing.class_thresholds")
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="a .ckpt from `drumscribe train` or a shipped .safetensors")
+    parser.add_argument("--config", default=None,
+                        help="YAML config for paths and decoding (default: the config stored in the checkpoint)")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a config key, repeatable (e.g. --set data.processed_root=/data/cache)")
+    parser.add_argument("--split", default="test",
+                        help="train, val or test (read from the feature cache), or a folder of audio+MIDI pairs")
+    parser.add_argument("--output", default=None, help="write all results as JSON here")
+    parser.add_argument("--tolerance", type=float, default=None,
+                        help="onset matching window in seconds (default postprocessing.onset_tolerance, 0.05)")
+    parser.add_argument("--threshold", type=float, default=None, help="one onset threshold for every class")
+    parser.add_argument("--plot", default=None, metavar="DIR",
+                        help="write piano rolls (truth vs prediction) of the best and worst files here")
+    parser.add_argument("--plot-files", type=int, default=3, help="how many best and worst files to plot (default 3)")
+    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+
+
+def evaluate(args) -> dict:
+    """The whole command as a function; returns the results dict."""
+    import torch
+
+    from .. import __version__
+    from ..checkpoint import load_bundle
+    from ..errors import ConfigError
+    from ..evaluation import (cache_items, config_for, evaluate_predictions, folder_items, is_named_split,
+                              predict_items, resolve_thresholds)
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    if args.tolerance is not None and args.tolerance <= 0:
+        raise ConfigError("--tolerance must be positive")
+    bundle = load_bundle(args.checkpoint)
+    cfg = config_for(bundle, args.config, args.overrides)
+    thresholds = resolve_thresholds(bundle, cfg, args.threshold,
+                                    from_config=any(o.startswith(THRESHOLD_KEYS) for o in args.overrides))
+    if is_named_split(args.split):
+        from ..cache import cache_key
+
+        items = cache_items(cfg, args.split, expected_key=bundle.cache_key or cache_key(cfg))
+        source = "cache"
+    else:
+        from pathlib import Path
+
+        if not Path(args.split).is_dir():
+            raise ConfigError(f"--split {args.split!r}: not train/val/test and not a folder")
+        items = folder_items(cfg, args.split)
+        source = "folder"
+    preds = predict_items(bundle, items, progress=True)
+    results = evaluate_predictions(preds, cfg, bundle.class_names, thresholds, args.tolerance)
+    results.update({
+        "checkpoint": str(bundle.path), "config": args.config, "split": args.split, "source": source,
+        "drumscribe_version": __version__,
+    })
+    if args.plot:
+        _plots(args.plot, preds, results, cfg, bundle.class_names, thresholds, args.plot_files)
+    return results
+
+
+def _plots(folder, preds, results, cfg, class_names, thresholds, n) -> None:
+    from pathlib import Path
+
+    from ..decoding import decode, events_by_class
+    from ..midi import onsets_by_class
+    from ..plotting import piano_roll
+    from ..timebase import FrameClock
+
+    clock = FrameClock.from_config(cfg.audio)
+    order = sorted(range(len(preds)), key=lambda i: results["files"][i]["f1"])
+    chosen = {i: "worst" for i in order[:n]}
+    chosen.update({i: "best" for i in order[::-1][:n] if i not in chosen})
+    pp = cfg.postprocessing
+    for i, tag in chosen.items():
+        p = preds[i]
+        est = events_by_class(decode(p.onset_probs, clock, thresholds, pp.min_onset_interval, pp.peak_min_distance),
+                              len(class_names))
+        ref = onsets_by_class(p.item.note_times, p.item.note_classes, len(class_names))
+        f1 = results["files"][i]["f1"]
+        stem = p.item.name.replace("/", "__").rsplit(".", 1)[0]
+        piano_roll(Path(folder) / f"{tag}-{f1:.3f}-{stem}.png", class_names, est, ref, p.onset_probs,
+                   clock.frame_rate, title=f"{p.item.name}  F1={f1:.3f} ({tag})")
+
+
+def run(args) -> int:
+    import json
+
+    from rich.console import Console
+
+    from ..evaluation import results_tables
+    from ..midi_out import atomic_write_bytes
+
+    results = evaluate(args)
+    console = Console()
+    console.print(f"checkpoint: {results['checkpoint']}  split: {results['split']}  "
+                  f"thresholds: {', '.join(f'{k}={v:.2f}' for k, v in results['thresholds'].items())}")
+    for t in results_tables(results):
+        console.print(t)
+    if args.output:
+        atomic_write_bytes(args.output, (json.dumps(results, indent=1) + "\n").encode())
+        console.print(f"results written to {args.output}")
+    if args.plot:
+        console.print(f"piano rolls written to {args.plot}")
+    return 0

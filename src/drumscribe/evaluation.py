@@ -1,0 +1,288 @@
+"""Evaluate a model on a split (from the feature cache) or on a folder of audio+MIDI pairs; tune thresholds.
+
+* :func:`cache_items` / :func:`folder_items` yield :class:`EvalItem` (features + exact reference onsets).
+* :func:`predict_items` runs the model once per item (windowed, as ``transcribe`` does).
+* :func:`evaluate_predictions` decodes and scores (see :mod:`drumscribe.metrics`) -> the results dict
+  written by ``drumscribe evaluate --output`` (format in ``docs/evaluation.md``).
+* :func:`tune_thresholds` picks per-class thresholds on a grid maximising per-class F1.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from .decoding import decode, events_by_class, pick_peaks
+from .errors import CacheError, DrumscribeError
+from .metrics import Counts, OnsetScorer, match_onsets
+from .midi import onsets_by_class
+from .timebase import FrameClock
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a")
+MIDI_SUFFIXES = (".midi", ".mid")
+DEFAULT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+
+
+@dataclass
+class EvalItem:
+    """One file: ``features`` (frames, n_mels) float32; reference ``note_times`` (s) / ``note_classes``;
+    ``onsets`` (frames, classes) frame targets (None: computed from the notes)."""
+
+    name: str
+    features: np.ndarray
+    note_times: np.ndarray
+    note_classes: np.ndarray
+    onsets: np.ndarray | None = None
+
+
+@dataclass
+class Prediction:
+    item: EvalItem
+    onset_probs: np.ndarray
+    velocity_probs: np.ndarray | None
+
+
+def is_named_split(split: str) -> bool:
+    from .splits import ALIASES, SPLIT_NAMES
+
+    return ALIASES.get(split, split) in SPLIT_NAMES
+
+
+def cache_items(cfg, split: str, expected_key: str | None = None) -> Iterator[EvalItem]:
+    """Items of a named split read from ``data.processed_root`` (HDF5 or .npy entries)."""
+    from .cache import cache_path, read_item
+    from .splits import read_split
+
+    rels = read_split(Path(cfg.data.splits_dir).expanduser(), split)
+    if not rels:
+        raise CacheError(f"split {split!r} in {cfg.data.splits_dir} is empty")
+    root = Path(cfg.data.processed_root).expanduser()
+    for rel in rels:
+        path = cache_path(root, rel)
+        if not path.exists() and cache_path(root, rel, use_hdf5=False).exists():
+            path = cache_path(root, rel, use_hdf5=False)
+        item = read_item(path, ("features", "onsets", "note_times", "note_classes"), expected_key=expected_key)
+        yield EvalItem(rel, item["features"], item["note_times"], item["note_classes"], item["onsets"])
+
+
+def find_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """(audio, midi) pairs under ``folder`` (same stem, MIDI ``.midi`` or ``.mid``) and audio files without MIDI."""
+    folder = Path(folder)
+    pairs, unpaired = [], []
+    for audio in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()):
+        midi = next((audio.with_suffix(s) for s in MIDI_SUFFIXES if audio.with_suffix(s).is_file()), None)
+        (pairs.append((audio, midi)) if midi else unpaired.append(audio))
+    return pairs, unpaired
+
+
+def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
+    """Items computed on the fly from a folder of audio+MIDI pairs never preprocessed."""
+    from .audio import load_audio
+    from .features import compute_features
+    from .midi import make_targets, read_drum_notes
+
+    folder = Path(folder)
+    pairs, unpaired = find_pairs(folder)
+    for a in unpaired:
+        warnings.warn(f"{a}: no .midi/.mid beside it; skipped", stacklevel=2)
+    if not pairs:
+        raise DrumscribeError(f"{folder}: no audio+MIDI pairs (*.wav with .midi/.mid of the same name) found")
+    clock = FrameClock.from_config(cfg.audio)
+    for audio_path, midi_path in pairs:
+        y = load_audio(audio_path, cfg.audio.sample_rate)
+        feats = compute_features(y, cfg.audio)
+        notes = read_drum_notes(midi_path, allow_empty=True)
+        t = make_targets(notes, feats.shape[0], clock, cfg.egmd_midi_mapping, cfg.model.n_classes)
+        yield EvalItem(str(audio_path.relative_to(folder)), feats, t.note_times, t.note_classes, t.onsets)
+
+
+def predict_items(bundle, items: Iterable[EvalItem], window_s: float | None = None, overlap_s: float | None = None,
+                  progress: bool = False) -> list[Prediction]:
+    """Run the model on every item (windowed exactly like ``transcribe``)."""
+    from .inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, predict_features
+
+    clock = FrameClock.from_config(bundle.config.audio)
+    out = []
+    items = list(items) if progress else items
+    it = items
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(items, desc="model", unit="file", leave=False)
+    for item in it:
+        probs, vel = predict_features(bundle.model, item.features, clock,
+                                      DEFAULT_WINDOW_S if window_s is None else window_s,
+                                      DEFAULT_OVERLAP_S if overlap_s is None else overlap_s)
+        out.append(Prediction(item, probs, vel))
+    return out
+
+
+def _reference(item: EvalItem, n_classes: int) -> list[np.ndarray]:
+    return onsets_by_class(np.asarray(item.note_times, dtype=np.float64), np.asarray(item.note_classes), n_classes)
+
+
+def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence[str], thresholds: Sequence[float],
+                         tolerance: float | None = None) -> dict:
+    """Decode + score every prediction; the results dict (without the run's provenance fields)."""
+    from .decoding import onset_roll
+
+    clock = FrameClock.from_config(cfg.audio)
+    pp = cfg.postprocessing
+    tol = pp.onset_tolerance if tolerance is None else float(tolerance)
+    n_classes = len(class_names)
+    scorer = OnsetScorer(class_names, tol)
+    files = []
+    for p in preds:
+        events = decode(p.onset_probs, clock, thresholds, pp.min_onset_interval, pp.peak_min_distance,
+                        p.velocity_probs, "auto", cfg.midi.default_velocity)
+        est = events_by_class(events, n_classes)
+        ref = _reference(p.item, n_classes)
+        targets = p.item.onsets
+        if targets is None:
+            targets = onset_roll(p.item.note_times, p.item.note_classes, p.onset_probs.shape[0], n_classes, clock)
+        fs = scorer.add(ref, est, p.onset_probs, targets, thresholds)
+        files.append({
+            "file": p.item.name,
+            "duration": float(clock.to_seconds(max(p.onset_probs.shape[0] - 1, 0))),
+            "n_reference": int(sum(len(r) for r in ref)),
+            "n_estimated": int(sum(len(e) for e in est)),
+            **{k: fs["micro"][k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")},
+            "per_class_f1": {n: fs["per_class"][n]["f1"] for n in class_names if fs["per_class"][n]["support"] > 0},
+        })
+    res = scorer.result()
+    res["files"] = files
+    res["thresholds"] = {n: float(t) for n, t in zip(class_names, thresholds)}
+    res["class_names"] = list(class_names)
+    res["decoding"] = {"min_onset_interval": pp.min_onset_interval, "peak_min_distance": pp.peak_min_distance}
+    return res
+
+
+def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[float],
+                     tolerance: float | None = None) -> list[Counts]:
+    """Summed counts of class ``cls`` over all predictions for each threshold of ``grid``."""
+    clock = FrameClock.from_config(cfg.audio)
+    pp = cfg.postprocessing
+    tol = pp.onset_tolerance if tolerance is None else float(tolerance)
+    min_frames = pp.min_onset_interval * clock.frame_rate
+    totals = [Counts() for _ in grid]
+    for p in preds:
+        ref = np.sort(np.asarray(p.item.note_times)[np.asarray(p.item.note_classes) == cls])
+        act = p.onset_probs[:, cls]
+        for i, th in enumerate(grid):
+            pk = pick_peaks(act, th, pp.peak_min_distance, min_frames)
+            totals[i] = totals[i] + match_onsets(ref, clock.to_seconds(pk.frames), tol)
+    return totals
+
+
+def tune_from_predictions(preds: Sequence[Prediction], cfg, current: Sequence[float],
+                          grid: Sequence[float] = DEFAULT_GRID, tolerance: float | None = None) -> tuple[list[float], list[dict]]:
+    """Per-class threshold maximising that class's F1 (summed counts over files).
+
+    Ties: the median of the best thresholds (a point inside the flat optimum, not its edge).
+    A class without reference onsets keeps its current threshold (nothing to tune on).
+    Returns ``(thresholds, details)``; ``details[c]`` = ``{"class", "support", "before_f1", "after_f1", "threshold"}``.
+    """
+    out, details = [], []
+    for c in range(len(current)):
+        support = int(sum(int(np.sum(np.asarray(p.item.note_classes) == c)) for p in preds))
+        before = threshold_scores(preds, cfg, c, [current[c]], tolerance)[0]
+        if support == 0:
+            out.append(float(current[c]))
+            details.append({"class": c, "support": 0, "before_f1": before.f1, "after_f1": before.f1,
+                            "threshold": float(current[c]), "tuned": False})
+            continue
+        scores = threshold_scores(preds, cfg, c, grid, tolerance)
+        f1 = np.array([s.f1 for s in scores])
+        best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+        choice = float(grid[int(best[len(best) // 2])])
+        if before.f1 >= f1.max() - 1e-12:  # the current one is already optimal: keep it
+            choice = float(current[c])
+        out.append(choice)
+        details.append({"class": c, "support": support, "before_f1": before.f1, "after_f1": float(max(f1.max(), before.f1)),
+                        "threshold": choice, "tuned": True})
+    return out, details
+
+
+def tune_thresholds(bundle, items: Iterable[EvalItem], grid: Sequence[float] = DEFAULT_GRID,
+                    tolerance: float | None = None) -> list[float]:
+    """Per-class thresholds for ``bundle`` tuned on ``items`` (e.g. ``cache_items(cfg, "val")``).
+
+    Training may call this at the end and store the result with ``checkpoint.save_thresholds``.
+    """
+    preds = predict_items(bundle, items)
+    if not preds:
+        raise DrumscribeError("no items to tune thresholds on")
+    th, _ = tune_from_predictions(preds, bundle.config, bundle.thresholds, grid, tolerance)
+    return th
+
+
+# ------------------------------------------------------------------ printing
+
+def _fmt_row(table, name: str, d: dict, style: str | None = None) -> None:
+    support = d.get("support", d.get("n_classes", ""))
+    table.add_row(name, f"{d['precision']:.3f}", f"{d['recall']:.3f}", f"{d['f1']:.3f}", str(support), style=style)
+
+
+def results_tables(results: dict) -> list:
+    """rich Tables: per class (+ micro, macro), the 5-class view, frame level."""
+    from rich.table import Table
+
+    tables = []
+    for key, title in ((None, f"Onset scores (±{results['tolerance'] * 1000:.0f} ms, {results['n_files']} files)"),
+                       ("five_class", "5-class view (toms and cymbals merged; comparable with published E-GMD)"),
+                       ("frame", "Frame level (reference only)")):
+        part = results if key is None else results[key]
+        t = Table(title=title, title_justify="left")
+        for col in ("class", "precision", "recall", "F1", "support"):
+            t.add_column(col, justify="left" if col == "class" else "right")
+        for name, d in part["per_class"].items():
+            _fmt_row(t, name, d)
+        t.add_section()
+        _fmt_row(t, "micro", part["micro"], "bold")
+        macro = dict(part["macro"])
+        macro["support"] = f"{macro['n_classes']} cls"
+        _fmt_row(t, "macro", macro, "bold")
+        tables.append(t)
+    return tables
+
+
+# ------------------------------------------------------------------ config resolution
+
+def config_for(bundle, config_path: str | None, overrides: Sequence[str] | None):
+    """The config to evaluate/tune with: ``--config`` (+ ``--set``) if given, else the bundle's (+ ``--set``).
+
+    With ``--config``, its features and classes must be the model's (else the cache would not fit it):
+    a mismatch is a :class:`ConfigError` naming the key.
+    """
+    from .config import config_from_dict, load_config
+    from .errors import ConfigError
+    from .features import feature_params
+
+    if config_path is None:
+        return config_from_dict(bundle.config.to_dict(), list(overrides or []))
+    cfg = load_config(config_path, list(overrides or []))
+    if feature_params(cfg.audio) != feature_params(bundle.config.audio):
+        raise ConfigError(f"{config_path}: audio.* differs from the checkpoint's feature settings "
+                          f"{feature_params(bundle.config.audio)}; the model cannot read these features")
+    if cfg.class_names != list(bundle.class_names):
+        raise ConfigError(f"{config_path}: midi.drum_names {cfg.class_names} differ from the checkpoint's "
+                          f"{list(bundle.class_names)}")
+    return cfg
+
+
+def resolve_thresholds(bundle, cfg, cli_threshold: float | None, from_config: bool = False) -> list[float]:
+    """``--threshold`` (all classes) > the checkpoint's (tuned) thresholds > the config's."""
+    n = len(bundle.class_names)
+    if cli_threshold is not None:
+        if not 0.0 < cli_threshold < 1.0:
+            from .errors import ConfigError
+
+            raise ConfigError(f"--threshold must be in (0, 1), got {cli_threshold}")
+        return [float(cli_threshold)] * n
+    if from_config:
+        return cfg.thresholds()
+    return list(bundle.thresholds) if bundle.thresholds else cfg.thresholds()
