@@ -109,10 +109,6 @@ def merge_groups(by_class: Sequence[np.ndarray], class_names: Sequence[str],
     return out
 
 
-def group_names(class_names: Sequence[str], groups: Mapping[str, Sequence[str]] = FIVE_CLASS_GROUPS) -> list[str]:
-    return list(groups.keys())
-
-
 def summarize(counts: Sequence[Counts], names: Sequence[str]) -> dict:
     """``{"per_class": {name: {...}}, "micro": {...}, "macro": {...}}`` from per-class counts."""
     per_class = {n: c.as_dict() for n, c in zip(names, counts)}
