@@ -1,0 +1,44 @@
+"""Train the CRNN on the preprocessed cache (PyTorch Lightning).
+
+Reads the split files and the feature cache written by ``drumscribe
+preprocess``; writes checkpoints to ``checkpoint.dirpath``, TensorBoard logs
+and ``metrics_history.csv`` to ``logging.save_dir/logging.experiment_name``.
+
+Examples:
+  drumscribe train --config configs/medium_test_config.yaml
+  drumscribe train --config configs/medium_test_config.yaml --resume CKPT_DIR/medium-test-last.ckpt
+  drumscribe train --config configs/test_config.yaml --fast-dev-run --set hardware.num_workers=0
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from ..config import add_config_arguments
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
+    parser.epilog = __doc__.split("Examples:")[1].join(["Examples:", ""]) if "Examples:" in __doc__ else None
+    add_config_arguments(parser)
+    parser.add_argument("--resume", metavar="CKPT", default=None,
+                        help="continue from a checkpoint (epoch count, optimizer, scheduler, early stopping)")
+    parser.add_argument("--fast-dev-run", action="store_true",
+                        help="run 1 training + 1 validation batch to check the pipeline (writes no checkpoints)")
+    parser.add_argument("--max-epochs", type=int, default=None, metavar="N",
+                        help="override training.num_epochs")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs / CI)")
+
+
+def run(args: argparse.Namespace) -> int:
+    from ..config import load_config
+    from ..errors import ConfigError
+
+    cfg = load_config(args.config, args.overrides)
+    if args.max_epochs is not None and args.max_epochs <= 0:
+        raise ConfigError("--max-epochs: must be positive")
+    from ..training import fit
+
+    fit(cfg, resume=args.resume, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
+        enable_progress_bar=not args.no_progress)
+    return 0
