@@ -1,0 +1,124 @@
+"""decoding.py on hand-made activations: thresholds, intervals, neighbours, plateaus, edges, velocity."""
+
+import numpy as np
+import pytest
+
+from drumscribe.decoding import Event, decode, events_by_class, pick_onsets, pick_peaks, strength_to_velocity
+from drumscribe.timebase import FrameClock
+
+CLOCK = FrameClock(100, 1)  # 100 frames per second: frame f <-> f / 100 s
+
+
+def test_threshold_is_inclusive_and_per_class():
+    p = np.zeros((10, 2))
+    p[3, 0] = 0.5
+    p[6, 1] = 0.49
+    times, strengths = pick_onsets(p, CLOCK, [0.5, 0.5])
+    assert times[0].tolist() == [0.03] and strengths[0].tolist() == [0.5]
+    assert times[1].size == 0
+    times, _ = pick_onsets(p, CLOCK, [0.6, 0.4])
+    assert times[0].size == 0 and times[1].tolist() == [0.06]
+    with pytest.raises(ValueError, match="thresholds"):
+        pick_onsets(p, CLOCK, [0.5, 0.5, 0.5])
+
+
+def test_local_maximum_within_peak_min_distance():
+    a = np.array([0, 0.6, 0.2, 0.9, 0.1, 0, 0, 0.7, 0])
+    # d=0: every local maximum above threshold
+    assert pick_peaks(a, 0.5, 0).frames.tolist() == [1, 3, 7]
+    # d=2: 0.6 at frame 1 is within 2 frames of 0.9 -> not a local max
+    assert pick_peaks(a, 0.5, 2).frames.tolist() == [3, 7]
+
+
+def test_min_interval_keeps_the_stronger_peak():
+    a = np.zeros(30)
+    a[[5, 8, 20]] = [0.6, 0.9, 0.7]
+    pk = pick_peaks(a, 0.5, 0, min_interval_frames=5)
+    assert pk.frames.tolist() == [8, 20] and pk.strengths.tolist() == [0.9, 0.7]
+    # in seconds through pick_onsets: 50 ms at 100 fps = 5 frames
+    times, _ = pick_onsets(a[:, None], CLOCK, 0.5, min_onset_interval_s=0.05)
+    assert times[0].tolist() == [0.08, 0.2]
+    # exactly the minimum interval apart: both kept
+    b = np.zeros(30)
+    b[[5, 10]] = [0.8, 0.9]
+    assert pick_peaks(b, 0.5, 0, 5).frames.tolist() == [5, 10]
+    # equal strengths: the earlier one wins
+    c = np.zeros(30)
+    c[[5, 7]] = 0.8
+    assert pick_peaks(c, 0.5, 0, 5).frames.tolist() == [5]
+
+
+def test_chain_of_peaks_greedy_by_strength():
+    a = np.zeros(30)
+    a[[4, 8, 12]] = [0.6, 0.9, 0.6]  # 4 and 12 are each within 5 of 8, but 8 apart from each other
+    assert pick_peaks(a, 0.5, 0, 5).frames.tolist() == [8]
+
+
+def test_plateau_is_one_peak_at_its_centre():
+    a = np.array([0, 0.2, 0.8, 0.8, 0.8, 0.2, 0, 0.7, 0.7, 0])
+    pk = pick_peaks(a, 0.5, 1)
+    assert pk.frames.tolist() == [3.0, 7.5]
+    assert pk.index.tolist() == [3, 7]
+    times, _ = pick_onsets(a[:, None], CLOCK, 0.5, 0.0, 1)
+    assert times[0] == pytest.approx([0.03, 0.075])
+
+
+def test_edges_count():
+    a = np.array([0.9, 0.1, 0, 0, 0.2, 0.95])
+    assert pick_peaks(a, 0.5, 2).frames.tolist() == [0, 5]
+    assert pick_peaks(np.array([0.7]), 0.5, 2).frames.tolist() == [0]
+    assert pick_peaks(np.zeros(0), 0.5, 2).frames.size == 0
+    assert pick_peaks(np.full(5, 0.9), 0.5, 2).frames.tolist() == [2.0]  # all-plateau: centre
+
+
+def test_parabolic_interpolation_moves_towards_the_heavier_neighbour():
+    a = np.array([0, 0.2, 0.6, 1.0, 0.8, 0.1, 0])
+    pk = pick_peaks(a, 0.5, 1, interpolate=True)
+    # delta = 0.5 (0.6 - 0.8) / (0.6 - 2 + 0.8) = 0.1666..
+    assert pk.frames[0] == pytest.approx(3 + 1 / 6)
+    sym = np.array([0, 0.5, 1.0, 0.5, 0])
+    assert pick_peaks(sym, 0.5, 1, interpolate=True).frames.tolist() == [2.0]
+    edge = np.array([1.0, 0.5, 0])
+    assert pick_peaks(edge, 0.5, 1, interpolate=True).frames.tolist() == [0.0]
+
+
+def test_decode_events_and_velocities():
+    p = np.zeros((50, 3))
+    p[10, 0] = 0.5
+    p[10, 2] = 1.0
+    p[30, 1] = 0.75
+    ev = decode(p, CLOCK, 0.4)
+    assert [(e.time, e.cls) for e in ev] == [(0.1, 0), (0.1, 2), (0.3, 1)]
+    assert [e.velocity for e in ev] == [64, 127, 95]  # strength * 127, rounded
+    vel = np.zeros_like(p)
+    vel[10, 0], vel[10, 2], vel[30, 1] = 0.1, 0.0, 0.5
+    assert [e.velocity for e in decode(p, CLOCK, 0.4, velocity_probs=vel)] == [13, 1, 64]  # head; clipped to >= 1
+    assert {e.velocity for e in decode(p, CLOCK, 0.4, velocity_source="fixed", default_velocity=80)} == {80}
+    with pytest.raises(ValueError, match="velocity head"):
+        decode(p, CLOCK, 0.4, velocity_source="head")
+    assert events_by_class(ev, 3)[2].tolist() == [0.1]
+    assert strength_to_velocity([0.0, 0.5, 2.0]).tolist() == [1, 64, 127]
+    assert isinstance(ev[0], Event)
+
+
+def test_subframe_timing_measured_on_toy_activations():
+    """The measurement behind interpolate=False being the default (see docs/evaluation.md)."""
+    rng = np.random.default_rng(0)
+    clock = FrameClock(22050, 512)
+    true = np.sort(rng.uniform(0.5, 29.5, 200))
+    n = clock.n_frames(30 * 22050)
+    centre = true * clock.frame_rate
+    f = np.arange(n)[:, None]
+    # a model trained on hard targets at round(t * fps): activation peaks on that frame,
+    # with smaller, symmetric neighbours (sub-frame position not encoded)
+    hard = np.exp(-0.5 * ((f - np.rint(centre)) / 0.7) ** 2).max(axis=1)
+    # an ideal model whose activation is a bump centred on the true time
+    soft = np.exp(-0.5 * ((f - centre) / 0.7) ** 2).max(axis=1)
+    errs = {}
+    for name, act in (("hard", hard), ("soft", soft)):
+        for interp in (False, True):
+            t = clock.to_seconds(pick_peaks(act, 0.3, 1, interpolate=interp).frames)
+            errs[name, interp] = np.abs(np.sort(t)[:, None] - true[None, :]).min(axis=1).mean()
+    assert errs["soft", True] < errs["soft", False]  # helps when the activation carries the timing
+    assert errs["hard", True] == pytest.approx(errs["hard", False], abs=1e-9)  # no change otherwise
+    assert errs["hard", False] < 0.25 * clock.frame_duration + 0.002  # quantisation only, ~ hop/4
