@@ -1,0 +1,135 @@
+"""`drumscribe evaluate` / `tune` end to end on a tiny cache with a tiny checkpoint."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from drumscribe.cli import main
+
+from eval_helpers import SMALL, fake_checkpoint
+
+torch.set_num_threads(1)
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, toy_root):
+    from drumscribe.config import load_config
+    from drumscribe.preprocess import run_preprocess
+
+    from conftest import CONFIGS, path_overrides
+
+    work = tmp_path_factory.mktemp("eval")
+    cfg = load_config(CONFIGS / "medium_test_config.yaml", path_overrides(toy_root, work) + SMALL)
+    run_preprocess(cfg, progress=False, log=lambda *a: None)
+    ckpt = fake_checkpoint(work / "m.ckpt", cfg)
+    return cfg, ckpt, work
+
+
+def test_evaluate_end_to_end_json(setup, toy_root, capsys):
+    cfg, ckpt, work = setup
+    out = work / "results.json"
+    rc = main(["evaluate", "--checkpoint", str(ckpt), "--split", "test", "--output", str(out),
+               "--plot", str(work / "plots"), "--plot-files", "1"])
+    assert rc == 0
+    text = capsys.readouterr().out
+    assert "micro" in text and "macro" in text and "5-class" in text and "Frame level" in text
+    r = json.loads(out.read_text())
+    for key in ("per_class", "micro", "macro", "five_class", "frame", "files", "checkpoint", "thresholds",
+                "tolerance", "class_names", "n_files", "split"):
+        assert key in r
+    assert r["checkpoint"] == str(ckpt) and r["tolerance"] == 0.05 and r["n_files"] == len(r["files"]) >= 1
+    assert list(r["per_class"]) == cfg.class_names
+    assert sum(d["support"] for d in r["per_class"].values()) == r["micro"]["support"] > 0
+    assert r["five_class"]["micro"]["support"] == r["micro"]["support"]
+    assert len(list((work / "plots").glob("*.png"))) >= 1
+
+
+def test_evaluate_scores_match_direct_decoding(setup):
+    """The command's numbers equal decoding + mir_eval on the same activations."""
+    import mir_eval
+
+    from drumscribe.checkpoint import load_bundle
+    from drumscribe.decoding import decode_with_config, events_by_class
+    from drumscribe.evaluation import cache_items, evaluate_predictions, predict_items
+
+    cfg, ckpt, _ = setup
+    bundle = load_bundle(ckpt)
+    preds = predict_items(bundle, cache_items(cfg, "test"))
+    res = evaluate_predictions(preds, cfg, cfg.class_names, [0.3] * cfg.n_classes)
+    tp = n_ref = n_est = 0
+    for p in preds:
+        est = events_by_class(decode_with_config(p.onset_probs, cfg, [0.3] * cfg.n_classes), cfg.n_classes)
+        for c in range(cfg.n_classes):
+            ref = np.sort(p.item.note_times[p.item.note_classes == c])
+            if ref.size and est[c].size:
+                tp += len(mir_eval.util.match_events(ref, est[c], 0.05))
+            n_ref += ref.size
+            n_est += est[c].size
+    assert (res["micro"]["tp"], res["micro"]["support"], res["micro"]["tp"] + res["micro"]["fp"]) == (tp, n_ref, n_est)
+
+
+def test_evaluate_folder_and_tolerance(setup, toy_root, tmp_path):
+    _, ckpt, _ = setup
+    out = tmp_path / "r.json"
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--split", str(toy_root / "drummer1"),
+                 "--tolerance", "0.03", "--threshold", "0.4", "--output", str(out)]) == 0
+    r = json.loads(out.read_text())
+    assert r["source"] == "folder" and r["tolerance"] == 0.03 and set(r["thresholds"].values()) == {0.4}
+    assert r["n_files"] == 4  # drummer1 holds 2 performances x 2 kits
+
+
+def test_evaluate_with_config_and_errors(setup, tmp_path, capsys):
+    cfg, ckpt, work = setup
+    from conftest import CONFIGS, path_overrides
+
+    ov = []
+    for o in path_overrides(cfg.data.egmd_root, work):
+        ov += ["--set", o]
+    for o in SMALL:
+        ov += ["--set", o]
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--config", str(CONFIGS / "medium_test_config.yaml"),
+                 *ov, "--split", "val"]) == 0
+    # a config with other features cannot be used with this model
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--config", str(CONFIGS / "medium_test_config.yaml"),
+                 *ov, "--set", "audio.hop_length=256"]) == 2
+    assert "audio" in capsys.readouterr().err
+    assert main(["evaluate", "--checkpoint", str(tmp_path / "none.ckpt")]) == 2
+    assert main(["evaluate", "--checkpoint", str(ckpt), "--split", "nonsense"]) == 2
+
+
+def test_tune_stores_thresholds(setup, tmp_path):
+    import shutil
+
+    from drumscribe.checkpoint import load_bundle
+    from drumscribe.evaluation import cache_items, tune_thresholds
+
+    cfg, ckpt, _ = setup
+    mine = tmp_path / "t.ckpt"
+    shutil.copy(ckpt, mine)
+    th = tune_thresholds(load_bundle(mine), cache_items(cfg, "val"))
+    assert len(th) == cfg.n_classes and all(0 < t < 1 for t in th)
+    assert main(["tune", "--checkpoint", str(mine), "--dry-run"]) == 0
+    assert load_bundle(mine).thresholds == [0.5] * cfg.n_classes
+    assert main(["tune", "--checkpoint", str(mine)]) == 0
+    assert load_bundle(mine).thresholds == pytest.approx(th)
+
+
+def test_tuning_recovers_the_best_threshold():
+    """On constructed activations the tuned threshold gives the best F1 of the grid."""
+    from drumscribe.config import load_config
+    from drumscribe.evaluation import EvalItem, Prediction, tune_from_predictions
+
+    from eval_helpers import ROOT
+
+    cfg = load_config(ROOT / "configs" / "medium_test_config.yaml")
+    n = 400
+    probs = np.zeros((n, cfg.n_classes), dtype=np.float32)
+    true_frames = np.arange(20, n - 20, 20)
+    probs[true_frames, 0] = 0.35  # true hits are weak ...
+    probs[true_frames + 10, 0] = 0.25  # ... false alarms weaker
+    item = EvalItem("x", np.zeros((n, 128), np.float32), true_frames * 512 / 22050, np.zeros(true_frames.size, int))
+    th, details = tune_from_predictions([Prediction(item, probs, None)], cfg, [0.5] * cfg.n_classes)
+    assert 0.25 < th[0] <= 0.35 and details[0]["after_f1"] == 1.0 and details[0]["before_f1"] == 0.0
+    assert th[1:] == [0.5] * (cfg.n_classes - 1)  # no support: unchanged
