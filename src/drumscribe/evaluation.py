@@ -103,8 +103,9 @@ def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
 def predict_items(bundle, items: Iterable[EvalItem], window_s: float | None = None, overlap_s: float | None = None,
                   progress: bool = False) -> list[Prediction]:
     """Run the model on every item (windowed exactly like ``transcribe``)."""
-    from .inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, predict_features
+    from .inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, inference_model, predict_features
 
+    model = inference_model(bundle.model.eval())
     clock = FrameClock.from_config(bundle.config.audio)
     out = []
     items = list(items) if progress else items
@@ -114,7 +115,7 @@ def predict_items(bundle, items: Iterable[EvalItem], window_s: float | None = No
 
         it = tqdm(items, desc="model", unit="file", leave=False)
     for item in it:
-        probs, vel = predict_features(bundle.model, item.features, clock,
+        probs, vel = predict_features(model, item.features, clock,
                                       DEFAULT_WINDOW_S if window_s is None else window_s,
                                       DEFAULT_OVERLAP_S if overlap_s is None else overlap_s)
         out.append(Prediction(item, probs, vel))

@@ -241,6 +241,48 @@ class WindowStitcher:
         return out
 
 
+_FAST: "weakref.WeakKeyDictionary" = None  # model -> inference copy
+
+
+def inference_model(model):
+    """An inference-only copy of a :class:`DrumTranscriptionCRNN` that computes the same function faster on CPU.
+
+    Each conv block's BatchNorm is folded into its convolution (``fuse_conv_bn_eval``) and the conv
+    stack uses channels-last memory (oneDNN's fast path): about 1.6x faster on one CPU core, outputs
+    equal to ~1e-6.  The copy is cached per model (weakly) and rebuilt if the model is not in eval
+    mode or has an unexpected structure (then the model itself is returned).
+    """
+    global _FAST
+    import copy
+    import weakref
+
+    import torch
+    from torch import nn
+
+    if _FAST is None:
+        _FAST = weakref.WeakKeyDictionary()
+    if model.training or not isinstance(getattr(model, "conv", None), nn.Sequential):
+        return model
+    cached = _FAST.get(model)
+    if cached is not None:
+        return cached
+    blocks = list(model.conv)
+    if not all(isinstance(b, nn.Sequential) and len(b) >= 2 and isinstance(b[0], nn.Conv2d)
+               and isinstance(b[1], nn.BatchNorm2d) for b in blocks):
+        return model
+    from torch.nn.utils.fusion import fuse_conv_bn_eval
+
+    fast = copy.deepcopy(model).eval()
+    for b in fast.conv:
+        b[0] = fuse_conv_bn_eval(b[0], b[1])
+        b[1] = nn.Identity()
+    fast.conv.to(memory_format=torch.channels_last)
+    for p in fast.parameters():
+        p.requires_grad_(False)
+    _FAST[model] = fast
+    return fast
+
+
 def window_frames_for(clock: FrameClock, window_s: float, overlap_s: float) -> tuple[int, int]:
     w = max(int(round(window_s * clock.frame_rate)), 2)
     o = min(max(int(round(overlap_s * clock.frame_rate)), 0), w - 1)
@@ -321,7 +363,7 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
         if sample_rate is not None and int(sample_rate) != sr:
             arr = resample(arr, int(sample_rate), sr)
         blocks = iter_array_blocks(arr, int(AUDIO_BLOCK_S * sr))
-    model = bundle.model.to(device).eval()
+    model = inference_model(bundle.model.to(device).eval())
     stats = _Stats()
     w, o = window_frames_for(clock, window_s, overlap_s)
     stitcher = WindowStitcher(model, w, o, batch_windows, device)
