@@ -343,7 +343,25 @@ def last_checkpoint_name(filename: str) -> str:
 
 
 class AtomicModelCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint whose files appear only complete: temp file in the same dir + ``os.replace``."""
+    """ModelCheckpoint whose files appear only complete (temp file in the same dir + ``os.replace``)
+    and whose ``-last.ckpt`` is refreshed after *every* validation epoch.
+
+    (Lightning 2.6 only refreshes ``last`` when a top-k checkpoint was saved in the same step, so
+    with ``save_top_k: 1`` and no improvement, "last" would lag behind and a resume would repeat epochs.)
+    """
+
+    def _refresh_last(self, trainer, at_train_epoch_end: bool) -> None:
+        if (self.save_last and not self._should_skip_saving_checkpoint(trainer)
+                and self._should_save_on_train_epoch_end(trainer) == at_train_epoch_end):
+            self._save_last_checkpoint(trainer, self._monitor_candidates(trainer))
+
+    def on_validation_end(self, trainer, pl_module) -> None:
+        super().on_validation_end(trainer, pl_module)
+        self._refresh_last(trainer, at_train_epoch_end=False)
+
+    def on_train_epoch_end(self, trainer, pl_module) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        self._refresh_last(trainer, at_train_epoch_end=True)
 
     def _save_checkpoint(self, trainer, filepath: str) -> None:
         path = Path(filepath)
@@ -430,7 +448,8 @@ def run_dir(cfg: Config) -> Path:
     return Path(cfg.logging.save_dir).expanduser() / cfg.logging.experiment_name
 
 
-def build_callbacks(cfg: Config) -> list[Callback]:
+def build_callbacks(cfg: Config, checkpointing: bool = True) -> list[Callback]:
+    """History, checkpoint (unless ``checkpointing`` is False, e.g. fast_dev_run) and early-stopping callbacks."""
     c = cfg.checkpoint
     ckpt = AtomicModelCheckpoint(
         dirpath=str(Path(c.dirpath).expanduser()), filename=c.filename, monitor=c.monitor,
@@ -438,7 +457,7 @@ def build_callbacks(cfg: Config) -> list[Callback]:
         enable_version_counter=False,
     )
     ckpt.CHECKPOINT_NAME_LAST = last_checkpoint_name(c.filename)
-    cbs: list[Callback] = [MetricsHistory(run_dir(cfg) / HISTORY_NAME, cfg.class_names), ckpt]
+    cbs: list[Callback] = [MetricsHistory(run_dir(cfg) / HISTORY_NAME, cfg.class_names), ckpt] if checkpointing else []
     e = cfg.early_stopping
     if e.enabled:
         cbs.append(EarlyStopping(monitor=e.monitor, patience=e.patience, mode=e.mode))
@@ -470,7 +489,8 @@ def build_trainer(cfg: Config, *, fast_dev_run: bool | int = False, max_epochs: 
         precision=hw.precision, max_epochs=max_epochs if max_epochs is not None else t.num_epochs,
         gradient_clip_val=t.gradient_clip_val, gradient_clip_algorithm="norm",
         accumulate_grad_batches=t.accumulate_grad_batches, log_every_n_steps=cfg.logging.log_every_n_steps,
-        callbacks=build_callbacks(cfg) + list(callbacks or []), logger=build_logger(cfg),
+        callbacks=build_callbacks(cfg, checkpointing=not fast_dev_run) + list(callbacks or []),
+        logger=build_logger(cfg), enable_checkpointing=not fast_dev_run,
         fast_dev_run=fast_dev_run, enable_progress_bar=enable_progress_bar, num_sanity_val_steps=1,
         default_root_dir=str(run_dir(cfg)),
     )
