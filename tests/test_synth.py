@@ -271,6 +271,11 @@ def test_realism_keeps_onsets(tmp_path):
         assert all(r["backing_ratio_db"] != "" for r in rows)
     allr = np.concatenate([_rise_ratios(tmp_path / r["audio_filename"], tmp_path / r["midi_filename"]) for r in rows])
     assert np.median(allr) > 1.5 and (allr > 1.05).mean() > 0.7
+    # realism is deterministic too (2 workers vs 1)
+    again = tmp_path / "again"
+    _render(again, kits=["Millo_MultiLayered2"], kits_per_performance=1, performances=2, realism=cfg, num_workers=2)
+    for r in rows:
+        assert (again / r["audio_filename"]).read_bytes() == (tmp_path / r["audio_filename"]).read_bytes()
 
 
 def test_soundfont_kit_renders(tmp_path):

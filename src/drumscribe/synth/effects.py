@@ -123,13 +123,15 @@ def _biquad(kind: str, f0: float, gain_db: float, q: float):
 
 
 def eq(x: np.ndarray, spec: str) -> np.ndarray:
-    from scipy.signal import lfilter
+    from scipy.signal import sosfilt
 
+    sos = []
     for item in spec.split(";"):
         kind, f0, g, q = item.split(":")
         b, a = _biquad(kind, float(f0), float(g), float(q))
-        x = lfilter(b, a, x, axis=0)
-    return x.astype(np.float32)
+        sos.append(np.concatenate([b, a]))
+    sos = np.array(sos)
+    return np.stack([sosfilt(sos, np.ascontiguousarray(x[:, c], dtype=np.float64)) for c in range(x.shape[1])], axis=1).astype(np.float32)
 
 
 def compress(x: np.ndarray, spec: str) -> np.ndarray:
@@ -188,6 +190,15 @@ PROGRESSIONS = [
 ]
 
 
+def _backing_synth(soundfont: str):
+    """A fresh synth per render (~0.15 s to load FluidR3): a reused one is not
+    bit-reproducible, a fresh one is."""
+    import fluidsynth
+
+    synth = fluidsynth.Synth(gain=0.5, samplerate=float(SR), **{"synth.reverb.active": 0, "synth.chorus.active": 0})
+    return synth, synth.sfload(soundfont)
+
+
 def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, soundfont: str) -> np.ndarray:
     """Bass + keys/guitar + pad following a random chord progression at ``bpm``."""
     import fluidsynth
@@ -196,9 +207,8 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
 
     check_path(soundfont)
     rng = np.random.default_rng(seed)
-    synth = fluidsynth.Synth(gain=0.5, samplerate=float(SR), **{"synth.reverb.active": 0, "synth.chorus.active": 0})
+    synth, sfid = _backing_synth(str(soundfont))
     try:
-        sfid = synth.sfload(str(soundfont))
         bass_p = int(rng.choice([32, 33, 34, 35, 36, 38, 39]))
         keys_p = int(rng.choice([0, 1, 2, 4, 5, 6, 16, 17, 18, 24, 25, 26, 27, 29, 11, 12]))
         pad_p = int(rng.choice([48, 49, 50, 52, 88, 89, 90, 91, 92, 94, 19, 61]))
@@ -236,9 +246,12 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
                     events.append((t0 + 4 * bars_per_chord * spb - 0.05, 0, 2, 55 + n % 12, 0))
             bar += 1
         events.sort(key=lambda e: (e[0], e[1]))
+        # event times on fluidsynth's 64-frame block grid: every render starts on a
+        # block boundary, so a reused synth gives identical output for a given seed
         out, pos = [], 0
+        n_total = -(-n_samples // 64) * 64
         for t, on, ch, note, vel in events:
-            s = min(n_samples, int(round(t * SR)))
+            s = min(n_total, int(round(t * SR / 64)) * 64)
             if s > pos:
                 out.append(_synth_float(synth, s - pos))
                 pos = s
@@ -246,8 +259,8 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
                 synth.noteon(ch, note, vel)
             else:
                 synth.noteoff(ch, note)
-        if pos < n_samples:
-            out.append(_synth_float(synth, n_samples - pos))
+        if pos < n_total:
+            out.append(_synth_float(synth, n_total - pos))
         y = np.concatenate(out)[:n_samples] if out else np.zeros((n_samples, 2), np.float32)
     finally:
         synth.delete()

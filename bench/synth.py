@@ -1,0 +1,61 @@
+"""Benchmark `drumscribe synth`: audio-seconds rendered per wall-second per core.
+
+    nice .venv/bin/python bench/synth.py [--performances 12] [--pool train]
+
+Renders the same plan dry and with --realism (all effects, prob 0.75), with 1
+and 2 workers, into a temporary folder (deleted).  Soundfont one-shot caches
+are warmed first so the numbers are steady-state.  Time includes planning,
+pool start-up, mixing, effects, WAV/MIDI writing.  Two rates are printed:
+wall-clock (depends on other load on the machine) and CPU-time based (user+sys
+of this process and its workers: audio-seconds per CPU-second = per core).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import tempfile
+import time
+
+
+def _cpu() -> float:
+    a, b = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return a.ru_utime + a.ru_stime + b.ru_utime + b.ru_stime
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--performances", type=int, default=12)
+    ap.add_argument("--pool", default="train")
+    ap.add_argument("--seed", type=int, default=123)
+    ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    a = ap.parse_args()
+    from drumscribe.synth import render_dataset
+    from drumscribe.synth.kits import get_kits
+    from drumscribe.synth.sampler import load_bank
+
+    for k in get_kits(pool=a.pool):  # warm soundfont caches (not timed)
+        if k.source == "soundfont":
+            load_bank(k, 1)
+    print(f"cpu count {os.cpu_count()}, pool {a.pool}, {a.performances} performances x 3 kits")
+    print(f"{'realism':<8} {'workers':>7} {'audio_s':>9} {'wall_s':>7} {'cpu_s':>7} {'x_rt_wall':>9} {'x_rt_wall/core':>14} {'x_rt_per_cpu_s':>14}")
+    for realism in (False, True):
+        for w in a.workers:
+            d = tempfile.mkdtemp(prefix="synth_bench_")
+            try:
+                t = time.perf_counter()
+                c0 = _cpu()
+                s = render_dataset(d, performances=a.performances, pool=a.pool, seed=a.seed, num_workers=w, realism=realism, progress=False)
+                wall = time.perf_counter() - t
+                cpu = _cpu() - c0
+            finally:
+                shutil.rmtree(d, ignore_errors=True)
+            rt = s["audio_seconds"] / wall
+            print(f"{str(realism):<8} {w:>7} {s['audio_seconds']:>9.1f} {wall:>7.2f} {cpu:>7.2f} {rt:>9.1f} {rt / w:>14.1f} {s['audio_seconds'] / cpu:>14.1f}", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
