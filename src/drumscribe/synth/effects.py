@@ -199,14 +199,19 @@ def _backing_synth(soundfont: str):
     return synth, synth.sfload(soundfont)
 
 
-def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, soundfont: str) -> np.ndarray:
-    """Bass + keys/guitar + pad following a random chord progression at ``bpm``."""
-    import fluidsynth
+def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, soundfont=None) -> np.ndarray:
+    """Bass + keys/guitar + pad following a random chord progression at ``bpm``.
 
-    from .kits import check_path
+    ``soundfont``: a path, or None to pick one of ``backing_soundfonts`` by ``seed``.
+    """
+    from .kits import backing_soundfonts, check_path
 
-    check_path(soundfont)
     rng = np.random.default_rng(seed)
+    if soundfont is None:
+        sfs = backing_soundfonts()
+        w = np.array(list(sfs.values()))
+        soundfont = list(sfs)[int(rng.choice(len(sfs), p=w / w.sum()))]
+    check_path(soundfont)
     synth, sfid = _backing_synth(str(soundfont))
     try:
         bass_p = int(rng.choice([32, 33, 34, 35, 36, 38, 39]))
@@ -275,7 +280,7 @@ def _rms(x):
     return float(np.sqrt(e.mean())) if e.size else 0.0
 
 
-def apply(x: np.ndarray, s: dict, rng: np.random.Generator, bpm: float, lead_in: float, backing_sf=None) -> np.ndarray:
+def apply(x: np.ndarray, s: dict, rng: np.random.Generator, bpm: float, lead_in: float, backing_ok: bool = True) -> np.ndarray:
     """Apply the effects named in settings ``s`` (from :func:`draw_settings`)."""
     if s.get("eq"):
         x = eq(x, s["eq"])
@@ -283,8 +288,8 @@ def apply(x: np.ndarray, s: dict, rng: np.random.Generator, bpm: float, lead_in:
         x = reverb(x, float(s["reverb_rt60"]), float(s["reverb_wet_db"]), rng)
     if s.get("compressor"):
         x = compress(x, s["compressor"])
-    if s.get("backing", "") != "" and backing_sf is not None:
-        b = backing_track(len(x), bpm, lead_in, int(s["backing"]), x.shape[1], str(backing_sf))
+    if s.get("backing", "") != "" and backing_ok:
+        b = backing_track(len(x), bpm, lead_in, int(s["backing"]), x.shape[1])
         rb, rx = _rms(b), _rms(x)
         if rb > 0:
             x = x + b * (rx / rb) * 10 ** (-float(s["backing_ratio_db"]) / 20)

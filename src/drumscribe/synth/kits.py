@@ -67,6 +67,7 @@ class Kit:
         return tuple(c for c in CLASSES if c in have)
 
 
+@lru_cache(maxsize=None)
 def _load_yaml(name: str) -> dict:
     import yaml
 
@@ -175,9 +176,16 @@ def _soundfont_kits() -> list[Kit]:
     return kits
 
 
+def backing_soundfonts() -> dict:
+    """{soundfont path: weight} for backing tracks, installed ones only."""
+    table = _load_yaml("soundfonts.yaml")["backing_soundfonts"]
+    return {str(check_path(p)): float(w) for p, w in table.items() if Path(p).exists()}
+
+
 def backing_soundfont() -> Path | None:
-    p = check_path(_load_yaml("soundfonts.yaml")["backing_soundfont"])
-    return p if p.exists() else None
+    """The first installed backing soundfont (None: no backing possible)."""
+    sfs = backing_soundfonts()
+    return Path(next(iter(sfs))) if sfs else None
 
 
 @lru_cache(maxsize=1)

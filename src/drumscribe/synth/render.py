@@ -21,7 +21,7 @@ import numpy as np
 
 from ..errors import DrumscribeError
 from . import effects
-from .kits import CLASSES, NOTE_CLASS, Kit, backing_soundfont, check_path, get_kits
+from .kits import CLASSES, NOTE_CLASS, Kit, backing_soundfont, check_path, fluidsynth_available, get_kits
 from .patterns import Drummer, adapt_to_kit, generate_performance
 
 SR = 44100
@@ -222,6 +222,9 @@ def render_job(job: Job) -> dict:
     events, stats = adapt_to_kit(perf.events, bank.voices.keys(), stats)
     variant = {n: int(rng.integers(len(v))) for n, v in sorted(bank.voices.items())}
     settings = effects.draw_settings(job.realism, rng)
+    backing_ok = backing_soundfont() is not None and fluidsynth_available()
+    if not backing_ok:
+        settings["backing"] = settings["backing_ratio_db"] = ""
     mix_seed = int(rng.integers(2**31))
     qevents, tempo, spt = quantize(events, perf.bpm)
     rel = Path(f"drummer{job.drummer}") / f"session{job.session}"
@@ -237,8 +240,7 @@ def render_job(job: Job) -> dict:
         peak = float(np.abs(audio).max()) or 1.0
         audio *= 10 ** (-1 / 20) / peak  # -1 dBFS
         if job.realism is not None and job.realism.any:
-            bsf = backing_soundfont() if settings.get("backing", "") != "" else None
-            audio = effects.apply(audio, settings, mrng, perf.bpm, perf.lead_in, bsf)
+            audio = effects.apply(audio, settings, mrng, perf.bpm, perf.lead_in, backing_ok)
             peak = float(np.abs(audio).max()) or 1.0
             audio *= 10 ** (-1 / 20) / peak
             if settings.get("gain_db", "") != "":
