@@ -7,7 +7,8 @@ and 2 workers, into a temporary folder (deleted).  Soundfont one-shot caches
 are warmed first so the numbers are steady-state.  Time includes planning,
 pool start-up, mixing, effects, WAV/MIDI writing.  Two rates are printed:
 wall-clock (depends on other load on the machine) and CPU-time based (user+sys
-of this process and its workers: audio-seconds per CPU-second = per core).
+of this process: audio-seconds per CPU-second = per core; only for 1 worker,
+since pool workers are forkserver children whose CPU time is not visible here).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def main() -> int:
             finally:
                 shutil.rmtree(d, ignore_errors=True)
             rt = s["audio_seconds"] / wall
-            print(f"{str(realism):<8} {w:>7} {s['audio_seconds']:>9.1f} {wall:>7.2f} {cpu:>7.2f} {rt:>9.1f} {rt / w:>14.1f} {s['audio_seconds'] / cpu:>14.1f}", flush=True)
+            print(f"{str(realism):<8} {w:>7} {s['audio_seconds']:>9.1f} {wall:>7.2f} {cpu:>7.2f} {rt:>9.1f} {rt / w:>14.1f} {(f"{s['audio_seconds'] / cpu:.1f}" if w == 1 else "n/a"):>14}", flush=True)
     return 0
 
 

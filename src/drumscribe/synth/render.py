@@ -330,7 +330,10 @@ def render_dataset(
         else:
             import multiprocessing as mp
 
-            ctx = mp.get_context("fork") if hasattr(os, "fork") else mp.get_context()
+            # forkserver: workers fork from a clean server process, never from a parent
+            # that may hold fluidsynth/glib locks (plain fork can deadlock then)
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
             with ctx.Pool(num_workers) as pool_:
                 # soundfont one-shots: render each kit's cache once, in parallel
                 list(pool_.imap_unordered(_prepare_kit, [(k, channels) for k in kits_needed if k.source == "soundfont"]))
