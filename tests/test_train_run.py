@@ -120,3 +120,19 @@ def test_resume_after_interruption_matches_uninterrupted(fast_cache, tmp_path):
     rows = read_history(res.history_path)
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2, 3]
     assert torch.load(last, weights_only=False)["epoch"] == 3
+
+
+def test_cli_training_tunes_thresholds_into_checkpoints(fast_cache, tmp_path, capsys):
+    root, ov = fast_cache
+    sets = [a for o in list(ov) + ["logging.logger=none", "training.window_seconds=2.0", "training.batch_size=2",
+                                   "training.num_epochs=30", "training.learning_rate=0.01", "training.scheduler=none",
+                                   f"checkpoint.dirpath={tmp_path / 'ck'}", f"logging.save_dir={tmp_path / 'l'}",
+                                   "checkpoint.save_top_k=1"] for a in ("--set", o)]
+    rc = main(["train", "--config", str(CONFIGS["test_config"]), "--no-progress", *sets])
+    assert rc == 0
+    assert "Per-class thresholds tuned on val" in capsys.readouterr().out
+    last = load_bundle(tmp_path / "ck" / "test-last.ckpt")
+    assert last.thresholds != [0.5] * 8  # the grid search moved at least one class off the config default
+    assert last.config.postprocessing.class_thresholds == last.thresholds
+    rc = main(["train", "--config", str(CONFIGS["test_config"]), "--no-progress", "--no-tune", *sets])
+    assert load_bundle(tmp_path / "ck" / "test-last.ckpt").thresholds == [0.5] * 8

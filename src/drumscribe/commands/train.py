@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-epochs", type=int, default=None, metavar="N",
                         help="override training.num_epochs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs / CI)")
+    parser.add_argument("--no-tune", dest="tune", action="store_false",
+                        help="skip tuning per-class thresholds on the validation split after training "
+                             "(default: tune the best and the last checkpoint, stored inside them)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -39,6 +42,15 @@ def run(args: argparse.Namespace) -> int:
         raise ConfigError("--max-epochs: must be positive")
     from ..training import fit
 
-    fit(cfg, resume=args.resume, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
-        enable_progress_bar=not args.no_progress)
+    result = fit(cfg, resume=args.resume, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
+                 enable_progress_bar=not args.no_progress)
+    if args.tune and not args.fast_dev_run:
+        from .tune import tune_checkpoint
+
+        done = set()
+        for ckpt in (result.best_checkpoint, result.last_checkpoint):
+            if ckpt and str(ckpt) not in done:
+                done.add(str(ckpt))
+                print(f"tuning per-class thresholds of {ckpt} on the validation split")
+                tune_checkpoint(ckpt, args.config, args.overrides, "val")
     return 0

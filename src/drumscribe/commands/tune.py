@@ -23,10 +23,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
 
-def run(args) -> int:
+def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", tolerance=None, dry_run=False,
+                    console=None) -> list[float]:
+    """Tune ``checkpoint``'s per-class thresholds on ``split`` (a cache split or a folder); save unless dry_run."""
     from pathlib import Path
 
-    import torch
     from rich.console import Console
     from rich.table import Table
 
@@ -34,33 +35,40 @@ def run(args) -> int:
     from ..errors import ConfigError
     from ..evaluation import cache_items, config_for, folder_items, is_named_split, predict_items, tune_from_predictions
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    bundle = load_bundle(args.checkpoint)
-    cfg = config_for(bundle, args.config, args.overrides)
-    if is_named_split(args.split):
+    bundle = load_bundle(checkpoint)
+    cfg = config_for(bundle, config, list(overrides))
+    if is_named_split(split):
         from ..cache import cache_key
 
-        items = cache_items(cfg, args.split, expected_key=bundle.cache_key or cache_key(cfg))
-    elif Path(args.split).is_dir():
-        items = folder_items(cfg, args.split)
+        items = cache_items(cfg, split, expected_key=bundle.cache_key or cache_key(cfg))
+    elif Path(split).is_dir():
+        items = folder_items(cfg, split)
     else:
-        raise ConfigError(f"--split {args.split!r}: not train/val/test and not a folder")
+        raise ConfigError(f"--split {split!r}: not train/val/test and not a folder")
     preds = predict_items(bundle, items, progress=True)
     if not preds:
-        raise ConfigError(f"--split {args.split}: no files")
-    th, details = tune_from_predictions(preds, cfg, bundle.thresholds, tolerance=args.tolerance)
-    console = Console()
-    t = Table(title=f"Per-class thresholds tuned on {args.split} ({len(preds)} files)", title_justify="left")
+        raise ConfigError(f"--split {split}: no files")
+    th, details = tune_from_predictions(preds, cfg, bundle.thresholds, tolerance=tolerance)
+    console = console or Console()
+    t = Table(title=f"Per-class thresholds tuned on {split} ({len(preds)} files)", title_justify="left")
     for col in ("class", "support", "threshold before", "F1 before", "threshold after", "F1 after"):
         t.add_column(col, justify="left" if col == "class" else "right")
     for name, old, d in zip(bundle.class_names, bundle.thresholds, details):
         t.add_row(name, str(d["support"]), f"{old:.2f}", f"{d['before_f1']:.3f}", f"{d['threshold']:.2f}",
                   f"{d['after_f1']:.3f}" + ("" if d["tuned"] else " (no support)"))
     console.print(t)
-    if args.dry_run:
+    if dry_run:
         console.print("dry run: checkpoint not changed")
     else:
         save_thresholds(bundle.path, th)
         console.print(f"thresholds saved into {bundle.path}")
+    return th
+
+
+def run(args) -> int:
+    import torch
+
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    tune_checkpoint(args.checkpoint, args.config, args.overrides, args.split, args.tolerance, args.dry_run)
     return 0
