@@ -113,7 +113,7 @@ def predict_items(bundle, items: Iterable[EvalItem], window_s: float | None = No
     if progress:
         from tqdm import tqdm
 
-        it = tqdm(items, desc="model", unit="file", leave=False)
+        it = tqdm(items, desc="model", unit="file", leave=False, disable=None)  # off when not a terminal
     for item in it:
         probs, vel = predict_features(model, item.features, clock,
                                       DEFAULT_WINDOW_S if window_s is None else window_s,

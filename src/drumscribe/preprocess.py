@@ -263,7 +263,7 @@ def _progress(total: int, enabled: bool):
         return _NullBar()
     from tqdm import tqdm
 
-    return tqdm(total=total, unit="file", desc="preprocess", dynamic_ncols=True, file=sys.stderr)
+    return tqdm(total=total, unit="file", desc="preprocess", dynamic_ncols=True, file=sys.stderr, disable=None)
 
 
 def format_summary(s: PreprocessSummary, processed_root: str, splits_dir: str) -> str:

@@ -319,7 +319,7 @@ def render_dataset(
     if progress:
         from tqdm import tqdm
 
-        bar = tqdm(total=len(jobs), unit="file", desc="synth", dynamic_ncols=True)
+        bar = tqdm(total=len(jobs), unit="file", desc="synth", dynamic_ncols=True, disable=None)
     try:
         if num_workers <= 1:
             for name, _ in map(_prepare_kit, [(k, channels) for k in kits_needed if k.source == "soundfont"]):
