@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Reproduce the bundled model and every number in MODEL_CARD.md (CPU: ~1.5 h on 2 cores).
+# Usage: bash scripts/reproduce_shipped_model.sh [WORKDIR]   (default: data/)
+# Needs the Debian kits that ./run installs (hydrogen-drumkits, fluid-soundfont-gm,
+# timgm6mb-soundfont, musescore-general-soundfont, fluidsynth).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+W=${1:-data}
+DS=".venv/bin/drumscribe"
+PY=".venv/bin/python"
+[ -x "$DS" ] || { ./run --version >/dev/null; }
+mkdir -p "$W/runs"
+
+# 1. Data (deterministic for the seeds below, for any --num-workers)
+#    training: 8 h, train-split performances on training-pool kits, validation/test
+#    performances on held-out kits, all realism effects (p=0.75 each)
+$DS synth --out "$W/synth-train8" --hours 8 --eval-on-heldout --realism --seed 1 --num-workers 2 --no-progress
+#    (a) held-out kits, realism off
+$DS synth --out "$W/heldout-clean" --pool heldout --performances 60 --kits-per-performance 2 --seed 101 --num-workers 2 --no-progress
+#    (b) held-out kits, reverb + noise + backing track on every file
+$DS synth --out "$W/heldout-mix" --pool heldout --performances 60 --kits-per-performance 2 --seed 202 \
+  --reverb --noise --backing --realism-prob 1.0 --num-workers 2 --no-progress
+#    (c) the plan's medium-test protocol: an E-GMD-like 510-file set (training-pool kits)
+$DS synth --out "$W/medium-egmd" --performances 170 --kits-per-performance 3 --pool train --seed 7 --num-workers 2 --no-progress
+
+# 2. Cache
+$DS preprocess --config configs/default_config.yaml --num-workers 2 --quiet \
+  --set data.egmd_root="$W/synth-train8" --set data.processed_root="$W/processed/synth-train8" \
+  --set data.splits_dir="$W/processed/synth-train8/splits" --set data.split_strategy=official
+M=(--set data.egmd_root="$W/medium-egmd" --set data.processed_root="$W/processed/medium-egmd"
+   --set data.splits_dir="$W/processed/medium-egmd/splits")
+$PY scripts/preprocess_egmd.py --config configs/medium_test_config.yaml --num-workers 2 --quiet "${M[@]}"
+
+# 3. The shipped model (default config; thresholds tuned on the validation split at the end)
+$DS train --config configs/default_config.yaml \
+  --set data.egmd_root="$W/synth-train8" --set data.processed_root="$W/processed/synth-train8" \
+  --set data.splits_dir="$W/processed/synth-train8/splits" --set data.split_strategy=official \
+  --set checkpoint.dirpath="$W/runs/shipped/checkpoints" --set logging.save_dir="$W/runs/shipped/logs" \
+  --set training.num_epochs=24 --no-progress
+BEST=$(ls "$W"/runs/shipped/checkpoints/drumscribe-epoch=*.ckpt | sort -t= -k3 -g | head -1)
+$DS evaluate --checkpoint "$BEST" --split "$W/heldout-clean" --output "$W/runs/shipped/eval_heldout_clean.json"   # (a)
+$DS evaluate --checkpoint "$BEST" --split "$W/heldout-mix" --output "$W/runs/shipped/eval_heldout_mix.json"       # (b)
+$DS evaluate --checkpoint "$BEST" --split test --set data.processed_root="$W/processed/synth-train8" \
+  --set data.splits_dir="$W/processed/synth-train8/splits" --output "$W/runs/shipped/eval_synth_test.json"
+$PY - "$BEST" <<'PY'
+import sys
+from drumscribe.checkpoint import export_bundle
+print(export_bundle(sys.argv[1], "src/drumscribe/pretrained/drumscribe-default"))
+PY
+
+# 4. (c) the plan's medium test, verbatim config (steps 4-7)
+$PY scripts/train.py --config configs/medium_test_config.yaml "${M[@]}" \
+  --set checkpoint.dirpath="$W/runs/medium/checkpoints" --set logging.save_dir="$W/runs/medium/logs" --no-progress
+MBEST=$(ls "$W"/runs/medium/checkpoints/medium-test-epoch=*.ckpt | sort -t= -k3 -g | head -1)
+$PY scripts/evaluate.py --checkpoint "$MBEST" --config configs/medium_test_config.yaml "${M[@]}" \
+  --split test --output "$W/runs/medium/medium-test-eval-results.json"
+TEST_AUDIO="$W/medium-egmd/$(head -1 "$W/processed/medium-egmd/splits/test_split.txt")"
+$PY scripts/transcribe.py "$TEST_AUDIO" "$W/runs/medium/test_transcription.mid" --checkpoint "$MBEST"
+$DS report --run "$W/runs/medium/logs/medium-test-10epoch-500files" --checkpoint "$MBEST" \
+  --eval "$W/runs/medium/medium-test-eval-results.json" --midi "$W/runs/medium/test_transcription.mid" \
+  --config configs/medium_test_config.yaml --json "$W/runs/medium/medium-test-decision.json"
