@@ -14,7 +14,7 @@ import pytest
 from drumscribe.checkpoint import default_model_path
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "drumscribe" / "data" / "demo"
-F1_FLOOR = 0.85  # measured on the demo clip: see MODEL_CARD.md
+F1_FLOOR = 0.80  # measured 0.875 micro F1 on the demo clip (MODEL_CARD.md), minus a margin
 
 
 def test_bundled_model_is_safetensors_and_small():
