@@ -101,6 +101,17 @@ def soften(onsets: np.ndarray, weight: float) -> np.ndarray:
     return t
 
 
+def _window_item(feat, on, vel, mask, soft: float) -> dict:
+    """The tensors every window carries: features, (soft) targets, hard targets, velocities, mask."""
+    return {
+        "features": feat,
+        "onsets": soften(on, soft),
+        "onset_hard": on.astype(np.float32),
+        "velocities": vel,
+        "mask": mask,
+    }
+
+
 def _read(entry: LazyEntry, start: int, length: int, n_frames: int):
     """Frames [start, start+length) of an entry, padded past its end; returns (feat, on, vel, mask)."""
     stop = min(start + length, n_frames)
@@ -168,13 +179,7 @@ class TrainWindows:
             feat, on, vel, mask = time_stretch(feat, on, vel, mask, rate, self.window)
         if aug:
             feat = aug.apply_features(feat, rng)
-        return {
-            "features": feat,
-            "onsets": soften(on, self.soft),
-            "onset_hard": on.astype(np.float32),
-            "velocities": vel,
-            "mask": mask,
-        }
+        return _window_item(feat, on, vel, mask, self.soft)
 
 
 class EvalItems:
@@ -215,11 +220,7 @@ class EvalItems:
         frames = self.clock.to_frames(times) if times.size else np.zeros(0, np.int64)
         sel = (frames >= start) & (frames < start + length)
         return {
-            "features": feat,
-            "onsets": soften(on, self.soft),
-            "onset_hard": on.astype(np.float32),
-            "velocities": vel,
-            "mask": mask,
+            **_window_item(feat, on, vel, mask, self.soft),
             "note_times": times[sel] - t0,
             "note_classes": classes[sel],
             "file_index": f,
