@@ -21,22 +21,27 @@ def add_arguments(p) -> None:
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
 
 
+def truth_by_class(bundle, truth_midi: Path) -> list:
+    """Reference onset times per class (seconds) of a MIDI file, through the model's note mapping."""
+    import numpy as np
+
+    from ..midi import onsets_by_class, read_drum_notes
+
+    mapping = bundle.config.egmd_midi_mapping
+    notes = read_drum_notes(truth_midi)
+    keep = np.array([int(p) in mapping for p in notes.pitches], dtype=bool)
+    classes = np.array([mapping[int(p)] for p in notes.pitches[keep]], dtype=np.int64)
+    return onsets_by_class(notes.times[keep], classes, len(bundle.class_names))
+
+
 def score_against_truth(bundle, events, truth_midi: Path, tolerance: float | None = None) -> dict:
     """Onset P/R/F1 (mir_eval, +-50 ms) of decoded events against a MIDI file's notes."""
     from ..decoding import events_by_class
     from ..metrics import score_classes, summarize
-    from ..midi import onsets_by_class, read_drum_notes
 
-    cfg = bundle.config
     n = len(bundle.class_names)
-    notes = read_drum_notes(truth_midi)
-    mapped = [(t, cfg.egmd_midi_mapping[int(p)]) for t, p in zip(notes.times, notes.pitches) if int(p) in cfg.egmd_midi_mapping]
-    import numpy as np
-
-    times = np.array([t for t, _ in mapped], dtype=np.float64)
-    classes = np.array([c for _, c in mapped], dtype=np.int64)
-    ref = onsets_by_class(times, classes, n)
-    tol = cfg.postprocessing.onset_tolerance if tolerance is None else tolerance
+    tol = bundle.config.postprocessing.onset_tolerance if tolerance is None else tolerance
+    ref = truth_by_class(bundle, truth_midi)
     return summarize(score_classes(ref, events_by_class(events, n), tol), bundle.class_names)
 
 
@@ -63,7 +68,15 @@ def run(args) -> int:
     console.print(f"model: {bundle.path}")
     opts = argparse.Namespace(velocity="auto", window=None, overlap=None, device="cpu")
     midi_path, png_path = out / f"{clip.stem}.mid", out / f"{clip.stem}.png"
-    tr = transcribe_file(bundle, thresholds, clip, midi_path, "midi", opts, png_path, console)
+    has_truth = truth is not None and truth.is_file()
+    tr = transcribe_file(bundle, thresholds, clip, midi_path, "midi", opts, None if has_truth else png_path, console)
+    if has_truth:  # the piano roll with the truth drawn under the prediction
+        from ..decoding import events_by_class
+        from ..plotting import piano_roll
+
+        piano_roll(png_path, bundle.class_names, events_by_class(tr.events, len(bundle.class_names)),
+                   truth_by_class(bundle, truth), tr.onset_probs, tr.clock.frame_rate,
+                   title=f"{clip.name}: truth (circles) vs drumscribe (crosses)")
 
     table = Table(title=f"first hits found in {clip.name}")
     for col in ("time (s)", "drum", "GM note", "velocity"):
@@ -73,7 +86,7 @@ def run(args) -> int:
         name = bundle.class_names[e.cls]
         table.add_row(f"{e.time:.3f}", name, str(gm[name]), str(e.velocity))
     console.print(table)
-    if truth is not None and truth.is_file():
+    if has_truth:
         res = score_against_truth(bundle, tr.events, truth)
         t = Table(title="against the clip's ground truth (onset F1, +-50 ms)")
         for col in ("drum", "precision", "recall", "F1", "support"):
