@@ -33,13 +33,12 @@ needs anything else is loaded with ``weights_only=False`` after a warning
 from __future__ import annotations
 
 import json
-import os
-import uuid
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .atomic import atomic_write_bytes
 from .errors import DrumscribeError
 
 BUNDLE_VERSION = 1
@@ -86,20 +85,6 @@ def make_meta(cfg, thresholds: list[float] | None = None) -> dict[str, Any]:
 
 
 # ------------------------------------------------------------------ low level
-
-def _atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:8]}")
-    try:
-        with open(tmp, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
 
 def _safe_globals() -> list:
     import collections
@@ -266,8 +251,8 @@ def export_bundle(bundle_or_ckpt: ModelBundle | str | Path, out_path_stem: str |
         meta["cache_key"] = bundle.cache_key
     meta["format"] = SIDECAR_FORMAT
     meta["source"] = str(bundle.path) if bundle.path else None
-    _atomic_write_bytes(st_path, save(state, metadata={"format": "pt", "drumscribe": SIDECAR_FORMAT}))
-    _atomic_write_bytes(js_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    atomic_write_bytes(st_path, save(state, metadata={"format": "pt", "drumscribe": SIDECAR_FORMAT}))
+    atomic_write_bytes(js_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
     return st_path, js_path
 
 
@@ -297,7 +282,7 @@ def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
         th = _check_thresholds(thresholds, len(meta["class_names"]), side)
         meta["thresholds"] = th
         meta["config"].setdefault("postprocessing", {})["class_thresholds"] = th
-        _atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
         return
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
@@ -315,4 +300,4 @@ def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
         hp["config"].setdefault("postprocessing", {})["class_thresholds"] = th
     buf = io.BytesIO()
     torch.save(ckpt, buf)
-    _atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(path, buf.getvalue())

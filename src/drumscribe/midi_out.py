@@ -17,11 +17,10 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import uuid
 from pathlib import Path
 from typing import Sequence
 
+from .atomic import atomic_write_bytes
 from .decoding import Event
 
 DRUM_CHANNEL = 9  # 0-based index of General MIDI channel 10
@@ -33,18 +32,6 @@ def format_for(path: str | Path, explicit: str | None = None) -> str:
     if explicit:
         return explicit
     return SUFFIX_FORMAT.get(Path(path).suffix.lower(), "midi")
-
-
-def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-    try:
-        tmp.write_bytes(data)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
 
 
 def midi_bytes(events: Sequence[Event], class_names: Sequence[str], midi_cfg) -> bytes:

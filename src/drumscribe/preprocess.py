@@ -10,7 +10,6 @@ into ``data.splits_dir``.  A bad file is reported and does not stop the others.
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from collections import Counter
@@ -20,9 +19,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .atomic import atomic_write_text
 from .cache import cache_key, cache_path, is_valid, write_item
 from .config import Config, require_path
-from .dataset_index import Pair, assign_splits, index_dataset, select_subset
+from .dataset_index import assign_splits, index_dataset, select_subset
 from .errors import DrumscribeError
 from .splits import SPLIT_NAMES, read_split, split_file, write_split
 
@@ -239,9 +239,7 @@ def run_preprocess(
         split_counts=split_counts, seconds=time.perf_counter() - t0, source=index.source,
         class_names=cfg.class_names,
     )
-    tmp = out_root / f".{SUMMARY_NAME}.tmp-{os.getpid()}"
-    tmp.write_text(json.dumps(summary.to_dict(), indent=2))
-    os.replace(tmp, out_root / SUMMARY_NAME)
+    atomic_write_text(out_root / SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2))
     return summary
 
 

@@ -6,9 +6,9 @@ E-GMD CSV's ``audio_filename``).
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
+from .atomic import atomic_write_text
 from .errors import CacheError
 
 SPLIT_NAMES = ("train", "val", "test")
@@ -33,8 +33,5 @@ def read_split(splits_dir: str | Path, split: str) -> list[str]:
 def write_split(splits_dir: str | Path, split: str, paths: list[str]) -> Path:
     """Atomically (re)write one split file."""
     path = split_file(splits_dir, split)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    tmp.write_text("".join(f"{p}\n" for p in paths))
-    os.replace(tmp, path)
+    atomic_write_text(path, "".join(f"{p}\n" for p in paths))
     return path

@@ -107,7 +107,7 @@ def run(args) -> int:
     from rich.console import Console
 
     from ..evaluation import results_tables
-    from ..midi_out import atomic_write_bytes
+    from ..atomic import atomic_write_bytes
 
     results = evaluate(args)
     console = Console()

@@ -94,7 +94,7 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..midi_out import atomic_write_bytes
+    from ..atomic import atomic_write_bytes
     from ..report import count_midi_notes, decide, load_history
 
     inp = resolve_inputs(args)
