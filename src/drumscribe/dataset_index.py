@@ -24,6 +24,11 @@ from .errors import DrumscribeError
 AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 MIDI_EXTENSIONS = (".midi", ".mid")
 CSV_NAME = "e-gmd-v1.0.0.csv"
+# the release CSV's columns, in order (extra columns after them are allowed)
+EGMD_COLUMNS = [
+    "drummer", "session", "id", "style", "bpm", "beat_type", "time_signature",
+    "duration", "split", "midi_filename", "audio_filename", "kit_name",
+]
 REQUIRED_COLUMNS = ("id", "split", "midi_filename", "audio_filename")
 OFFICIAL_SPLITS = {"train": "train", "validation": "val", "val": "val", "test": "test"}
 
@@ -49,6 +54,11 @@ class DatasetIndex:
 def _group_from_path(rel: str) -> str:
     p = Path(rel)
     return str(p.parent / re.sub(r"_\d+$", "", p.stem))
+
+
+def midi_partner(audio_path: Path) -> Path | None:
+    """The ``.midi`` (E-GMD) or ``.mid`` file beside an audio file, if any."""
+    return next((audio_path.with_suffix(ext) for ext in MIDI_EXTENSIONS if audio_path.with_suffix(ext).is_file()), None)
 
 
 def _find_csv(root: Path) -> Path | None:
@@ -113,7 +123,7 @@ def _index_scan(root: Path) -> DatasetIndex:
         if any(part.startswith(".") for part in audio_path.relative_to(root).parts):
             continue
         rel = audio_path.relative_to(root).as_posix()
-        midi = next((audio_path.with_suffix(ext) for ext in MIDI_EXTENSIONS if audio_path.with_suffix(ext).is_file()), None)
+        midi = midi_partner(audio_path)
         if midi is None:
             problems.append((rel, "no .midi/.mid partner"))
             continue

@@ -16,14 +16,14 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
+from .dataset_index import AUDIO_EXTENSIONS, midi_partner
 from .decoding import decode, events_by_class, pick_peaks
 from .errors import CacheError, DrumscribeError
 from .metrics import Counts, OnsetScorer, match_onsets
 from .midi import onsets_by_class
 from .timebase import FrameClock
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif", ".m4a")
-MIDI_SUFFIXES = (".midi", ".mid")
+AUDIO_SUFFIXES = AUDIO_EXTENSIONS + (".m4a",)  # transcription/evaluation also take m4a (via audioread)
 DEFAULT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 
 
@@ -74,7 +74,7 @@ def find_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]
     folder = Path(folder)
     pairs, unpaired = [], []
     for audio in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()):
-        midi = next((audio.with_suffix(s) for s in MIDI_SUFFIXES if audio.with_suffix(s).is_file()), None)
+        midi = midi_partner(audio)
         (pairs.append((audio, midi)) if midi else unpaired.append(audio))
     return pairs, unpaired
 

@@ -14,10 +14,8 @@ from pathlib import Path
 
 import numpy as np
 
-EGMD_COLUMNS = [
-    "drummer", "session", "id", "style", "bpm", "beat_type", "time_signature",
-    "duration", "split", "midi_filename", "audio_filename", "kit_name",
-]
+from .dataset_index import CSV_NAME, EGMD_COLUMNS
+
 TOY_NOTES = [36, 38, 42, 50, 47, 45, 49, 51]  # one GM note per plan class
 SR = 44100
 
@@ -110,7 +108,7 @@ def make_toy_egmd(root: str | Path, n_performances: int = 4, kits_per_performanc
                 "audio_filename": str(rel.with_suffix(".wav")), "kit_name": f"Toy Kit {k}",
             })
     if write_csv:
-        with open(root / "e-gmd-v1.0.0.csv", "w", newline="") as fh:
+        with open(root / CSV_NAME, "w", newline="") as fh:
             w = csv.DictWriter(fh, fieldnames=EGMD_COLUMNS)
             w.writeheader()
             w.writerows(rows)

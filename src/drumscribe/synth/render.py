@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..dataset_index import CSV_NAME, EGMD_COLUMNS
 from ..errors import DrumscribeError
 from . import effects
 from .kits import CLASSES, NOTE_CLASS, Kit, backing_soundfont, check_path, fluidsynth_available, get_kits
@@ -26,11 +27,6 @@ from .patterns import Drummer, adapt_to_kit, generate_performance
 
 SR = 44100
 TICKS_PER_BEAT = 480
-CSV_NAME = "e-gmd-v1.0.0.csv"
-EGMD_COLUMNS = [
-    "drummer", "session", "id", "style", "bpm", "beat_type", "time_signature",
-    "duration", "split", "midi_filename", "audio_filename", "kit_name",
-]
 EXTRA_COLUMNS = ["kit_pool", "kit_source", *effects.COLUMNS]
 N_DRUMMERS = 10
 PERFS_PER_SESSION = 25
