@@ -19,8 +19,8 @@ Validation metrics
     ``val_loss`` (same loss), and onset F1 at ``postprocessing.onset_tolerance``
     (50 ms) with ``mir_eval.util.match_events`` after peak picking the sigmoid
     activations with ``cfg.thresholds()``, ``min_onset_interval`` and
-    ``peak_min_distance`` (:func:`drumscribe.decoding.pick_onsets` when that
-    module exists, else :func:`_pick_onsets_local`).  Counts are summed over
+    ``peak_min_distance`` (:func:`drumscribe.decoding.pick_onsets`, the same
+    decoder evaluation and transcription use).  Counts are summed over
     files (and over DDP ranks); per class ``F1 = 2TP / (n_ref + n_est)``;
     ``val_f1`` = micro (summed counts over classes), ``val_f1_macro`` = mean
     over classes that have at least one reference or estimated onset.
@@ -166,33 +166,13 @@ def resolve_hardware(cfg: Config, warn: bool = True) -> HardwareChoice:
 
 # ------------------------------------------------------------------ peak picking / F1
 
-def _pick_onsets_local(probs: np.ndarray, clock: FrameClock, thresholds, min_interval_s: float,
-                       min_distance: int) -> list[np.ndarray]:
-    """Tiny fallback peak picker: local maxima >= threshold, greedy strongest-first minimum interval."""
-    out = []
-    min_frames = max(min_interval_s * clock.frame_rate, float(min_distance))
-    for c in range(probs.shape[1]):
-        a = probs[:, c]
-        left = np.r_[-np.inf, a[:-1]]
-        right = np.r_[a[1:], -np.inf]
-        idx = np.flatnonzero((a >= thresholds[c]) & (a >= left) & (a > right))
-        kept: list[int] = []
-        for i in idx[np.argsort(-a[idx], kind="stable")]:
-            if all(abs(i - k) >= min_frames for k in kept):
-                kept.append(int(i))
-        out.append(np.asarray(clock.to_seconds(np.sort(np.asarray(kept, dtype=np.float64))), np.float64).reshape(-1))
-    return out
-
-
 def pick_onsets(probs: np.ndarray, cfg: Config, thresholds) -> list[np.ndarray]:
     """Per-class onset times (s) from ``probs`` (frames, classes)."""
-    clock = FrameClock.from_config(cfg.audio)
+    from .decoding import pick_onsets as decoding_pick
+
     p = cfg.postprocessing
-    try:
-        from .decoding import pick_onsets as decoding_pick
-    except ImportError:
-        return _pick_onsets_local(probs, clock, thresholds, p.min_onset_interval, p.peak_min_distance)
-    times, _ = decoding_pick(probs, clock, thresholds, p.min_onset_interval, p.peak_min_distance)
+    times, _ = decoding_pick(probs, FrameClock.from_config(cfg.audio), thresholds, p.min_onset_interval,
+                             p.peak_min_distance)
     return times
 
 
