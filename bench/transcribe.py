@@ -1,17 +1,28 @@
-"""Real-time factor of `transcribe` end to end and of the model alone (CPU, 1 and 2 threads).
+"""`drumscribe transcribe` as a user runs it: whole process, one thread, both backends.
 
-    nice .venv/bin/python bench/transcribe.py [--seconds 180] [--threads 1 2] [--repeat 2]
+    .venv/bin/python bench/transcribe.py [--long-minutes 60] [--repeat 3] [--backends onnx torch]
 
-Makes a 3-minute toy file (44.1 kHz stereo WAV, so reading, mixing and resampling are
-included), builds the medium config's model with random weights (speed does not depend
-on the weights) and reports audio seconds per wall second (higher is better) for:
-end to end (read + resample + features + model + decode), the model alone on the same
-features (windowed as transcribe does), and features alone.
+Makes 44.1 kHz stereo 16-bit WAVs of toy drums (1 s, 160 s, 10 min and ``--long-minutes``)
+and runs ``python -m drumscribe transcribe IN OUT.mid --threads 1 --quiet --overwrite
+--backend B`` in a fresh process (``OMP_NUM_THREADS=1``) with the bundled model, measuring
+what ``/usr/bin/time -v`` reports (wall, user+sys CPU, maximum resident set size; read
+here through ``os.wait4``).  Reported per backend, best of ``--repeat`` runs (the machine
+is shared, so the best run is the least disturbed one):
+
+- 1 s file: wall and CPU seconds (start-up: imports, model load, one window);
+- 160 s song: wall and CPU seconds;
+- marginal throughput on the 10-minute file: ``(600 s - 1 s) / (t_10min - t_1s)`` in
+  audio-seconds per second, i.e. real-time factor once started (wall and CPU based);
+- peak RSS over every length up to ``--long-minutes`` (MB).
+
+Goals (issue 11): 1 s <= 0.5 s wall, 160 s <= 1.0 s wall, marginal >= 300x, RSS <= 250 MB.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -20,62 +31,74 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+SR = 44100
+
+
+def make_wav(path: Path, seconds: float, seed: int = 1) -> None:
+    """Toy drums, 44.1 kHz stereo PCM-16; long files are written in 5-minute pieces (flat memory)."""
+    import soundfile as sf
+
+    from drumscribe.toy import render_events, toy_performance
+
+    piece = min(seconds, 300.0)
+    y = render_events(toy_performance(piece, seed), piece, seed, sr=SR)
+    with sf.SoundFile(str(path), "w", SR, 2, "PCM_16") as f:
+        left = int(round(seconds * SR))
+        while left > 0:
+            n = min(left, len(y))
+            f.write(np.stack([y[:n], 0.8 * y[:n]], axis=1))
+            left -= n
+
+
+def run_once(cmd: list[str]) -> tuple[float, float, float]:
+    """(wall s, user+sys CPU s, max RSS MB) of one child process, as /usr/bin/time -v measures them."""
+    env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
+    t0 = time.perf_counter()
+    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    _, status, ru = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t0
+    err = p.stderr.read().decode()
+    p.stderr.close()
+    if os.waitstatus_to_exitcode(status) != 0:
+        raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
+    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--seconds", type=float, default=180.0)
-    ap.add_argument("--threads", type=int, nargs="+", default=[1, 2])
-    ap.add_argument("--repeat", type=int, default=2, help="best of N runs")
-    ap.add_argument("--config", default=str(ROOT / "configs" / "medium_test_config.yaml"))
+    ap.add_argument("--long-minutes", type=float, default=60.0, help="the longest file, for peak RSS")
+    ap.add_argument("--repeat", type=int, default=3, help="best of N runs (1 run for the longest file)")
+    ap.add_argument("--backends", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch"])
+    ap.add_argument("--workdir", default=None, help="where the WAVs go (default: a temp folder)")
     args = ap.parse_args(argv)
 
-    import soundfile as sf
-    import torch
-
-    from drumscribe.checkpoint import ModelBundle
-    from drumscribe.config import load_config
-    from drumscribe.features import compute_features
-    from drumscribe.inference import inference_model, iter_audio_blocks, iter_feature_blocks, predict_features, transcribe_audio
-    from drumscribe.model import build_model
-    from drumscribe.timebase import FrameClock
-    from drumscribe.toy import render_events, toy_performance
-
-    cfg = load_config(args.config)
-    torch.manual_seed(0)
-    model = build_model(cfg).eval()
-    bundle = ModelBundle(model, cfg, cfg.thresholds(), cfg.class_names, None)
-    clock = FrameClock.from_config(cfg.audio)
-    with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "bench.wav"
-        y = render_events(toy_performance(args.seconds, 1), args.seconds, 1, sr=44100)
-        sf.write(path, np.stack([y, y], axis=1), 44100, subtype="PCM_16")
-        feats = compute_features(np.concatenate(list(iter_audio_blocks(path, cfg.audio.sample_rate))), cfg.audio)
-        with torch.inference_mode():  # set the input norm to the features' statistics, like a trained model
-            model.input_norm.running_mean.copy_(torch.from_numpy(feats.mean(0)))
-            model.input_norm.running_var.copy_(torch.from_numpy(feats.var(0)))
-        print(f"{args.seconds:.0f} s audio, {feats.shape[0]} frames, model {model.n_parameters():,} parameters "
-              f"({args.config}), torch {torch.__version__}")
-        for n in args.threads:
-            torch.set_num_threads(n)
-            best = {"end_to_end": np.inf, "model": np.inf, "features": np.inf}
-            timings = None
-            for _ in range(args.repeat):
-                t0 = time.perf_counter()
-                tr = transcribe_audio(bundle, path)
-                best["end_to_end"] = min(best["end_to_end"], time.perf_counter() - t0)
-                timings = tr.timings
-                t0 = time.perf_counter()
-                predict_features(inference_model(model), feats, clock)
-                best["model"] = min(best["model"], time.perf_counter() - t0)
-                t0 = time.perf_counter()
-                for _f in iter_feature_blocks(iter_audio_blocks(path, cfg.audio.sample_rate), cfg.audio):
-                    pass
-                best["features"] = min(best["features"], time.perf_counter() - t0)
-            parts = ", ".join(f"{k} {v:.2f} s" for k, v in timings.items())
-            print(f"threads={n}: " + "  ".join(f"{k} {args.seconds / v:.0f}x real time ({v:.2f} s)"
-                                                for k, v in best.items()) + f"   [last e2e split: {parts}]")
-            sys.stdout.flush()
+    work = Path(args.workdir or tempfile.mkdtemp(prefix="drumscribe-bench-"))
+    work.mkdir(parents=True, exist_ok=True)
+    lengths = {"1s": 1.0, "160s": 160.0, "10min": 600.0, "long": args.long_minutes * 60.0}
+    files = {}
+    for name, sec in lengths.items():
+        f = work / f"{name}.wav"
+        if not f.is_file():
+            make_wav(f, sec)
+        files[name] = f
+    print(f"44.1 kHz stereo PCM-16 WAVs in {work}: " + ", ".join(f"{k} = {v:.0f} s" for k, v in lengths.items()))
+    print(f"python {sys.version.split()[0]}, 1 thread (--threads 1, OMP_NUM_THREADS=1), best of {args.repeat}")
+    for backend in args.backends:
+        res = {}
+        for name, f in files.items():
+            cmd = [sys.executable, "-m", "drumscribe", "transcribe", str(f), str(work / f"{name}-{backend}.mid"),
+                   "--threads", "1", "--quiet", "--overwrite", "--backend", backend]
+            runs = [run_once(cmd) for _ in range(1 if name == "long" else args.repeat)]
+            res[name] = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
+        m_wall = (lengths["10min"] - lengths["1s"]) / max(res["10min"][0] - res["1s"][0], 1e-9)
+        m_cpu = (lengths["10min"] - lengths["1s"]) / max(res["10min"][1] - res["1s"][1], 1e-9)
+        rss = max(r[2] for r in res.values())
+        print(f"[{backend}] 1 s file: {res['1s'][0]:.2f} s wall ({res['1s'][1]:.2f} s CPU)   "
+              f"160 s song: {res['160s'][0]:.2f} s wall ({res['160s'][1]:.2f} s CPU)   "
+              f"10 min: {res['10min'][0]:.2f} s wall   {lengths['long'] / 60:.0f} min: {res['long'][0]:.1f} s wall")
+        print(f"[{backend}] marginal throughput (10 min - 1 s): {m_wall:.0f}x real time (wall), {m_cpu:.0f}x (CPU)   "
+              f"peak RSS: " + ", ".join(f"{k} {v[2]:.0f} MB" for k, v in res.items()) + f"  (max {rss:.0f} MB)")
+        sys.stdout.flush()
     return 0
 
 

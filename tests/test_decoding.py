@@ -3,10 +3,17 @@
 import numpy as np
 import pytest
 
-from drumscribe.decoding import Event, decode, events_by_class, pick_onsets, pick_peaks, strength_to_velocity
+from drumscribe.decoding import DecodeSettings, Event, decode, events_by_class, pick_peaks, strength_to_velocity
 from drumscribe.timebase import FrameClock
 
 CLOCK = FrameClock(100, 1)  # 100 frames per second: frame f <-> f / 100 s
+
+
+def pick_onsets(probs, clock, thresholds, min_onset_interval_s=0.0, peak_min_distance_frames=0):
+    """(times, strengths) per class through the one entry point, decode()."""
+    ev = decode(probs, DecodeSettings(clock, thresholds, min_onset_interval_s, peak_min_distance_frames))
+    n = np.asarray(probs).shape[1]
+    return events_by_class(ev, n), [np.array([e.strength for e in ev if e.cls == c]) for c in range(n)]
 
 
 def test_threshold_is_inclusive_and_per_class():
@@ -87,15 +94,15 @@ def test_decode_events_and_velocities():
     p[10, 0] = 0.5
     p[10, 2] = 1.0
     p[30, 1] = 0.75
-    ev = decode(p, CLOCK, 0.4)
+    ev = decode(p, DecodeSettings(CLOCK, 0.4))
     assert [(e.time, e.cls) for e in ev] == [(0.1, 0), (0.1, 2), (0.3, 1)]
     assert [e.velocity for e in ev] == [64, 127, 95]  # strength * 127, rounded
     vel = np.zeros_like(p)
     vel[10, 0], vel[10, 2], vel[30, 1] = 0.1, 0.0, 0.5
-    assert [e.velocity for e in decode(p, CLOCK, 0.4, velocity_probs=vel)] == [13, 1, 64]  # head; clipped to >= 1
-    assert {e.velocity for e in decode(p, CLOCK, 0.4, velocity_source="fixed", default_velocity=80)} == {80}
+    assert [e.velocity for e in decode(p, DecodeSettings(CLOCK, 0.4), velocity_probs=vel)] == [13, 1, 64]  # head; clipped to >= 1
+    assert {e.velocity for e in decode(p, DecodeSettings(CLOCK, 0.4, default_velocity=80, velocity_source="fixed"))} == {80}
     with pytest.raises(ValueError, match="velocity head"):
-        decode(p, CLOCK, 0.4, velocity_source="head")
+        decode(p, DecodeSettings(CLOCK, 0.4, velocity_source="head"))
     assert events_by_class(ev, 3)[2].tolist() == [0.1]
     assert strength_to_velocity([0.0, 0.5, 2.0]).tolist() == [1, 64, 127]
     assert isinstance(ev[0], Event)
@@ -122,3 +129,25 @@ def test_subframe_timing_measured_on_toy_activations():
     assert errs["soft", True] < errs["soft", False]  # helps when the activation carries the timing
     assert errs["hard", True] == pytest.approx(errs["hard", False], abs=1e-9)  # no change otherwise
     assert errs["hard", False] < 0.25 * clock.frame_duration + 0.002  # quantisation only, ~ hop/4
+
+
+def test_settings_from_config_are_the_configs():
+    from drumscribe.config import load_config
+
+    from eval_helpers import ROOT
+
+    cfg = load_config(ROOT / "configs" / "medium_test_config.yaml",
+                      ["postprocessing.min_onset_interval=0.03", "postprocessing.peak_min_distance=3",
+                       "midi.default_velocity=90"])
+    s = DecodeSettings.from_config(cfg)
+    assert s.clock == FrameClock.from_config(cfg.audio)
+    assert s.thresholds == tuple(cfg.thresholds())
+    assert (s.min_onset_interval, s.peak_min_distance, s.default_velocity) == (0.03, 3, 90)
+    assert DecodeSettings.from_config(cfg, [0.2] * cfg.n_classes).thresholds == (0.2,) * cfg.n_classes
+    assert s.with_thresholds(0.7).thresholds == 0.7 and s.with_thresholds(0.7).peak_min_distance == 3
+    with pytest.raises(ValueError, match="velocity source"):
+        DecodeSettings(CLOCK, 0.5, velocity_source="loud")
+    # the settings reach the peak picker: two peaks 2 frames apart are one event with distance 3
+    p = np.zeros((40, cfg.n_classes))
+    p[[10, 12], 0] = [0.9, 0.8]
+    assert len(decode(p, s)) == 1 and len(decode(p, DecodeSettings(s.clock, 0.5))) == 2

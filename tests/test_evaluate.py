@@ -51,7 +51,7 @@ def test_evaluate_scores_match_direct_decoding(setup):
     import mir_eval
 
     from drumscribe.checkpoint import load_bundle
-    from drumscribe.decoding import decode_with_config, events_by_class
+    from drumscribe.decoding import DecodeSettings, decode, events_by_class
     from drumscribe.evaluation import cache_items, evaluate_predictions, predict_items
 
     cfg, ckpt, _ = setup
@@ -60,7 +60,7 @@ def test_evaluate_scores_match_direct_decoding(setup):
     res = evaluate_predictions(preds, cfg, cfg.class_names, [0.3] * cfg.n_classes)
     tp = n_ref = n_est = 0
     for p in preds:
-        est = events_by_class(decode_with_config(p.onset_probs, cfg, [0.3] * cfg.n_classes), cfg.n_classes)
+        est = events_by_class(decode(p.onset_probs, DecodeSettings.from_config(cfg, [0.3] * cfg.n_classes)), cfg.n_classes)
         for c in range(cfg.n_classes):
             ref = np.sort(p.item.note_times[p.item.note_classes == c])
             if ref.size and est[c].size:

@@ -76,7 +76,7 @@ def test_empty_conventions_and_frame_counts():
 def test_midi_round_trip_scores_perfectly(tmp_path):
     """truth MIDI -> perfect activations -> decode -> write MIDI -> read -> evaluate: F1 = 1."""
     from drumscribe.config import load_config
-    from drumscribe.decoding import decode_with_config, onset_roll
+    from drumscribe.decoding import DecodeSettings, decode, onset_roll
     from drumscribe.midi import make_targets, onsets_by_class, read_drum_notes
     from drumscribe.midi_out import write_events
     from drumscribe.timebase import FrameClock
@@ -92,7 +92,7 @@ def test_midi_round_trip_scores_perfectly(tmp_path):
     n_frames = clock.n_frames(12 * cfg.audio.sample_rate)
     t = make_targets(read_drum_notes(truth_path), n_frames, clock, cfg.egmd_midi_mapping, cfg.n_classes)
     probs = onset_roll(t.note_times, t.note_classes, n_frames, cfg.n_classes, clock).astype(np.float32)
-    decoded = decode_with_config(probs, cfg)
+    decoded = decode(probs, DecodeSettings.from_config(cfg))
     out = tmp_path / "out.mid"
     write_events(out, decoded, cfg.class_names, cfg.midi)
     back = read_drum_notes(out)

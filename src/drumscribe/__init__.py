@@ -1,7 +1,13 @@
 """drumscribe: drum audio to drum MIDI.
 
-Importing this package is cheap: torch and lightning are imported lazily
-inside the functions that need them.
+Importing this package is cheap: onnxruntime, torch and lightning are imported
+lazily inside the functions that need them.
+
+    import drumscribe
+    t = drumscribe.transcribe("song.wav")   # events; t.to_midi("song.mid"), t.to_json(), t.to_csv()
+    model = drumscribe.load_model()         # reuse across calls: drumscribe.transcribe(x, 44100, model=model)
+
+See :mod:`drumscribe.api`.
 """
 
 __version__ = "0.1.0"
@@ -9,3 +15,19 @@ __version__ = "0.1.0"
 # Version of the on-disk feature cache layout. Bump when the meaning of a
 # cached array changes; stale caches are then rebuilt, never served.
 CACHE_FORMAT_VERSION = 1
+
+__all__ = ["transcribe", "load_model", "__version__"]
+
+
+def transcribe(audio, sample_rate=None, **kwargs):
+    """Drum audio (a path, or an array at ``sample_rate``) -> Transcription; see :func:`drumscribe.api.transcribe`."""
+    from .api import transcribe as _transcribe
+
+    return _transcribe(audio, sample_rate, **kwargs)
+
+
+def load_model(path=None, **kwargs):
+    """Load a model to reuse across :func:`transcribe` calls; see :func:`drumscribe.api.load_model`."""
+    from .api import load_model as _load_model
+
+    return _load_model(path, **kwargs)

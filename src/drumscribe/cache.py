@@ -32,7 +32,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import uuid
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -40,12 +39,12 @@ from typing import Any
 import numpy as np
 
 from . import CACHE_FORMAT_VERSION, __version__
+from .atomic import TMP_MARK, ensure_parent, parse_temp_name, temp_sibling, writer_tag
 from .config import Config, stable_hash
 from .errors import CacheError
 from .features import feature_params
 
 ARRAYS = ("features", "onsets", "velocities", "note_times", "note_classes", "note_velocities")
-TMP_MARK = ".tmp-"
 
 
 def cache_key(cfg: Config) -> str:
@@ -73,13 +72,41 @@ class CacheItem:
 
 
 def _tmp_sibling(path: Path) -> Path:
-    return path.with_name(f".{path.name}{TMP_MARK}{os.getpid()}-{uuid.uuid4().hex[:8]}")
+    """A temp name carrying the writer's identity (``<host>-<pid>``, see :func:`drumscribe.atomic.writer_tag`)."""
+    return temp_sibling(path)
+
+
+def writer_alive(host: str, pid: int) -> bool:
+    """Whether the writer of a temp file may still be running (another host's writer is assumed alive)."""
+    if host != writer_tag().rsplit("-", 1)[0]:
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _temp_owner(name: str) -> tuple[str, int] | None:
+    owner = parse_temp_name(name)
+    if owner is None:  # the pre-identity form ``.<name>.tmp-<pid>-<hex>``: this host's
+        tail = name.rsplit(TMP_MARK, 1)[-1].split("-")
+        if len(tail) == 2 and tail[0].isdigit():
+            owner = (writer_tag().rsplit("-", 1)[0], int(tail[0]))
+    return owner
 
 
 def remove_stale_temps(path: Path) -> None:
-    """Delete leftovers of killed writers for this entry (never the entry itself)."""
+    """Delete leftovers of *dead* writers for this entry (never the entry itself, never a live writer's temp)."""
     if path.parent.is_dir():
         for p in path.parent.glob(f".{path.name}{TMP_MARK}*"):
+            owner = _temp_owner(p.name)
+            if owner is None or writer_alive(*owner):
+                continue
             if p.is_dir():
                 shutil.rmtree(p, ignore_errors=True)
             else:
@@ -91,7 +118,7 @@ def write_item(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) 
     missing = [a for a in ARRAYS if a not in arrays]
     if missing:
         raise ValueError(f"cache entry lacks arrays {missing}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    ensure_parent(path)
     remove_stale_temps(path)
     tmp = _tmp_sibling(path)
     meta = dict(meta, format_version=CACHE_FORMAT_VERSION, code_version=__version__, complete=True)
@@ -237,3 +264,49 @@ class LazyEntry:
 
     def __getstate__(self):  # never pickle an open handle into a worker
         return {"path": self.path, "_h5": None, "_npy": {}}
+
+
+LOCK_NAME = ".drumscribe.lock"
+
+
+class CacheBusyError(CacheError):
+    """Another process holds the cache folder's lock."""
+
+
+class cache_lock:
+    """Exclusive lock on a cache folder (``<root>/.drumscribe.lock``, ``flock``) for one writer at a time.
+
+    A second holder gets :class:`CacheBusyError` naming the folder and the first writer (pid, host).
+    The OS drops the lock when its holder dies (``kill -9`` included), so it never goes stale.
+    Where ``fcntl`` is missing (Windows) the lock is a no-op.
+    """
+
+    def __init__(self, root: str | Path, what: str = "drumscribe preprocess"):
+        self.root = Path(root)
+        self.what = what
+        self.fd: int | None = None
+
+    def __enter__(self) -> "cache_lock":
+        try:
+            import fcntl
+        except ImportError:  # pragma: no cover - Windows
+            return self
+        path = self.root / LOCK_NAME
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            holder = os.read(fd, 200).decode(errors="replace").strip() or "another process"
+            os.close(fd)
+            raise CacheBusyError(f"{self.root}: in use by another {self.what} ({holder}); wait for it to "
+                                 "finish, or use another data.processed_root") from None
+        host, pid = writer_tag().rsplit("-", 1)
+        os.ftruncate(fd, 0)
+        os.write(fd, f"pid {pid} on {host}".encode())
+        self.fd = fd
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self.fd is not None:
+            os.close(self.fd)  # closing drops the flock
+            self.fd = None

@@ -224,11 +224,41 @@ def load_bundle(path: str | Path | None = None) -> ModelBundle:
             raise CheckpointError(f"{path}: corrupt safetensors file ({type(exc).__name__}: {exc})") from None
         return _build(_check_meta(meta, path), state, path)
     ckpt = _torch_load(path)
+    return _build(_check_meta(_ckpt_meta(ckpt), path), _network_state(ckpt, path), path)
+
+
+def _ckpt_meta(ckpt: dict) -> Any:
     meta = ckpt.get("drumscribe")
     if meta is None and isinstance(ckpt.get("hyper_parameters"), dict) and "config" in ckpt["hyper_parameters"]:
         # a checkpoint from before the drumscribe entry existed: rebuild it from the hparams
         meta = {"version": BUNDLE_VERSION, "config": dict(ckpt["hyper_parameters"]["config"])}
-    return _build(_check_meta(meta, path), _network_state(ckpt, path), path)
+    return meta
+
+
+# what Lightning needs to continue a run (``trainer.fit(ckpt_path=...)``)
+TRAINING_STATE_KEYS = ("epoch", "global_step", "optimizer_states", "lr_schedulers", "loops")
+
+
+def load_for_resume(path: str | Path) -> tuple[dict, ModelBundle]:
+    """``(raw checkpoint dict, bundle)`` of a ``.ckpt`` to continue training from.
+
+    The same checks as :func:`load_bundle` (corrupt, truncated, not a drumscribe checkpoint, weights
+    that do not fit the stored config), plus: a shipped model or a checkpoint without Lightning's
+    training state (optimizer, loops) is a :class:`CheckpointError`, not a traceback inside Lightning.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if path.suffix in (".safetensors", ".json"):
+        raise CheckpointError(f"{path}: a shipped model holds no training state; --resume needs a .ckpt "
+                              "written by `drumscribe train` (e.g. <name>-last.ckpt)")
+    ckpt = _torch_load(path)
+    bundle = _build(_check_meta(_ckpt_meta(ckpt), path), _network_state(ckpt, path), path)
+    missing = [k for k in TRAINING_STATE_KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: not a training checkpoint (no {', '.join(missing)}); --resume needs a "
+                              ".ckpt written by `drumscribe train`")
+    return ckpt, bundle
 
 
 def export_bundle(bundle_or_ckpt: ModelBundle | str | Path, out_path_stem: str | Path) -> tuple[Path, Path]:

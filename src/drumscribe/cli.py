@@ -23,8 +23,15 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "tune": ("drumscribe.commands.tune", "tune per-class onset thresholds on the validation split"),
     "evaluate": ("drumscribe.commands.evaluate", "per-class onset precision/recall/F1 of a checkpoint"),
     "transcribe": ("drumscribe.commands.transcribe", "drum audio -> General MIDI drum file"),
+    "export": ("drumscribe.commands.export", "export a trained model to ONNX (transcription without PyTorch)"),
     "report": ("drumscribe.commands.report", "the plan's step-7 decision from a run's history"),
 }
+
+
+# optional dependencies -> the extra that installs them (base install: transcription with ONNX Runtime)
+EXTRA_FOR_MODULE = {m: "train" for m in ("torch", "lightning", "h5py", "tensorboard", "librosa", "matplotlib",
+                                         "onnx", "safetensors")}
+EXTRA_FOR_MODULE["fluidsynth"] = "synth"
 
 
 def build_parser(available_only: bool = True) -> argparse.ArgumentParser:
@@ -53,16 +60,46 @@ def main(argv: list[str] | None = None) -> int:
     if not getattr(args, "_run", None):
         parser.print_help()
         return 2
-    from .errors import DrumscribeError
+    import warnings
 
+    from .errors import DrumscribeError, os_error_line
+
+    default_format = warnings.formatwarning
+    warnings.formatwarning = _one_line_warning(args.command, default_format)
     try:
         return int(args._run(args) or 0)
     except DrumscribeError as exc:
         print(f"drumscribe {args.command}: error: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:  # an optional dependency of this command is not installed
+        extra = EXTRA_FOR_MODULE.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"drumscribe {args.command}: error: needs {exc.name.split('.')[0]}, which is not installed: "
+              f"pip install \"drumscribe[{extra}]\"", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a write failed (read-only or vanished folder, full disk, a file in the way)
+        print(f"drumscribe {args.command}: error: {os_error_line(exc)}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         print(f"drumscribe {args.command}: interrupted", file=sys.stderr)
         return 130
+    finally:
+        warnings.formatwarning = default_format
+
+
+def _one_line_warning(command: str, default_format):
+    """Warnings raised by drumscribe's own code print as one line (``drumscribe CMD: warning: ...``)."""
+    import os
+
+    package = os.path.dirname(os.path.abspath(__file__))
+
+    def fmt(message, category, filename, lineno, line=None):
+        if os.path.abspath(str(filename)).startswith(package + os.sep):
+            return f"drumscribe {command}: warning: {message}\n"
+        return default_format(message, category, filename, lineno, line)
+
+    return fmt
 
 
 if __name__ == "__main__":  # pragma: no cover

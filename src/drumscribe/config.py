@@ -27,6 +27,8 @@ import yaml
 from .errors import ConfigError
 
 _REQUIRED = dataclasses.MISSING
+# training.precision spellings accepted (Lightning's, and the plan's short forms; 32/16/64 may be YAML numbers)
+PRECISIONS = ("32", "32-true", "16", "16-mixed", "bf16", "bf16-mixed", "64", "64-true")
 
 
 @dataclass
@@ -85,12 +87,16 @@ class TrainingConfig:
     scheduler_factor: float = 0.5
     gradient_clip_val: float | None = None
     accumulate_grad_batches: int = 1
-    precision: str = "32"
+    precision: Union[str, int] = "32"  # YAML/--set may give 32 or 16 as numbers: stored as the string
     # drumscribe extensions
     window_seconds: float = 5.0  # length of the random training windows
     soft_target_weight: float = 0.0  # target value of the frames next to an onset (0 = hard targets)
     seed: int = 42
     val_window_seconds: float | None = None  # None: whole files in validation
+
+    def __post_init__(self) -> None:
+        if isinstance(self.precision, int) and not isinstance(self.precision, bool):
+            self.precision = str(self.precision)
 
 
 @dataclass
@@ -208,6 +214,10 @@ class Config:
 # --------------------------------------------------------------------- loading
 
 def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if typing.get_origin(tp) is not None:
+        return str(tp).replace("typing.", "")
     return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
 
 
@@ -335,8 +345,8 @@ def _validate(cfg: Config) -> None:
         fail("training.optimizer", f"supported: Adam, AdamW; got {t.optimizer!r}")
     if t.scheduler not in ("ReduceLROnPlateau", "none"):
         fail("training.scheduler", f"supported: ReduceLROnPlateau, none; got {t.scheduler!r}")
-    if t.precision not in ("32", "32-true", "16-mixed", "bf16-mixed", "16", "bf16", "64"):
-        fail("training.precision", f"unknown precision {t.precision!r}")
+    if t.precision not in PRECISIONS:
+        fail("training.precision", f"unknown precision {t.precision!r}; one of {', '.join(PRECISIONS)}")
     if t.window_seconds <= 0:
         fail("training.window_seconds", "must be positive")
     if not 0.0 <= t.soft_target_weight < 1.0:

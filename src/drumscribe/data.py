@@ -26,6 +26,8 @@ Batches are dicts of tensors::
     mask         (B, T)         float32  1 = real frame, 0 = padding
     note_times   list[np.ndarray]  (eval only) reference onsets, s from item start
     note_classes list[np.ndarray]  (eval only)
+    file_index   list[int]         (eval only) index of the file in the split
+    item_index   list[int]         (eval only) index of the item in the dataset (DDP de-duplication)
 
 Soft targets: with ``training.soft_target_weight = w > 0`` the frames directly
 before and after an onset frame get target ``max(target, w)`` (the onset frame
@@ -224,6 +226,7 @@ class EvalItems:
             "note_times": times[sel] - t0,
             "note_classes": classes[sel],
             "file_index": f,
+            "item_index": i,
         }
 
 
@@ -247,6 +250,7 @@ def collate(items: list[dict]) -> dict:
         out["note_times"] = [it["note_times"] for it in items]
         out["note_classes"] = [it["note_classes"] for it in items]
         out["file_index"] = [it["file_index"] for it in items]
+        out["item_index"] = [it["item_index"] for it in items]
     return out
 
 

@@ -1,5 +1,11 @@
 """Activations -> drum events.  Pure functions: numpy in, events out; no I/O, no torch.
 
+One entry point: ``decode(probs, DecodeSettings.from_config(cfg, thresholds))``
+(:func:`decode`, :class:`DecodeSettings`).  Training validation, evaluation,
+threshold tuning and transcription all build their settings with
+:meth:`DecodeSettings.from_config`, so the same config decodes the same way
+everywhere; per-class onset times are ``events_by_class(decode(...), n_classes)``.
+
 Peak picking follows madmom's ``OnsetPeakPickingProcessor`` in spirit:
 
 1. a frame ``f`` of class ``c`` is a *candidate* when ``p[f] >= threshold[c]``
@@ -32,7 +38,7 @@ Velocity of an event (MIDI 1-127), see :func:`velocities_for`:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Sequence
 
 import numpy as np
@@ -129,26 +135,6 @@ def pick_peaks(act: np.ndarray, threshold: float, peak_min_distance: int = 0,
     return Peaks(frames, strengths, index)
 
 
-def pick_onsets(probs: np.ndarray, clock: FrameClock, thresholds, min_onset_interval_s: float = 0.0,
-                peak_min_distance_frames: int = 0, interpolate: bool = False) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Onset times per class from ``probs`` ``(frames, classes)`` in [0, 1].
-
-    ``thresholds``: a scalar or one value per class.  Returns ``(times, strengths)``:
-    two lists with one sorted float64 array per class (times in seconds).
-    """
-    probs = np.asarray(probs)
-    if probs.ndim != 2:
-        raise ValueError(f"probs must be (frames, classes), got shape {probs.shape}")
-    th = _as_thresholds(thresholds, probs.shape[1])
-    min_frames = float(min_onset_interval_s) * clock.frame_rate
-    times, strengths = [], []
-    for c in range(probs.shape[1]):
-        pk = pick_peaks(probs[:, c], th[c], peak_min_distance_frames, min_frames, interpolate)
-        times.append(np.asarray(clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1))
-        strengths.append(pk.strengths)
-    return times, strengths
-
-
 def strength_to_velocity(strength) -> np.ndarray:
     """Onset probability (or velocity-head output) in [0, 1] -> MIDI velocity 1-127."""
     return np.clip(np.rint(127.0 * np.asarray(strength, dtype=np.float64)), 1, 127).astype(np.int64)
@@ -170,37 +156,69 @@ def velocities_for(peaks: Peaks, cls: int, velocity_probs: np.ndarray | None, so
     return np.full(peaks.frames.shape[0], int(default_velocity), dtype=np.int64)
 
 
-def decode(probs: np.ndarray, clock: FrameClock, thresholds, min_onset_interval_s: float = 0.0,
-           peak_min_distance_frames: int = 0, velocity_probs: np.ndarray | None = None,
-           velocity_source: str = "auto", default_velocity: int = 80, interpolate: bool = False) -> list[Event]:
-    """``probs`` ``(frames, classes)`` (+ optional velocity head output, same shape) -> events sorted by (time, class)."""
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Everything decoding needs besides the activations, built once per run by :meth:`from_config`.
+
+    ``thresholds``: one per class (or a scalar for every class); ``min_onset_interval``: seconds;
+    ``peak_min_distance``: frames; ``default_velocity``/``velocity_source``: see the module docstring;
+    ``interpolate``: sub-frame timing.  Training validation, ``drumscribe evaluate``/``tune`` and
+    ``drumscribe transcribe`` all build theirs with :meth:`from_config`, so they decode alike.
+    """
+
+    clock: FrameClock
+    thresholds: tuple[float, ...] | float
+    min_onset_interval: float = 0.0
+    peak_min_distance: int = 0
+    default_velocity: int = 80
+    velocity_source: str = "auto"
+    interpolate: bool = False
+
+    def __post_init__(self):
+        th = self.thresholds
+        th = float(th) if np.ndim(th) == 0 else tuple(float(x) for x in th)
+        object.__setattr__(self, "thresholds", th)
+        if self.velocity_source not in VELOCITY_SOURCES:
+            raise ValueError(f"velocity source must be one of {VELOCITY_SOURCES}, got {self.velocity_source!r}")
+
+    @classmethod
+    def from_config(cls, cfg, thresholds=None, *, velocity_source: str = "auto",
+                    interpolate: bool = False) -> "DecodeSettings":
+        """The settings of a :class:`drumscribe.config.Config`: ``audio`` (frame rate),
+        ``postprocessing.min_onset_interval`` / ``peak_min_distance``, ``midi.default_velocity``;
+        ``thresholds`` None -> ``cfg.thresholds()`` (the tuned ones when the config holds them)."""
+        pp = cfg.postprocessing
+        return cls(FrameClock.from_config(cfg.audio), cfg.thresholds() if thresholds is None else thresholds,
+                   float(pp.min_onset_interval), int(pp.peak_min_distance), int(cfg.midi.default_velocity),
+                   velocity_source, bool(interpolate))
+
+    def with_thresholds(self, thresholds) -> "DecodeSettings":
+        return replace(self, thresholds=thresholds)
+
+    def peaks(self, act: np.ndarray, threshold: float) -> Peaks:
+        """:func:`pick_peaks` of one class's curve with these settings (used by threshold tuning)."""
+        return pick_peaks(act, threshold, self.peak_min_distance,
+                          self.min_onset_interval * self.clock.frame_rate, self.interpolate)
+
+
+def decode(probs: np.ndarray, settings: DecodeSettings, velocity_probs: np.ndarray | None = None) -> list[Event]:
+    """The one decoder: ``probs`` ``(frames, classes)`` in [0, 1] (+ optional velocity head output, same
+    shape) -> :class:`Event` list sorted by (time, class).  Per-class onset times:
+    :func:`events_by_class` of the result."""
     probs = np.asarray(probs)
     if probs.ndim != 2:
         raise ValueError(f"probs must be (frames, classes), got shape {probs.shape}")
     if velocity_probs is not None and np.asarray(velocity_probs).shape != probs.shape:
         raise ValueError("velocity_probs must have the shape of probs")
-    th = _as_thresholds(thresholds, probs.shape[1])
-    min_frames = float(min_onset_interval_s) * clock.frame_rate
+    th = _as_thresholds(settings.thresholds, probs.shape[1])
     events: list[Event] = []
     for c in range(probs.shape[1]):
-        pk = pick_peaks(probs[:, c], th[c], peak_min_distance_frames, min_frames, interpolate)
-        vel = velocities_for(pk, c, velocity_probs, velocity_source, default_velocity)
-        t = np.asarray(clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1)
+        pk = settings.peaks(probs[:, c], th[c])
+        vel = velocities_for(pk, c, velocity_probs, settings.velocity_source, settings.default_velocity)
+        t = np.asarray(settings.clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1)
         events.extend(Event(float(ti), c, int(v), float(s)) for ti, v, s in zip(t, vel, pk.strengths))
     events.sort(key=lambda e: (e.time, e.cls))
     return events
-
-
-def decode_with_config(probs: np.ndarray, cfg, thresholds: Sequence[float] | float | None = None,
-                       velocity_probs: np.ndarray | None = None, velocity_source: str = "auto",
-                       interpolate: bool = False) -> list[Event]:
-    """:func:`decode` with the decoding settings of a :class:`drumscribe.config.Config`."""
-    pp = cfg.postprocessing
-    return decode(
-        probs, FrameClock.from_config(cfg.audio), cfg.thresholds() if thresholds is None else thresholds,
-        pp.min_onset_interval, pp.peak_min_distance, velocity_probs, velocity_source,
-        cfg.midi.default_velocity, interpolate,
-    )
 
 
 def events_to_arrays(events: Sequence[Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

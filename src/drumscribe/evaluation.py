@@ -17,7 +17,7 @@ from typing import Iterable, Iterator, Sequence
 import numpy as np
 
 from .dataset_index import AUDIO_EXTENSIONS, midi_partner
-from .decoding import decode, events_by_class, pick_peaks
+from .decoding import DecodeSettings, decode, events_by_class
 from .errors import CacheError, DrumscribeError
 from .metrics import Counts, OnsetScorer, match_onsets
 from .midi import onsets_by_class
@@ -81,31 +81,38 @@ def find_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]
 
 def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
     """Items computed on the fly from a folder of audio+MIDI pairs never preprocessed."""
-    from .audio import load_audio
-    from .features import compute_features
+    from .features import file_features
     from .midi import make_targets, read_drum_notes
 
     folder = Path(folder)
     pairs, unpaired = find_pairs(folder)
+    if not pairs:  # one line, not one warning per audio file
+        found = f" ({len(unpaired)} audio files, none with a MIDI partner)" if unpaired else ""
+        raise DrumscribeError(f"{folder}: no audio+MIDI pairs (*.wav with .midi/.mid of the same name) found{found}")
     for a in unpaired:
         warnings.warn(f"{a}: no .midi/.mid beside it; skipped", stacklevel=2)
-    if not pairs:
-        raise DrumscribeError(f"{folder}: no audio+MIDI pairs (*.wav with .midi/.mid of the same name) found")
     clock = FrameClock.from_config(cfg.audio)
+    n_ok = 0
     for audio_path, midi_path in pairs:
-        y = load_audio(audio_path, cfg.audio.sample_rate)
-        feats = compute_features(y, cfg.audio)
-        notes = read_drum_notes(midi_path, allow_empty=True)
+        try:  # one unreadable file is reported and left out; the rest are scored
+            feats, _, _ = file_features(audio_path, cfg.audio)  # exactly what `transcribe` computes
+            notes = read_drum_notes(midi_path, allow_empty=True)
+        except DrumscribeError as exc:
+            warnings.warn(f"{exc}; left out of the evaluation", stacklevel=2)
+            continue
         t = make_targets(notes, feats.shape[0], clock, cfg.egmd_midi_mapping, cfg.model.n_classes)
+        n_ok += 1
         yield EvalItem(str(audio_path.relative_to(folder)), feats, t.note_times, t.note_classes, t.onsets)
+    if n_ok == 0:
+        raise DrumscribeError(f"{folder}: none of the {len(pairs)} audio+MIDI pairs could be read")
 
 
 def predict_items(bundle, items: Iterable[EvalItem], window_s: float | None = None, overlap_s: float | None = None,
                   progress: bool = False) -> list[Prediction]:
     """Run the model on every item (windowed exactly like ``transcribe``)."""
-    from .inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, inference_model, predict_features
+    from .inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, predict_features
 
-    model = inference_model(bundle.model.eval())
+    model = bundle.model  # torch network or ONNX Runtime model (drumscribe.onnx_runtime)
     clock = FrameClock.from_config(bundle.config.audio)
     out = []
     items = list(items) if progress else items
@@ -135,11 +142,11 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     pp = cfg.postprocessing
     tol = pp.onset_tolerance if tolerance is None else float(tolerance)
     n_classes = len(class_names)
+    settings = DecodeSettings.from_config(cfg, thresholds)
     scorer = OnsetScorer(class_names, tol)
     files = []
     for p in preds:
-        events = decode(p.onset_probs, clock, thresholds, pp.min_onset_interval, pp.peak_min_distance,
-                        p.velocity_probs, "auto", cfg.midi.default_velocity)
+        events = decode(p.onset_probs, settings, p.velocity_probs)
         est = events_by_class(events, n_classes)
         ref = _reference(p.item, n_classes)
         targets = p.item.onsets
@@ -165,17 +172,16 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
 def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[float],
                      tolerance: float | None = None) -> list[Counts]:
     """Summed counts of class ``cls`` over all predictions for each threshold of ``grid``."""
-    clock = FrameClock.from_config(cfg.audio)
+    settings = DecodeSettings.from_config(cfg)
     pp = cfg.postprocessing
     tol = pp.onset_tolerance if tolerance is None else float(tolerance)
-    min_frames = pp.min_onset_interval * clock.frame_rate
     totals = [Counts() for _ in grid]
     for p in preds:
         ref = np.sort(np.asarray(p.item.note_times)[np.asarray(p.item.note_classes) == cls])
         act = p.onset_probs[:, cls]
         for i, th in enumerate(grid):
-            pk = pick_peaks(act, th, pp.peak_min_distance, min_frames)
-            totals[i] = totals[i] + match_onsets(ref, clock.to_seconds(pk.frames), tol)
+            pk = settings.peaks(act, th)
+            totals[i] = totals[i] + match_onsets(ref, settings.clock.to_seconds(pk.frames), tol)
     return totals
 
 

@@ -18,10 +18,10 @@ Pipeline of :func:`transcribe_audio` (every stage is a generator over blocks):
    GRU then steps ``window`` frames instead of the file's length.
 
 Only the activations ``(frames, classes)`` (a few hundred bytes per second of
-audio) grow with the file.  The model runs under ``torch.inference_mode`` on
-the CPU unless ``device`` says otherwise; the number of torch threads is
-whatever the caller set (``torch.set_num_threads``; ``drumscribe transcribe
---threads``).
+audio) grow with the file.  The model is either an ONNX Runtime model
+(:mod:`drumscribe.onnx_runtime`; torch is then never imported) or the torch
+network, run under ``torch.inference_mode`` on ``device`` (see
+:func:`window_runner`); threads are the model's (``drumscribe transcribe --threads``).
 """
 
 from __future__ import annotations
@@ -33,71 +33,18 @@ from typing import Iterator
 
 import numpy as np
 
-from .audio import SILENCE_PEAK, resample
-from .decoding import Event, decode
-from .errors import AudioError
+from .audio import AUDIO_BLOCK_S, SILENCE_PEAK, iter_audio_blocks, resample  # noqa: F401 (re-exported)
+from .decoding import DecodeSettings, Event, decode
 from .features import compute_features
 from .timebase import FrameClock
 
 DEFAULT_WINDOW_S = 20.0
 DEFAULT_OVERLAP_S = 3.0
 DEFAULT_BATCH_WINDOWS = 8
-AUDIO_BLOCK_S = 10.0
 FEATURE_CHUNK_S = 10.0
 
 
 # ------------------------------------------------------------------ audio
-
-def iter_audio_blocks(path: str | Path, sample_rate: int, block_s: float = AUDIO_BLOCK_S) -> Iterator[np.ndarray]:
-    """Mono float32 blocks of ``path`` resampled to ``sample_rate``.
-
-    Raises :class:`AudioError` naming the file when it is missing, unreadable,
-    corrupt, empty or holds NaN/inf.  Formats libsndfile cannot read are
-    decoded whole through :func:`drumscribe.audio.load_audio` (librosa/audioread).
-    """
-    import soundfile as sf
-
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: audio file not found")
-    try:
-        fh = sf.SoundFile(str(path))
-    except Exception:
-        from .audio import load_audio
-
-        y = load_audio(path, sample_rate)  # raises AudioError naming the file
-        step = max(int(block_s * sample_rate), 1)
-        for i in range(0, len(y), step):
-            yield y[i:i + step]
-        return
-    with fh:
-        in_sr = int(fh.samplerate)
-        stream = None
-        if in_sr != sample_rate:
-            import soxr
-
-            stream = soxr.ResampleStream(in_sr, sample_rate, 1, dtype="float32", quality="HQ")
-        n_read = 0
-        try:
-            for block in fh.blocks(blocksize=max(int(block_s * in_sr), 1), dtype="float32", always_2d=True):
-                mono = block.mean(axis=1) if block.shape[1] > 1 else block[:, 0]
-                if not np.all(np.isfinite(mono)):
-                    raise AudioError(f"{path}: audio contains NaN or infinite samples")
-                n_read += mono.shape[0]
-                out = stream.resample_chunk(np.ascontiguousarray(mono), last=False) if stream else mono
-                if out.size:
-                    yield np.asarray(out, dtype=np.float32)
-        except AudioError:
-            raise
-        except Exception as exc:  # truncated / corrupt data
-            raise AudioError(f"{path}: cannot read audio ({type(exc).__name__}: {exc})") from None
-        if n_read == 0:
-            raise AudioError(f"{path}: audio file has no samples")
-        if stream is not None:
-            tail = stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
-            if tail.size:
-                yield np.asarray(tail, dtype=np.float32)
-
 
 def iter_array_blocks(audio: np.ndarray, block: int) -> Iterator[np.ndarray]:
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
@@ -172,7 +119,7 @@ class WindowStitcher:
                  device: str = "cpu"):
         if window_frames <= overlap_frames:
             raise ValueError("window must be longer than the overlap")
-        self.model = model
+        self.run_windows = window_runner(model, device)
         self.window = int(window_frames)
         self.overlap = int(overlap_frames)
         self.step = self.window - self.overlap
@@ -185,15 +132,7 @@ class WindowStitcher:
         self.pending: list[tuple[np.ndarray, int, int, int]] = []  # (features, start, keep_lo, keep_hi)
 
     def _run(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
-        import torch
-
-        x = torch.from_numpy(np.stack(windows)).to(self.device)
-        with torch.inference_mode():
-            out = self.model(x)
-        onset = torch.sigmoid(out.onset_logits.float()).cpu().numpy()
-        vel = out.velocity_logits
-        vel = torch.sigmoid(vel.float()).cpu().numpy() if vel is not None else None
-        return onset, vel
+        return self.run_windows(np.stack(windows))
 
     def _flush(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
         results = []
@@ -239,6 +178,30 @@ class WindowStitcher:
         out = self._flush()
         self.buf = None
         return out
+
+
+def window_runner(model, device: str = "cpu"):
+    """``f(windows) -> (onset_probs, velocity_probs|None)`` for a batch ``(B, T, n_mels)`` float32.
+
+    ``model``: an ONNX Runtime model (:class:`drumscribe.onnx_runtime.OnnxModel`, which has
+    ``run_windows``; torch is never imported then) or a torch :class:`DrumTranscriptionCRNN`
+    (run through :func:`inference_model` under ``torch.inference_mode`` on ``device``).
+    """
+    if hasattr(model, "run_windows"):
+        return model.run_windows
+    import torch
+
+    fast = inference_model(model.to(device).eval())
+
+    def run(x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        with torch.inference_mode():
+            out = fast(torch.from_numpy(x).to(device))
+        onset = torch.sigmoid(out.onset_logits.float()).cpu().numpy()
+        vel = out.velocity_logits
+        vel = torch.sigmoid(vel.float()).cpu().numpy() if vel is not None else None
+        return onset, vel
+
+    return run
 
 
 _FAST: "weakref.WeakKeyDictionary" = None  # model -> inference copy
@@ -336,6 +299,25 @@ class Transcription:
     silent: bool = False
     peak: float = 0.0
     timings: dict = field(default_factory=dict)
+    midi_config: object = None  # the model's ``cfg.midi`` (GM notes, ticks, tempo) for the writers below
+
+    def to_midi(self, path) -> "Path":
+        """Write a General MIDI drum file (atomically; see :mod:`drumscribe.midi_out`); returns the path."""
+        from .midi_out import write_events
+
+        return write_events(path, self.events, self.class_names, self.midi_config, "midi", self.duration)
+
+    def to_json(self) -> str:
+        """The events as JSON text (the format of ``drumscribe transcribe --format json``)."""
+        from .midi_out import events_bytes
+
+        return events_bytes(self.events, self.class_names, self.midi_config, "json", self.duration).decode()
+
+    def to_csv(self) -> str:
+        """The events as CSV text (``time,class,name,note,velocity,strength``)."""
+        from .midi_out import events_bytes
+
+        return events_bytes(self.events, self.class_names, self.midi_config, "csv", self.duration).decode()
 
 
 def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, thresholds=None,
@@ -363,7 +345,7 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
         if sample_rate is not None and int(sample_rate) != sr:
             arr = resample(arr, int(sample_rate), sr)
         blocks = iter_array_blocks(arr, int(AUDIO_BLOCK_S * sr))
-    model = inference_model(bundle.model.to(device).eval())
+    model = bundle.model
     stats = _Stats()
     w, o = window_frames_for(clock, window_s, overlap_s)
     stitcher = WindowStitcher(model, w, o, batch_windows, device)
@@ -383,11 +365,10 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     silent = stats.peak < SILENCE_PEAK
     t2 = time.perf_counter()
     events = [] if silent else decode(
-        onset, clock, th_list, cfg.postprocessing.min_onset_interval, cfg.postprocessing.peak_min_distance,
-        vel, velocity_source, cfg.midi.default_velocity, interpolate)
+        onset, DecodeSettings.from_config(cfg, th_list, velocity_source=velocity_source, interpolate=interpolate), vel)
     t3 = time.perf_counter()
     return Transcription(
         onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
         class_names=list(bundle.class_names), thresholds=th_list, silent=silent, peak=stats.peak,
-        timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
+        midi_config=cfg.midi, timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
     )

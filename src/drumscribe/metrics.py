@@ -176,3 +176,13 @@ class OnsetScorer:
             "tolerance": self.tolerance,
             "n_files": self.n_files,
         }
+
+
+def counts_to_array(counts: Sequence[Counts]) -> np.ndarray:
+    """``(classes, 3)`` int64 ``[tp, fp, fn]`` (for summing across files or DDP ranks)."""
+    return np.array([[c.tp, c.fp, c.fn] for c in counts], dtype=np.int64).reshape(-1, 3)
+
+
+def counts_from_array(a) -> list[Counts]:
+    """Inverse of :func:`counts_to_array`."""
+    return [Counts(int(tp), int(fp), int(fn)) for tp, fp, fn in np.asarray(a, dtype=np.int64).reshape(-1, 3)]

@@ -10,6 +10,8 @@ into ``data.splits_dir``.  A bad file is reported and does not stop the others.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import sys
 import time
 from collections import Counter
@@ -20,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 from .atomic import atomic_write_text
-from .cache import cache_key, cache_path, is_valid, write_item
+from .cache import cache_key, cache_lock, cache_path, is_valid, write_item
 from .config import Config, require_path
 from .dataset_index import assign_splits, index_dataset, select_subset
 from .errors import DrumscribeError
@@ -64,8 +66,8 @@ def process_single_file(
         midi_path: MIDI path relative to ``egmd_root``; default: the audio's
             stem with ``.midi`` (E-GMD), else ``.mid``.
     """
-    from .audio import is_silent, load_audio
-    from .features import compute_features
+    from .audio import SILENCE_PEAK
+    from .features import file_features
     from .midi import make_targets, read_drum_notes
     from .timebase import FrameClock
 
@@ -90,13 +92,13 @@ def process_single_file(
         else:
             midi_abs = Path(egmd_root) / midi_path
         notes = read_drum_notes(midi_abs)
-        audio = load_audio(audio_path, config.audio.sample_rate)
-        if is_silent(audio):
+        # the features inference computes for this file (one implementation: drumscribe.features)
+        feats, n_samples, peak = file_features(audio_path, config.audio)
+        if peak < SILENCE_PEAK:
             return FileResult(rel, "failed", f"{audio_path}: audio is silent (peak below -80 dBFS) but the MIDI has notes")
         clock = FrameClock.from_config(config.audio)
-        feats = compute_features(audio, config.audio)
         tg = make_targets(notes, feats.shape[0], clock, config.egmd_midi_mapping, config.model.n_classes)
-        duration = len(audio) / config.audio.sample_rate
+        duration = n_samples / config.audio.sample_rate
         meta = {
             "cache_key": key,
             "source_path": rel,
@@ -144,6 +146,8 @@ class PreprocessSummary:
     seconds: float
     source: str
     class_names: list[str]
+    # where the config's tom map disagrees with E-GMD's TD numbering (drums.tom_map_disagreements)
+    tom_map: list[str] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         d = dict(self.__dict__)
@@ -151,8 +155,14 @@ class PreprocessSummary:
         return d
 
     @property
+    def listed_missing(self) -> list[tuple[str, str]]:
+        """Files the dataset's CSV lists that are missing (or lack their MIDI): a failure, unlike a
+        scanned audio file without a partner (a warning)."""
+        return list(self.index_problems) if self.source.startswith("csv") else []
+
+    @property
     def ok(self) -> bool:
-        return not self.failed
+        return not self.failed and not self.listed_missing
 
 
 def _existing_assignment(splits_dir: Path) -> dict[str, str]:
@@ -181,7 +191,13 @@ def run_preprocess(
         out_root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise DrumscribeError(f"data.processed_root: cannot create {out_root}: {exc}") from None
+    with cache_lock(out_root):  # one writer per cache folder; a second run refuses in one line
+        return _run_locked(cfg, egmd_root, out_root, splits_dir, num_workers, force, use_hdf5, resplit,
+                           progress, log, t0)
 
+
+def _run_locked(cfg, egmd_root, out_root, splits_dir, num_workers, force, use_hdf5, resplit, progress, log,
+                t0) -> PreprocessSummary:
     index = index_dataset(egmd_root)
     if not index.pairs:
         raise DrumscribeError(f"data.egmd_root: no audio+MIDI pairs found in {egmd_root}")
@@ -198,7 +214,7 @@ def run_preprocess(
         import multiprocessing as mp
 
         ctx = mp.get_context("fork" if sys.platform.startswith("linux") else "spawn")
-        with ctx.Pool(num_workers) as pool:
+        with ctx.Pool(num_workers, initializer=_worker_init, initargs=(os.getpid(),)) as pool:
             for r in pool.imap_unordered(partial(_call, fn), jobs, chunksize=1):
                 results.append(r)
                 bar.update(1)
@@ -238,9 +254,24 @@ def run_preprocess(
         unmapped=dict(unmapped), notes_per_class=per_class.tolist(), audio_seconds=seconds,
         split_counts=split_counts, seconds=time.perf_counter() - t0, source=index.source,
         class_names=cfg.class_names,
+        tom_map=_tom_map_check(cfg),
     )
     atomic_write_text(out_root / SUMMARY_NAME, json.dumps(summary.to_dict(), indent=2))
     return summary
+
+
+def _worker_init(parent_pid: int) -> None:
+    """Pool worker start: die with the parent (Linux ``PR_SET_PDEATHSIG``), so a killed
+    ``preprocess`` never leaves workers writing into the cache."""
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+
+            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+        except Exception:  # pragma: no cover - no libc prctl
+            pass
+    if os.getppid() != parent_pid:  # the parent died before the signal was armed
+        os._exit(1)
 
 
 def _call(fn, job):
@@ -264,6 +295,15 @@ def _progress(total: int, enabled: bool):
     return tqdm(total=total, unit="file", desc="preprocess", dynamic_ncols=True, file=sys.stderr, disable=None)
 
 
+def _tom_map_check(cfg: Config) -> list[str]:
+    """E-GMD tom notes the config maps to another tom class (empty: agrees, or no tom classes)."""
+    from .drums import TOM_CLASSES, tom_map_disagreements
+
+    if not set(TOM_CLASSES) <= set(cfg.class_names):
+        return []
+    return tom_map_disagreements(cfg.egmd_midi_mapping, list(cfg.class_names))
+
+
 def format_summary(s: PreprocessSummary, processed_root: str, splits_dir: str) -> str:
     lines = [
         f"processed {s.processed}, skipped {s.skipped} (cache valid), failed {len(s.failed)} "
@@ -277,11 +317,15 @@ def format_summary(s: PreprocessSummary, processed_root: str, splits_dir: str) -
     if s.unmapped:
         lines.append("notes outside egmd_midi_mapping (not used as targets): " + ", ".join(
             f"{k}x{v}" for k, v in sorted(s.unmapped.items())))
+    if s.tom_map:
+        lines.append("note: this config's tom map is not E-GMD's Roland TD numbering (48/50 tom 1, 45/47 tom 2, "
+                     "43/58 floor; see README): " + "; ".join(s.tom_map))
     if s.rebuilt:
         lines.append(f"rebuilt {len(s.rebuilt)} stale cache entries, e.g. {s.rebuilt[0][0]}: {s.rebuilt[0][1]}")
     lines.append(f"splits in {splits_dir}: " + ", ".join(f"{k} {v}" for k, v in s.split_counts.items()))
     if s.index_problems:
-        lines.append(f"{len(s.index_problems)} files could not be paired:")
+        lines.append(f"{len(s.index_problems)} files could not be paired"
+                     + (" (listed in the CSV but missing: a failure)" if s.listed_missing else "") + ":")
         lines += [f"  {p}: {why}" for p, why in s.index_problems[:20]]
         if len(s.index_problems) > 20:
             lines.append(f"  ... and {len(s.index_problems) - 20} more (see {SUMMARY_NAME})")

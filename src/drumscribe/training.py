@@ -18,12 +18,18 @@ Loss
 Validation metrics
     ``val_loss`` (same loss), and onset F1 at ``postprocessing.onset_tolerance``
     (50 ms) with ``mir_eval.util.match_events`` after peak picking the sigmoid
-    activations with ``cfg.thresholds()``, ``min_onset_interval`` and
-    ``peak_min_distance`` (:func:`drumscribe.decoding.pick_onsets`, the same
-    decoder evaluation and transcription use).  Counts are summed over
-    files (and over DDP ranks); per class ``F1 = 2TP / (n_ref + n_est)``;
-    ``val_f1`` = micro (summed counts over classes), ``val_f1_macro`` = mean
-    over classes that have at least one reference or estimated onset.
+    activations with the decoding settings of the config
+    (:meth:`drumscribe.decoding.DecodeSettings.from_config`: thresholds,
+    ``min_onset_interval``, ``peak_min_distance``; the same decoder evaluation
+    and transcription use), matched and summarised by :mod:`drumscribe.metrics`
+    (the one place that scores).  Counts are kept per validation item and
+    summed over items and DDP ranks (an item that Lightning's
+    ``DistributedSampler`` repeats to even out the ranks counts once), so with
+    whole-file validation (``training.val_window_seconds: null``) ``val_f1`` /
+    ``val_f1_macro`` are exactly the micro / macro F1 that ``drumscribe
+    evaluate --split val`` prints for the checkpoint of that epoch with the
+    same thresholds (files longer than one inference window are scored on the
+    stitched inference windows, as evaluate does).
     Logged: ``train_loss`` (step + epoch), ``val_loss``, ``val_f1``,
     ``val_f1_macro``, ``val_precision``, ``val_recall``, ``val_f1/<class>``, ``lr``.
 
@@ -77,6 +83,7 @@ from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 
 from .checkpoint import make_meta
 from .config import Config, config_from_dict
+from .decoding import DecodeSettings, decode, events_by_class
 from .errors import DrumscribeError
 from .model import build_model
 from .timebase import FrameClock
@@ -164,47 +171,36 @@ def resolve_hardware(cfg: Config, warn: bool = True) -> HardwareChoice:
     return HardwareChoice(accel, devices, precision, h.strategy, int(h.num_nodes), note)
 
 
-# ------------------------------------------------------------------ peak picking / F1
+# ------------------------------------------------------------------ validation F1 (decoding + metrics)
 
-def pick_onsets(probs: np.ndarray, cfg: Config, thresholds) -> list[np.ndarray]:
-    """Per-class onset times (s) from ``probs`` (frames, classes)."""
-    from .decoding import pick_onsets as decoding_pick
+class _LiveWindows:
+    """The network being trained as a window runner for :func:`drumscribe.inference.predict_features`
+    (its ``run_windows`` hook): no cached inference copy, because the weights change every step."""
 
-    p = cfg.postprocessing
-    times, _ = decoding_pick(probs, FrameClock.from_config(cfg.audio), thresholds, p.min_onset_interval,
-                             p.peak_min_distance)
-    return times
+    def __init__(self, model, device):
+        self.model, self.device, self.n_classes = model, device, int(model.n_classes)
 
-
-def onset_counts(ref_times, ref_classes, est_by_class, n_classes: int, tolerance: float) -> np.ndarray:
-    """(3, C) int array: true positives, n_estimated, n_reference per class (mir_eval matching)."""
-    import mir_eval
-
-    counts = np.zeros((3, n_classes), dtype=np.int64)
-    for c in range(n_classes):
-        ref = np.sort(np.asarray(ref_times)[np.asarray(ref_classes) == c])
-        est = np.asarray(est_by_class[c])
-        if ref.size and est.size:
-            counts[0, c] = len(mir_eval.util.match_events(ref, est, tolerance))
-        counts[1, c] = est.size
-        counts[2, c] = ref.size
-    return counts
+    def run_windows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        with torch.no_grad():
+            out = self.model(torch.from_numpy(x).to(self.device))
+        vel = out.velocity_logits
+        return (torch.sigmoid(out.onset_logits.float()).cpu().numpy(),
+                None if vel is None else torch.sigmoid(vel.float()).cpu().numpy())
 
 
-def f1_summary(counts: np.ndarray, class_names: list[str]) -> dict[str, float]:
-    """Per-class F1, micro (summed counts) and macro (mean over classes present in ref or est)."""
-    tp, n_est, n_ref = (counts[i].astype(np.float64) for i in range(3))
-    per = np.where(n_est + n_ref > 0, 2 * tp / np.maximum(n_est + n_ref, 1), np.nan)
-    present = ~np.isnan(per)
-    out = {
-        "f1_micro": float(2 * tp.sum() / max(n_est.sum() + n_ref.sum(), 1)),
-        "f1_macro": float(per[present].mean()) if present.any() else 0.0,
-        "precision_micro": float(tp.sum() / n_est.sum()) if n_est.sum() else 0.0,
-        "recall_micro": float(tp.sum() / n_ref.sum()) if n_ref.sum() else 0.0,
-    }
-    for name, v in zip(class_names, per):
-        out[f"f1_{name}"] = float(v)
-    return out
+def item_probs(model, logits: torch.Tensor, features: torch.Tensor, clock: FrameClock) -> np.ndarray:
+    """Onset probabilities ``(frames, classes)`` of one whole validation file, computed as
+    ``drumscribe evaluate`` computes them: from the forward pass already done (``logits``) when the file
+    fits one inference window, else on the stitched inference windows
+    (:func:`drumscribe.inference.predict_features`)."""
+    from .inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, predict_features, window_frames_for
+
+    w, _ = window_frames_for(clock, DEFAULT_WINDOW_S, DEFAULT_OVERLAP_S)
+    if features.shape[0] <= w:
+        return torch.sigmoid(logits.float()).cpu().numpy()
+    probs, _ = predict_features(_LiveWindows(model, features.device), features.float().cpu().numpy(), clock,
+                                DEFAULT_WINDOW_S, DEFAULT_OVERLAP_S)
+    return probs
 
 
 # ------------------------------------------------------------------ module
@@ -221,11 +217,21 @@ class DrumscribeModule(L.LightningModule):
         w = cfg.loss.class_weights
         self.register_buffer("class_weights", torch.tensor(w if w is not None else [1.0] * cfg.n_classes,
                                                            dtype=torch.float32), persistent=False)
-        self.thresholds = cfg.thresholds()
-        self._val_counts = np.zeros((3, cfg.n_classes), dtype=np.int64)
+        self.decoder = DecodeSettings.from_config(cfg)  # built once; thresholds replaced on checkpoint load
+        self._val_counts: dict[int, np.ndarray] = {}  # validation item index -> (classes, 3) [tp, fp, fn]
         self._train_loss_sum = 0.0
         self._train_loss_n = 0
         self.last_val_metrics: dict[str, float] = {}
+
+    @property
+    def thresholds(self) -> list[float]:
+        """Per-class decoding thresholds used for validation (and stored in checkpoints)."""
+        th = self.decoder.thresholds
+        return [float(th)] * self.cfg.n_classes if isinstance(th, float) else list(th)
+
+    @thresholds.setter
+    def thresholds(self, value) -> None:
+        self.decoder = self.decoder.with_thresholds(value)
 
     def forward(self, features: torch.Tensor):
         return self.model(features)
@@ -263,33 +269,69 @@ class DrumscribeModule(L.LightningModule):
         return loss
 
     def on_validation_epoch_start(self) -> None:
-        self._val_counts[:] = 0
+        self._val_counts = {}
 
     def validation_step(self, batch: dict, batch_idx: int) -> None:
         out = self.model(batch["features"])
         loss, _ = self.compute_loss(batch, out)
         self.log("val_loss", loss, on_step=False, on_epoch=True, prog_bar=True, sync_dist=True,
                  batch_size=batch["features"].shape[0])
-        probs = torch.sigmoid(out.onset_logits.float()).cpu().numpy()
+        from .metrics import counts_to_array, score_classes
+        from .midi import onsets_by_class
+
+        n_classes = self.cfg.n_classes
+        whole_files = self.cfg.training.val_window_seconds is None
         lengths = batch["mask"].sum(dim=1).long().cpu().numpy()
-        for i in range(probs.shape[0]):
-            est = pick_onsets(probs[i, : lengths[i]], self.cfg, self.thresholds)
-            self._val_counts += onset_counts(batch["note_times"][i], batch["note_classes"][i], est,
-                                             self.cfg.n_classes, self.cfg.postprocessing.onset_tolerance)
+        for i in range(out.onset_logits.shape[0]):
+            n = int(lengths[i])
+            if whole_files:
+                probs = item_probs(self.model, out.onset_logits[i, :n], batch["features"][i, :n], self.decoder.clock)
+            else:
+                probs = torch.sigmoid(out.onset_logits[i, :n].float()).cpu().numpy()
+            est = events_by_class(decode(probs, self.decoder), n_classes)
+            ref = onsets_by_class(np.asarray(batch["note_times"][i], np.float64),
+                                  np.asarray(batch["note_classes"][i]), n_classes)
+            counts = score_classes(ref, est, self.cfg.postprocessing.onset_tolerance)
+            self._val_counts[int(batch["item_index"][i])] = counts_to_array(counts)
+
+    def _reduced_val_counts(self):
+        """Per-class counts summed over the validation items of every rank, each item once."""
+        from .metrics import counts_from_array
+
+        n_items = max(self._val_counts, default=-1) + 1
+        loaders = self.trainer.val_dataloaders
+        loader = loaders[0] if isinstance(loaders, (list, tuple)) else loaders
+        if loader is not None and hasattr(loader.dataset, "__len__"):
+            n_items = max(n_items, len(loader.dataset))
+        per_item = np.zeros((n_items, self.cfg.n_classes, 3), dtype=np.int64)
+        seen = np.zeros(n_items, dtype=np.int64)
+        for k, a in self._val_counts.items():
+            per_item[k], seen[k] = a, 1
+        if self.trainer.world_size > 1:
+            red = self.trainer.strategy.reduce
+            per_item = red(torch.from_numpy(per_item).to(self.device), reduce_op="sum").cpu().numpy()
+            seen = red(torch.from_numpy(seen).to(self.device), reduce_op="sum").cpu().numpy()
+            # an item seen by r ranks (DistributedSampler padding) was scored r times with the same weights
+            per_item = per_item // np.maximum(seen, 1)[:, None, None]
+        return counts_from_array(per_item.sum(axis=0)), int((seen > 0).sum())
 
     def on_validation_epoch_end(self) -> None:
-        counts = torch.tensor(self._val_counts, device=self.device)
-        if self.trainer.world_size > 1:
-            counts = self.trainer.strategy.reduce(counts, reduce_op="sum")
-        m = f1_summary(counts.cpu().numpy(), self.cfg.class_names)
+        from .metrics import summarize
+
+        counts, n_items = self._reduced_val_counts()
+        s = summarize(counts, self.cfg.class_names)
+        m = {"f1_micro": s["micro"]["f1"], "f1_macro": s["macro"]["f1"],
+             "precision_micro": s["micro"]["precision"], "recall_micro": s["micro"]["recall"],
+             "support": s["micro"]["support"], "n_items": n_items}
+        for name in self.cfg.class_names:
+            m[f"f1_{name}"] = s["per_class"][name]["f1"]
         self.last_val_metrics = m
         self.log("val_f1", m["f1_micro"], prog_bar=True)
         self.log("val_f1_macro", m["f1_macro"])
         self.log("val_precision", m["precision_micro"])
         self.log("val_recall", m["recall_micro"])
         for name in self.cfg.class_names:
-            v = m[f"f1_{name}"]
-            self.log(f"val_f1/{name}", 0.0 if math.isnan(v) else v)
+            self.log(f"val_f1/{name}", m[f"f1_{name}"])
 
     # ---------------------------------------------------------------- optim
     def configure_optimizers(self):
@@ -488,26 +530,59 @@ class TrainResult:
     run_dir: Path
 
 
+def _log_versions(cfg: Config) -> set[str] | None:
+    d = run_dir(cfg)
+    return {p.name for p in d.iterdir()} if d.is_dir() else None
+
+
+def _remove_new_log_versions(cfg: Config, before: set[str] | None) -> None:
+    """Delete the logger's ``version_*`` folders this run created (called when it failed before any step)."""
+    import shutil
+
+    d = run_dir(cfg)
+    if not d.is_dir():
+        return
+    for p in d.iterdir():
+        if p.is_dir() and p.name.startswith("version_") and (before is None or p.name not in before):
+            shutil.rmtree(p, ignore_errors=True)
+    if before is None and not any(d.iterdir()):
+        d.rmdir()
+
+
 def fit(cfg: Config, resume: str | Path | None = None, *, fast_dev_run: bool | int = False,
         max_epochs: int | None = None, callbacks: list[Callback] | None = None,
         enable_progress_bar: bool = True, log=print, **trainer_overrides) -> TrainResult:
     """Train per the config; ``resume``: a ``.ckpt`` to continue (epochs, optimizer, scheduler, callbacks)."""
     from .data import make_dataloaders
 
-    if resume is not None:
+    start_step = 0
+    if resume is not None:  # every check before a Trainer or a log folder exists (drumscribe.resume)
+        from .resume import apply_resume_settings_callback, check_resume
+
         resume = Path(resume).expanduser()
         if not resume.is_file():
             raise DrumscribeError(f"--resume: checkpoint not found: {resume}")
+        plan = check_resume(cfg, resume, max_epochs)
+        start_step = plan.global_step
+        for line in plan.lines():
+            log(line)
+        callbacks = list(callbacks or []) + [apply_resume_settings_callback(cfg, plan)]
     L.seed_everything(cfg.training.seed, workers=True, verbose=False)
     train_loader, val_loader = make_dataloaders(cfg)
     module = DrumscribeModule(cfg)
     trainer = build_trainer(cfg, fast_dev_run=fast_dev_run, max_epochs=max_epochs, callbacks=callbacks,
                             enable_progress_bar=enable_progress_bar, **trainer_overrides)
+    logs_before = _log_versions(cfg)
     with warnings.catch_warnings():
         # our loaders are sized by the config on purpose (2 CPU cores, num_workers=0 in tests)
         warnings.filterwarnings("ignore", message=".*does not have many workers.*")
         warnings.filterwarnings("ignore", message=".*The number of training batches.*")
-        trainer.fit(module, train_loader, val_loader, ckpt_path=str(resume) if resume else None)
+        try:
+            trainer.fit(module, train_loader, val_loader, ckpt_path=str(resume) if resume else None)
+        except BaseException:
+            if trainer.global_step <= start_step:
+                _remove_new_log_versions(cfg, logs_before)  # a failed start leaves no empty version folder
+            raise
     ckpt_cb = trainer.checkpoint_callback
     best = getattr(ckpt_cb, "best_model_path", "") or None
     last = getattr(ckpt_cb, "last_model_path", "") or None

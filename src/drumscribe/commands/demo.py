@@ -18,7 +18,7 @@ def add_arguments(p) -> None:
     p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
     p.add_argument("--input", default=None, help="another audio file instead of the bundled clip")
     p.add_argument("--checkpoint", default=None, help="another model instead of the bundled one")
-    p.add_argument("--threads", type=int, default=None, help="torch CPU threads")
+    p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
 
 
 def truth_by_class(bundle, truth_midi: Path) -> list:
@@ -48,15 +48,12 @@ def score_against_truth(bundle, events, truth_midi: Path, tolerance: float | Non
 def run(args) -> int:
     import argparse
 
-    import torch
     from rich.console import Console
     from rich.table import Table
 
     from ..errors import DrumscribeError
     from .transcribe import load_for_transcription, transcribe_file
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     clip = Path(args.input) if args.input else DEMO_CLIP
     truth = None if args.input else DEMO_TRUTH
     if not clip.is_file():
@@ -64,7 +61,7 @@ def run(args) -> int:
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     console = Console(highlight=False)
-    bundle, thresholds = load_for_transcription(args.checkpoint, [], None)
+    bundle, thresholds = load_for_transcription(args.checkpoint, [], None, threads=args.threads)
     console.print(f"model: {bundle.path}")
     opts = argparse.Namespace(velocity="auto", window=None, overlap=None, device="cpu")
     midi_path, png_path = out / f"{clip.stem}.mid", out / f"{clip.stem}.png"

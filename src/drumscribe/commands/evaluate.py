@@ -19,7 +19,12 @@ THRESHOLD_KEYS = ("postprocessing.onset_threshold", "postprocessing.class_thresh
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="a .ckpt from `drumscribe train` or a shipped .safetensors")
+    parser.add_argument("--checkpoint", default=None,
+                        help="a .ckpt from `drumscribe train`, a .safetensors or an exported .onnx model "
+                             "(default: the bundled model)")
+    parser.add_argument("--backend", choices=("onnx", "torch"), default=None,
+                        help="onnx: ONNX Runtime (default for the bundled model and .onnx files); "
+                             "torch: PyTorch (default for .ckpt/.safetensors; needs drumscribe[train])")
     parser.add_argument("--config", default=None,
                         help="YAML config for paths and decoding (default: the config stored in the checkpoint)")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -33,24 +38,34 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", default=None, metavar="DIR",
                         help="write piano rolls (truth vs prediction) of the best and worst files here")
     parser.add_argument("--plot-files", type=int, default=3, help="how many best and worst files to plot (default 3)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the model (default: the runtime's, one per core)")
+
+
+def check_outputs(args) -> None:
+    """``--output`` and ``--plot`` must be writable *before* the evaluation runs (OSError naming the path)."""
+    from pathlib import Path
+
+    from ..atomic import check_destination
+
+    if args.output:
+        check_destination(args.output)
+    if args.plot:
+        check_destination(Path(args.plot) / "piano-roll.png")
 
 
 def evaluate(args) -> dict:
     """The whole command as a function; returns the results dict."""
-    import torch
-
     from .. import __version__
-    from ..checkpoint import load_bundle
+    from ..api import load_model
     from ..errors import ConfigError
     from ..evaluation import (cache_items, config_for, evaluate_predictions, folder_items, is_named_split,
                               predict_items, resolve_thresholds)
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
     if args.tolerance is not None and args.tolerance <= 0:
         raise ConfigError("--tolerance must be positive")
-    bundle = load_bundle(args.checkpoint)
+    check_outputs(args)
+    bundle = load_model(args.checkpoint, args.backend, threads=args.threads)
     cfg = config_for(bundle, args.config, args.overrides)
     thresholds = resolve_thresholds(bundle, cfg, args.threshold,
                                     from_config=any(o.startswith(THRESHOLD_KEYS) for o in args.overrides))
@@ -80,20 +95,18 @@ def evaluate(args) -> dict:
 def _plots(folder, preds, results, cfg, class_names, thresholds, n) -> None:
     from pathlib import Path
 
-    from ..decoding import decode, events_by_class
+    from ..decoding import DecodeSettings, decode, events_by_class
     from ..midi import onsets_by_class
     from ..plotting import piano_roll
-    from ..timebase import FrameClock
 
-    clock = FrameClock.from_config(cfg.audio)
+    settings = DecodeSettings.from_config(cfg, thresholds)
+    clock = settings.clock
     order = sorted(range(len(preds)), key=lambda i: results["files"][i]["f1"])
     chosen = {i: "worst" for i in order[:n]}
     chosen.update({i: "best" for i in order[::-1][:n] if i not in chosen})
-    pp = cfg.postprocessing
     for i, tag in chosen.items():
         p = preds[i]
-        est = events_by_class(decode(p.onset_probs, clock, thresholds, pp.min_onset_interval, pp.peak_min_distance),
-                              len(class_names))
+        est = events_by_class(decode(p.onset_probs, settings), len(class_names))
         ref = onsets_by_class(p.item.note_times, p.item.note_classes, len(class_names))
         f1 = results["files"][i]["f1"]
         stem = p.item.name.replace("/", "__").rsplit(".", 1)[0]

@@ -29,7 +29,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--eval", dest="eval_json", default=None, help="results JSON of `drumscribe evaluate --output`")
     parser.add_argument("--history", default=None, help="metrics_history.csv (default: from --run or the config)")
     parser.add_argument("--midi", default=None, help="a MIDI file made by `drumscribe transcribe` (checked non-empty)")
-    parser.add_argument("--epochs", type=int, default=None, help="configured epoch count (default: from the config)")
+    parser.add_argument("--epochs", type=int, default=None,
+                        help="configured epoch count, at least 1 (default: from the config)")
     parser.add_argument("--json", dest="json_out", default=None, help="also write the decision as JSON here")
 
 
@@ -53,6 +54,8 @@ def resolve_inputs(args) -> dict:
 
     from ..errors import DrumscribeError
 
+    if args.epochs is not None and args.epochs < 1:
+        raise DrumscribeError(f"--epochs {args.epochs}: must be at least 1")
     run = Path(args.run) if args.run else None
     if run is not None and not run.is_dir():
         raise DrumscribeError(f"--run {run}: not a folder")
@@ -97,6 +100,10 @@ def run(args) -> int:
     from ..atomic import atomic_write_bytes
     from ..report import count_midi_notes, decide, load_history
 
+    if args.json_out:
+        from ..atomic import check_destination
+
+        check_destination(args.json_out)  # fail before reading and deciding, not after
     inp = resolve_inputs(args)
     rows = load_history(inp["history"])
     midi_notes = count_midi_notes(inp["midi"]) if inp["midi"] is not None else None

@@ -14,6 +14,12 @@ REALISM_FLAGS = ("reverb", "eq", "compress", "noise", "level", "backing")
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", help="output folder (E-GMD release layout)")
+    parser.add_argument(
+        "--performances-from", metavar="DIR",
+        help="render the human performances of a GMD folder (info.csv + .mid) or an E-GMD folder (its CSV + .midi) "
+        "instead of generated patterns; keeps id/style/bpm/beat_type/split and the TD notes",
+    )
+    parser.add_argument("--splits", nargs="+", choices=("train", "validation", "test"), help="with --performances-from: only these splits")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--performances", type=int, help="number of performances (default 10)")
     size.add_argument("--hours", type=float, help="render until this many hours of audio (all renderings)")
@@ -41,26 +47,57 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         g.add_argument(f"--{name}", action="store_true", help=text)
     g.add_argument("--realism-prob", type=float, default=0.75, metavar="P", help="chance per file that an enabled effect is applied (default 0.75)")
     g.add_argument("--backing-ratio", type=float, nargs=2, default=(0.0, 12.0), metavar=("LO", "HI"), help="drum-to-backing RMS ratio range in dB (default 0 12)")
+    v = parser.add_argument_group("variety (off by default; --variety turns on the documented defaults)")
+    v.add_argument("--variety", action="store_true", help="kit mix 0.25, procedural 0.15, vary 0.5, dropout 0.2, random onsets 0.05, solo 0.05")
+    for name, text in (
+        ("kit-mix", "chance a rendering draws each piece (kick, snare, hi-hat, toms, crash, ride) from a different kit"),
+        ("procedural", "chance a rendering uses a fresh procedural kit (synthesised drums, seed per rendering)"),
+        ("vary", "chance of per-piece variation (pitch, decay, EQ, level; toms keep their order)"),
+        ("dropout", "chance of muting random drums per phrase (truth follows)"),
+        ("random-onsets", "chance of a file of unmusical random hits per drum"),
+        ("solo", "chance of a one-drum file"),
+    ):
+        v.add_argument(f"--{name}", type=float, metavar="P", help=text)
     parser.add_argument("--list-kits", action="store_true", help="list kits, their note coverage (8 classes) and pool, then exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
 def _list_kits(pool: str) -> int:
-    from ..synth.kits import ARTICULATIONS, CLASSES, list_kits
+    from collections import Counter
+
+    from ..drums import CLASSES, TD_CLASS
+    from ..synth.kits import ARTICULATIONS, list_kits
+    from ..synth.sampler import load_bank
 
     kits = [k for k in list_kits("all", probe=True) if pool == "all" or k.pool == pool]
     short = ("kick", "snare", "hihat", "hiTom", "midTom", "lowTom", "crash", "ride")
     w = max([len(k.name) for k in kits] + [4])
-    print(f"{'kit':<{w}}  {'source':<9}  {'pool':<7}  " + " ".join(f"{c:>6}" for c in short) + "  articulations")
+    fam_w = max([len(k.family) for k in kits] + [6])
+    print(f"{'kit':<{w}}  {'source':<{fam_w}}  {'pool':<7}  " + " ".join(f"{c:>6}" for c in short) + "  own articulation sounds")
+    procedural = [k for k in kits if k.source == "procedural"]
     for k in kits:
-        have = set(k.classes)
-        other = " ".join(str(n) for n in sorted(k.notes) if n in ARTICULATIONS)
-        print(f"{k.name:<{w}}  {k.source:<9}  {k.pool:<7}  " + " ".join(f"{'x' if c in have else '-':>6}" for c in CLASSES) + f"  {other}")
+        if k.source == "procedural":
+            continue
+        own = set(load_bank(k, 1).voices)  # toms a kit lacks are derived (x*)
+        have = {TD_CLASS[n] for n in own}
+        derived = {TD_CLASS[n] for n in own if n not in k.notes}
+        other = " ".join(str(n) for n in sorted(own & set(k.notes)) if n in ARTICULATIONS)
+        cells = ["x*" if c in derived else "x" if c in have else "-" for c in CLASSES]
+        print(f"{k.name:<{w}}  {k.family:<{fam_w}}  {k.pool:<7}  " + " ".join(f"{c:>6}" for c in cells) + f"  {other}")
+    if procedural:
+        by_pool = Counter(k.pool for k in procedural)
+        print("procedural (synthesised, every TD note; any seed: procedural:N): "
+              + ", ".join(f"{n} {p}" for p, n in sorted(by_pool.items())) + " listed")
+    print("x* = tom derived by pitch-shifting the kit's nearest tom")
+    sampled = [k for k in kits if k.source != "procedural"]
+    fams = Counter(k.family for k in sampled)
+    print(f"sampled/soundfont kits: {len(sampled)} from {len(fams)} sources: " + ", ".join(f"{f} {n}" for f, n in sorted(fams.items())))
     for p in ("train", "heldout"):
         sel = [k for k in kits if k.pool == p]
         if sel:
             cov = sorted({c for k in sel for c in k.classes}, key=CLASSES.index)
-            print(f"{p}: {len(sel)} kits, classes covered: {', '.join(cov)}")
+            srcs = sorted({k.family for k in sel})
+            print(f"{p}: {len(sel)} kits from {', '.join(srcs)}; classes covered: {', '.join(cov)}")
     return 0
 
 
@@ -76,7 +113,21 @@ def run(args: argparse.Namespace) -> int:
     if not 0.0 <= args.realism_prob <= 1.0:
         raise DrumscribeError("--realism-prob must be in [0, 1]")
     from ..synth.effects import Realism
-    from ..synth.render import render_dataset
+    from ..synth.render import Variety, render_dataset
+
+    base = Variety.default() if args.variety else Variety()
+    over = {}
+    for name in ("kit_mix", "procedural", "vary", "dropout", "random_onsets", "solo"):
+        val = getattr(args, name)
+        if val is not None:
+            if not 0.0 <= val <= 1.0:
+                raise DrumscribeError(f"--{name.replace('_', '-')} must be in [0, 1]")
+            over[name] = val
+    import dataclasses
+
+    variety = dataclasses.replace(base, **over)
+    if variety.dropout + variety.random_onsets + variety.solo > 1.0:
+        raise DrumscribeError("--dropout + --random-onsets + --solo must be <= 1")
 
     on = {f: args.realism or getattr(args, f) for f in REALISM_FLAGS}
     realism = Realism(**on, prob=args.realism_prob, backing_ratio_db=tuple(args.backing_ratio)) if any(on.values()) else None
@@ -94,6 +145,9 @@ def run(args: argparse.Namespace) -> int:
         max_seconds=args.max_seconds,
         channels=args.channels,
         progress=not args.no_progress,
+        performances_from=args.performances_from,
+        splits=args.splits,
+        variety=variety,
     )
     print_summary(summary)
     return 0
@@ -106,9 +160,12 @@ def print_summary(s: dict) -> None:
         f"{s['hours']:.3f} h audio in {s['elapsed_s']:.1f} s ({s['realtime_factor']}x real time)"
     )
     print("splits: " + ", ".join(f"{k} {v}" for k, v in sorted(s["splits"].items())))
+    if s.get("patterns"):
+        print("files by pattern: " + ", ".join(f"{k} {v}" for k, v in sorted(s["patterns"].items())))
     print("onsets per class: " + ", ".join(f"{k} {v}" for k, v in s["onsets_per_class"].items()))
+    print("onsets per TD note: " + ", ".join(f"{k}:{v}" for k, v in s["onsets_per_note"].items()))
     if s["unmapped_notes"]:
-        print("articulation notes (unmapped downstream): " + ", ".join(f"{k}:{v}" for k, v in s["unmapped_notes"].items()))
+        print("notes outside the TD set: " + ", ".join(f"{k}:{v}" for k, v in s["unmapped_notes"].items()))
     print("kits used: " + ", ".join(f"{k} ({v})" for k, v in s["kits_used"].items()))
     if s["substituted"]:
         print("substituted (kit lacks note): " + ", ".join(f"{k} {v}" for k, v in s["substituted"].items()))

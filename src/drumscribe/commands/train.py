@@ -28,6 +28,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--max-epochs", type=int, default=None, metavar="N",
                         help="override training.num_epochs")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar (for logs / CI)")
+    parser.add_argument("--threads", type=int, default=None, metavar="N",
+                        help="torch CPU threads per training process (default: torch's; with DDP on CPU "
+                             "give each of the hardware.devices processes cores / devices)")
     parser.add_argument("--no-tune", dest="tune", action="store_false",
                         help="skip tuning per-class thresholds on the validation split after training "
                              "(default: tune the best and the last checkpoint, stored inside them)")
@@ -40,11 +43,20 @@ def run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config, args.overrides)
     if args.max_epochs is not None and args.max_epochs <= 0:
         raise ConfigError("--max-epochs: must be positive")
+    if args.threads is not None:
+        if args.threads <= 0:
+            raise ConfigError("--threads: must be positive")
+        import os
+
+        import torch
+
+        torch.set_num_threads(args.threads)
+        os.environ["OMP_NUM_THREADS"] = str(args.threads)  # else Lightning's DDP sets cores / processes
     from ..training import fit
 
     result = fit(cfg, resume=args.resume, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
                  enable_progress_bar=not args.no_progress)
-    if args.tune and not args.fast_dev_run:
+    if args.tune and not args.fast_dev_run and result.trainer.is_global_zero:  # DDP: rank 0 only
         from .tune import tune_checkpoint
 
         done = set()

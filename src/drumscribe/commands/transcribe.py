@@ -9,7 +9,10 @@ Examples::
 Any format libsndfile (or audioread) reads, any sample rate and channel count.
 Silent audio gives a valid empty MIDI file and a warning; a file that cannot be
 read gives a one-line error naming it and a non-zero exit (in folder mode the
-other files still finish).
+other files still finish).  An existing output is skipped with a notice unless
+--overwrite is given; the input and existing audio files are never written over.
+In folder mode, inputs that would share an output name (take.wav, take.flac)
+are written as take.wav.mid and take.flac.mid.
 """
 
 from __future__ import annotations
@@ -17,18 +20,24 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..evaluation import AUDIO_SUFFIXES
+from pathlib import Path
 
-FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv"}
+from ..beats import METERS
+from ..evaluation import AUDIO_SUFFIXES
+from ..midi_out import QUANTIZE_CHOICES
+
+FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv", "musicxml": ".musicxml", "pdf": ".pdf", "png": ".png"}
+SCORE_FORMATS = ("musicxml", "pdf", "png")
 THRESHOLD_KEYS = ("postprocessing.onset_threshold", "postprocessing.class_thresholds")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="audio file, or a folder of audio files")
-    parser.add_argument("output", help="output file (.mid/.midi, .json, .csv), or a folder when INPUT is a folder")
+    parser.add_argument("output", help="output file (.mid/.midi, .json, .csv; a drum score: .musicxml, .pdf, .png), "
+                                       "or a folder when INPUT is a folder")
     parser.add_argument("--checkpoint", default=None,
                         help="a .ckpt from `drumscribe train` or a .safetensors model (default: the bundled model)")
-    parser.add_argument("--format", choices=("midi", "json", "csv"), default=None,
+    parser.add_argument("--format", choices=tuple(FORMAT_SUFFIX), default=None,
                         help="output format (default: from OUTPUT's suffix; MIDI for folders)")
     parser.add_argument("--threshold", type=float, default=None,
                         help="one onset threshold for every class (default: the model's tuned thresholds)")
@@ -38,24 +47,50 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override a decoding/MIDI config key, e.g. --set postprocessing.min_onset_interval=0.03")
     parser.add_argument("--plot", default=None, help="write a piano-roll PNG here (a folder in folder mode)")
-    parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's)")
+    parser.add_argument("--threads", type=int, default=None,
+                        help="CPU threads for the model (default: the runtime's, one per core)")
     parser.add_argument("--window", type=float, default=None, help="model window, seconds (default 20)")
     parser.add_argument("--overlap", type=float, default=None, help="window overlap, seconds (default 3)")
-    parser.add_argument("--device", default="cpu", help="torch device (default cpu)")
+    parser.add_argument("--device", default="cpu", help="torch device (default cpu; cuda implies --backend torch)")
+    parser.add_argument("--backend", choices=("onnx", "torch"), default=None,
+                        help="onnx: ONNX Runtime, no PyTorch needed (default for the bundled model and .onnx files); "
+                             "torch: PyTorch (default for .ckpt/.safetensors; needs drumscribe[train])")
     parser.add_argument("--quiet", action="store_true", help="print only warnings and errors")
+    parser.add_argument("--quantize", choices=QUANTIZE_CHOICES, default="off",
+                        help="snap MIDI notes to this grid of the detected beats (default off: notes keep their "
+                             "played timing; JSON/CSV then carry both times). Scores are always quantised "
+                             "(1/16 or triplet eighths per beat unless given here)")
+    parser.add_argument("--tempo", type=float, default=None, metavar="BPM",
+                        help="the tempo (quarter notes per minute) if you know it: beats are tracked at it "
+                             "(default: detected from the drums)")
+    parser.add_argument("--meter", choices=METERS, default=None, help="time signature (default: detected)")
+    parser.add_argument("--overwrite", action="store_true",
+                        help="replace existing output files (default: skip them with a notice); the input "
+                             "and existing audio files are never replaced")
 
 
-def load_for_transcription(checkpoint, overrides, threshold):
-    """(bundle with the overridden config, thresholds)."""
-    from ..checkpoint import load_bundle
+def load_for_transcription(checkpoint, overrides, threshold, backend=None, device="cpu", threads=None):
+    """(bundle with the overridden config, thresholds).  ``backend``: see :func:`drumscribe.api.backend_for`."""
+    from ..api import load_model
     from ..evaluation import config_for, resolve_thresholds
 
-    bundle = load_bundle(checkpoint)
+    bundle = load_model(checkpoint, backend, device, threads)
     if overrides:
         bundle.config = config_for(bundle, None, overrides)
     th = resolve_thresholds(bundle, bundle.config, threshold,
                             from_config=any(o.startswith(THRESHOLD_KEYS) for o in overrides))
     return bundle, th
+
+
+def beat_map_for(tr, bundle, args):
+    """The :class:`~drumscribe.beats.BeatMap` of a transcription (``--tempo``/``--meter`` honoured)."""
+    from ..beats import track_events
+
+    tempo, meter = getattr(args, "tempo", None), getattr(args, "meter", None)
+    bpm = None
+    if tempo is not None:
+        bpm = tempo / (1.5 if meter == "6/8" else 1.0)  # tracked beats: dotted quarters in 6/8
+    return track_events(tr.events, bundle.class_names, tr.duration, bpm=bpm, meter=meter)
 
 
 def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=None, console=None):
@@ -69,7 +104,16 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
     if tr.silent:
         print(f"drumscribe transcribe: warning: {in_path}: audio is silent (peak {tr.peak:.1e}); "
               f"writing an empty {fmt.upper()} file", file=sys.stderr)
-    write_events(out_path, tr.events, bundle.class_names, bundle.config.midi, fmt, tr.duration)
+    beat_map = beat_map_for(tr, bundle, args)
+    quantize = getattr(args, "quantize", "off")
+    if fmt in SCORE_FORMATS:
+        from ..score import write_score
+
+        write_score(out_path, tr.events, bundle.class_names, beat_map, fmt,
+                    quantize=None if quantize == "off" else quantize, title=Path(in_path).stem)
+    else:
+        write_events(out_path, tr.events, bundle.class_names, bundle.config.midi, fmt, tr.duration,
+                     beat_map=beat_map, quantize=quantize)
     if plot_path:
         from ..decoding import events_by_class
         from ..plotting import piano_roll
@@ -80,30 +124,149 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
         counts = [sum(1 for e in tr.events if e.cls == c) for c in range(len(bundle.class_names))]
         found = ", ".join(f"{n} {k}" for k, n in zip(bundle.class_names, counts) if n) or "no drum hits"
         rtf = tr.duration / tr.timings["total"] if tr.timings["total"] > 0 else float("inf")
-        console.print(f"{in_path}: {tr.duration:.1f} s, {len(tr.events)} hits ({found}) -> {out_path} "
+        console.print(f"{in_path}: {tr.duration:.1f} s, {len(tr.events)} hits ({found}), "
+                      f"{beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm {beat_map.meter} -> {out_path} "
                       f"[{rtf:.0f}x real time]", highlight=False)
     return tr
+
+
+# ------------------------------------------------------------------ option checks and the output-path policy
+#
+# Never lose a user's file: an output that is the input (also through a link) or an existing audio file is
+# refused; any other existing output is skipped with a notice unless --overwrite is given.  In folder mode
+# two inputs that would share an output name (take.wav, take.flac) get the full input name plus the output
+# suffix instead (take.wav.mid, take.flac.mid).
+
+MIN_WINDOW_S = 2.0  # shorter model windows give the recurrent layers too little context (wrong onsets)
+
+
+def validate_options(args) -> None:
+    """``--window/--overlap/--threads/--device`` checked before any work (:class:`ConfigError`, one line)."""
+    import math
+
+    from ..errors import ConfigError
+    from ..inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S
+
+    if args.window is not None and not (math.isfinite(args.window) and args.window >= MIN_WINDOW_S):
+        raise ConfigError(f"--window {args.window:g}: must be at least {MIN_WINDOW_S:g} seconds")
+    window = DEFAULT_WINDOW_S if args.window is None else args.window
+    overlap = DEFAULT_OVERLAP_S if args.overlap is None else args.overlap
+    if not (math.isfinite(overlap) and 0 <= overlap < window):
+        raise ConfigError(f"--overlap {overlap:g}: must be at least 0 and shorter than the window ({window:g} s)")
+    if args.threads is not None and args.threads < 1:
+        raise ConfigError(f"--threads {args.threads}: must be at least 1")
+    check_device(args.device)
+
+
+def check_device(device: str) -> None:
+    """A torch device string that names a device present here, else :class:`ConfigError`."""
+    if device == "cpu":  # no torch needed (the onnx backend runs on the CPU)
+        return
+    import torch
+
+    from ..errors import ConfigError
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise ConfigError(f"--device {device!r}: not a device name (cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ConfigError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"--device {device}: MPS is not available here; use --device cpu")
+    elif dev.type not in ("cpu", "cuda", "mps"):
+        raise ConfigError(f"--device {device}: unsupported device type {dev.type!r} (cpu, cuda, mps)")
+
+
+def file_ids(paths) -> dict:
+    """``{(device, inode): path}`` of existing files (what "the same file" means, links included)."""
+    import os
+
+    out = {}
+    for p in paths:
+        try:
+            st = os.stat(p)
+        except OSError:
+            continue
+        out[(st.st_dev, st.st_ino)] = p
+    return out
+
+
+def refusal(target, input_ids: dict) -> str | None:
+    """Why ``target`` must never be written (it is an input, also through a link, or an existing audio file
+    or folder); None when it may be (subject to the --overwrite rule).  ``input_ids``: :func:`file_ids`."""
+    from pathlib import Path
+
+    target = Path(target)
+    if not (target.exists() or target.is_symlink()):
+        return None
+    same = file_ids([target])
+    for key in same:
+        if key in input_ids:
+            return f"{target}: is the input {input_ids[key]}; refusing to write over it"
+    if target.is_dir():
+        return f"{target}: is a folder; an output file is needed"
+    if target.suffix.lower() in AUDIO_SUFFIXES or target.resolve().suffix.lower() in AUDIO_SUFFIXES:
+        return f"{target}: is an existing audio file; refusing to write over it (choose a .mid/.json/.csv name)"
+    return None
+
+
+def folder_targets(files, in_root, out_root, suffix: str):
+    """``{input: output}`` for folder mode; inputs whose outputs would collide (``take.wav``/``take.flac``,
+    also by case) are named ``<input name><suffix>`` (``take.wav.mid``).  Returns ``(targets, clashes)``:
+    ``clashes`` lists inputs that still share an output and are not transcribed."""
+    from collections import Counter
+    from pathlib import Path
+
+    rels = {f: Path(f).relative_to(in_root) for f in files}
+    plain = {f: r.with_suffix(suffix) for f, r in rels.items()}
+    n = Counter(str(p).casefold() for p in plain.values())
+    names = {f: (p if n[str(p).casefold()] == 1 else rels[f].with_name(rels[f].name + suffix)) for f, p in plain.items()}
+    n2 = Counter(str(p).casefold() for p in names.values())
+    clashes = [f for f, p in names.items() if n2[str(p).casefold()] > 1]
+    return {f: Path(out_root) / p for f, p in names.items() if f not in clashes}, clashes
+
+
+def _skip_notice(in_path, existing) -> None:
+    print(f"drumscribe transcribe: skipped {in_path}: {existing} exists (pass --overwrite to replace it)",
+          file=sys.stderr)
 
 
 def run(args) -> int:
     from pathlib import Path
 
-    import torch
     from rich.console import Console
 
-    from ..errors import AudioError, DrumscribeError
+    from ..atomic import check_destination
+    from ..errors import AudioError, DrumscribeError, OutputExistsError, os_error_line
     from ..midi_out import format_for
 
-    if args.threads:
-        torch.set_num_threads(args.threads)
+    validate_options(args)
     in_path, out_path = Path(args.input), Path(args.output)
     if not in_path.exists():
         raise AudioError(f"{in_path}: audio file not found")
-    bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold)
-    console = None if args.quiet else Console(highlight=False)
     if in_path.is_file():
         if out_path.is_dir():
             out_path = out_path / (in_path.stem + FORMAT_SUFFIX[args.format or "midi"])
+        outputs = [out_path] + ([Path(args.plot)] if args.plot else [])
+        for o in outputs:
+            why = refusal(o, file_ids([in_path]))
+            if why:
+                raise OutputExistsError(why)
+        if out_path.suffix.lower() in AUDIO_SUFFIXES:
+            raise OutputExistsError(f"{out_path}: an audio file name; choose a .mid/.json/.csv output name")
+        existing = [o for o in outputs if o.exists() or o.is_symlink()]
+        if existing and not args.overwrite:
+            _skip_notice(in_path, existing[0])
+            return 0
+        for o in outputs:
+            check_destination(o)  # a folder that cannot be written fails now, not after the work
+        bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold, args.backend,
+                                                     args.device, args.threads)
+        console = None if args.quiet else Console(highlight=False)
         transcribe_file(bundle, thresholds, in_path, out_path, format_for(out_path, args.format), args,
                         args.plot, console)
         return 0
@@ -114,17 +277,39 @@ def run(args) -> int:
         raise AudioError(f"{in_path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
     if out_path.exists() and not out_path.is_dir():
         raise DrumscribeError(f"{out_path}: INPUT is a folder, so OUTPUT must be a folder")
-    failed = []
-    for f in files:
-        rel = f.relative_to(in_path)
-        target = out_path / rel.with_suffix(FORMAT_SUFFIX[fmt])
-        plot = Path(args.plot) / rel.with_suffix(".png") if args.plot else None
+    targets, clashes = folder_targets(files, in_path, out_path, FORMAT_SUFFIX[fmt])
+    bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold, args.backend,
+                                                 args.device, args.threads)
+    console = None if args.quiet else Console(highlight=False)
+    failed, skipped, done = list(clashes), [], 0
+    input_ids = file_ids(files)
+    for f in clashes:
+        print(f"drumscribe transcribe: error: {f}: its output name is taken by another input; rename one",
+              file=sys.stderr)
+    for f, target in targets.items():
+        plot = Path(args.plot) / target.relative_to(out_path).with_suffix(".png") if args.plot else None
+        outputs = [target] + ([plot] if plot else [])
+        why = next((w for w in (refusal(o, input_ids) for o in outputs) if w), None)
+        if why:
+            print(f"drumscribe transcribe: error: {why}", file=sys.stderr)
+            failed.append(f)
+            continue
+        existing = [o for o in outputs if o.exists() or o.is_symlink()]
+        if existing and not args.overwrite:
+            _skip_notice(f, existing[0])
+            skipped.append(f)
+            continue
         try:
             transcribe_file(bundle, thresholds, f, target, fmt, args, plot, console)
+            done += 1
         except DrumscribeError as exc:
             print(f"drumscribe transcribe: error: {exc}", file=sys.stderr)
             failed.append(f)
+        except OSError as exc:  # this output cannot be written; the other files still run
+            print(f"drumscribe transcribe: error: {os_error_line(exc, target)}", file=sys.stderr)
+            failed.append(f)
     if console is not None:
-        console.print(f"{len(files) - len(failed)} of {len(files)} files transcribed into {out_path}"
+        console.print(f"{done} of {len(files)} files transcribed into {out_path}"
+                      + (f"; {len(skipped)} skipped (output exists; --overwrite replaces)" if skipped else "")
                       + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0

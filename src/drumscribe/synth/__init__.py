@@ -10,7 +10,9 @@ Heavy modules (scipy, fluidsynth) are imported lazily.
 
 from __future__ import annotations
 
-__all__ = ["render_dataset", "list_kits", "get_kits", "Realism", "Kit", "CLASSES"]
+SR = 44100  # the synthesiser's one sample rate (E-GMD audio is 44.1 kHz)
+
+__all__ = ["SR", "render_dataset", "list_kits", "get_kits", "Realism", "Kit", "CLASSES"]
 
 
 def __getattr__(name):

@@ -9,12 +9,12 @@ returned for the CSV.
 
 from __future__ import annotations
 
-import ctypes
 from dataclasses import dataclass, fields
 
 import numpy as np
 
-SR = 44100
+from . import SR
+from ._fluid import synth_float as _synth_float
 EFFECTS = ("reverb", "eq", "compress", "noise", "level", "backing")
 
 
@@ -165,25 +165,6 @@ def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndar
 
 
 # ------------------------------------------------------------------ backing track
-_write_float = None
-
-
-def _synth_float(synth, n: int) -> np.ndarray:
-    """Render n stereo frames as float32 (no dither: deterministic)."""
-    global _write_float
-    if _write_float is None:
-        import fluidsynth
-
-        f = fluidsynth._fl.fluid_synth_write_float
-        f.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int]
-        f.restype = ctypes.c_int
-        _write_float = f
-    buf = np.zeros((n, 2), np.float32)
-    if n > 0:
-        _write_float(synth.synth, n, buf.ctypes.data, 0, 2, buf.ctypes.data, 1, 2)
-    return buf
-
-
 PROGRESSIONS = [
     [0, 7, 9, 5], [0, 5, 7, 5], [2, 7, 0, 0], [9, 5, 0, 7], [0, 0, 5, 5, 0, 0, 7, 5],
     [0, 9, 5, 7], [0, 3, 8, 10], [0, 10, 8, 7], [0, 5, 10, 3],

@@ -1,8 +1,11 @@
-"""Kit discovery: Hydrogen drumkits and General-MIDI soundfont drum presets.
+"""Kit discovery: Hydrogen drumkits, General-MIDI soundfont drum presets,
+one-shot sample folders, and procedural (synthesised) kits.
 
-The instrument -> note tables are data (``kits/*.yaml``).  A :class:`Kit` is a
-name, a source (hydrogen / soundfont), a pool (train / heldout) and the E-GMD
-notes it can sound.  Loading the actual audio is :mod:`drumscribe.synth.sampler`.
+The instrument -> note tables are data (``kits/*.yaml``); notes are E-GMD's
+(Roland TD) numbering, facts from :mod:`drumscribe.drums`.  A :class:`Kit` is a
+name, a source kind (hydrogen / soundfont / samples / procedural), a family (the
+Debian package or soundfont it comes from), a pool (train / heldout) and the TD
+notes it can sound.  Loading the audio is :mod:`drumscribe.synth.sampler`.
 """
 
 from __future__ import annotations
@@ -22,23 +25,17 @@ RESERVED = ("avldrums", "freepats", "exadrums")
 HYDROGEN_DIR = Path(os.environ.get("DRUMSCRIBE_HYDROGEN_DIR", "/usr/share/hydrogen/data/drumkits"))
 TABLE_DIR = Path(__file__).with_name("kits")
 
-# The project's 8 classes (configs: model.n_classes) and the E-GMD notes in each.
-CLASSES = ("kick", "snare", "hihat", "hi_tom", "mid_tom", "low_tom", "crash", "ride")
-CLASS_NOTES = {
-    "kick": (36,),
-    "snare": (38,),
-    "hihat": (42, 44, 46),
-    "hi_tom": (50,),
-    "mid_tom": (47, 48),
-    "low_tom": (45, 41, 43),
-    "crash": (49, 55, 57),
-    "ride": (51, 53, 59),
-}
-NOTE_CLASS = {n: c for c, ns in CLASS_NOTES.items() for n in ns}
-# E-GMD articulations outside the 8 classes (reported as unmapped downstream).
-ARTICULATIONS = (37, 40, 22, 26, 58, 52)
-HIHAT_NOTES = (42, 44, 46, 22, 26)
-OPEN_HIHAT = (46, 26)
+from ..drums import CLASSES, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TD_TO_GM
+
+CLASS_NOTES = TD_CLASS_NOTES
+NOTE_CLASS = TD_CLASS
+# TD notes other than each drum's main (head/bow) note
+ARTICULATIONS = tuple(sorted(n for n in TD_CLASS if n not in TD_MAIN.values()))
+SAMPLES_ROOTS = {}  # overridable in tests: source -> folder
+# procedural kits listed by --list-kits: seeds 0..N_PROCEDURAL-1; the last
+# N_PROCEDURAL_HELDOUT of them form the held-out procedural pool
+N_PROCEDURAL = 64
+N_PROCEDURAL_HELDOUT = 16
 
 
 def check_path(path) -> Path:
@@ -54,12 +51,15 @@ def check_path(path) -> Path:
 @dataclass(frozen=True)
 class Kit:
     name: str
-    source: str  # "hydrogen" | "soundfont"
+    source: str  # "hydrogen" | "soundfont" | "samples" | "procedural"
     pool: str  # "train" | "heldout"
-    path: str  # drumkit folder or soundfont file
+    path: str  # drumkit folder, soundfont file, sample folder ("" for procedural)
     notes: dict = field(default_factory=dict, hash=False, compare=False)
-    # hydrogen: note -> tuple of instrument names; soundfont: note -> note
-    preset: int = -1
+    # hydrogen: TD note -> tuple of instrument names; soundfont: TD note -> GM note;
+    # samples: TD note -> tuple of variants (file or tuple of velocity-layer files);
+    # procedural: TD note -> TD note
+    preset: int = -1  # soundfont preset; procedural: the seed
+    family: str = ""  # where it comes from (Debian package / soundfont family)
 
     @property
     def classes(self) -> tuple[str, ...]:
@@ -147,7 +147,8 @@ def _hydrogen_kits() -> list[Kit]:
             if present:
                 notes[int(note)] = present
         if notes:
-            kits.append(Kit(name=name, source="hydrogen", pool=spec["pool"], path=str(kit_dir), notes=notes))
+            kits.append(Kit(name=name, source="hydrogen", pool=spec["pool"], path=str(kit_dir), notes=notes,
+                            family=spec.get("package", "hydrogen-drumkits")))
     return kits
 
 
@@ -169,11 +170,45 @@ def _soundfont_kits() -> list[Kit]:
         if not path.exists():
             continue
         for preset, pname in spec["presets"].items():
-            notes = {int(n): int(n) for n in table["notes"]}
             kits.append(
-                Kit(name=f"{family}:{pname}", source="soundfont", pool=spec["pool"], path=str(path), notes=notes, preset=int(preset))
+                Kit(name=f"{family}:{pname}", source="soundfont", pool=spec["pool"], path=str(path), notes=dict(TD_TO_GM),
+                    preset=int(preset), family=spec.get("package", family))
             )
     return kits
+
+
+def _sample_kits() -> list[Kit]:
+    table = _load_yaml("samples.yaml")["sources"]
+    kits = []
+    for source, spec in table.items():
+        root = check_path(SAMPLES_ROOTS.get(source, spec["dir"]))
+        if not root.is_dir():
+            continue
+        for kname, notes in spec["kits"].items():
+            have = {}
+            for note, variants in notes.items():
+                ok = []
+                for v in variants:
+                    files = (v,) if isinstance(v, str) else tuple(v)
+                    if all((root / f).is_file() for f in files):
+                        ok.append(files)
+                if ok:
+                    have[int(note)] = tuple(ok)
+            if have:
+                kits.append(Kit(name=f"{source}:{kname}", source="samples", pool=spec["pool"], path=str(root), notes=have,
+                                family=spec.get("package", source)))
+    return kits
+
+
+def procedural_kit(seed: int) -> Kit:
+    """Procedural kit ``seed`` (any int: unlimited timbres; the listed ones are 0..N_PROCEDURAL-1)."""
+    pool = "heldout" if N_PROCEDURAL - N_PROCEDURAL_HELDOUT <= seed < N_PROCEDURAL else "train"
+    return Kit(name=f"procedural:{seed:03d}", source="procedural", pool=pool, path="", notes={n: n for n in TD_CLASS},
+               preset=int(seed), family="procedural")
+
+
+def _procedural_kits() -> list[Kit]:
+    return [procedural_kit(i) for i in range(N_PROCEDURAL)]
 
 
 def backing_soundfonts() -> dict:
@@ -190,11 +225,11 @@ def backing_soundfont() -> Path | None:
 
 @lru_cache(maxsize=1)
 def _all_kits() -> tuple[Kit, ...]:
-    return tuple(_hydrogen_kits() + _soundfont_kits())
+    return tuple(_hydrogen_kits() + _soundfont_kits() + _sample_kits() + _procedural_kits())
 
 
 def list_kits(pool: str = "all", *, probe: bool = False) -> list[Kit]:
-    """Kits installed here (Hydrogen + soundfont presets), optionally one pool.
+    """Kits installed here (Hydrogen, soundfont presets, sample folders, procedural), optionally one pool.
 
     ``probe=True`` renders soundfont one-shots (cached) so that the notes listed
     for soundfont kits are those that really sound.
@@ -205,7 +240,8 @@ def list_kits(pool: str = "all", *, probe: bool = False) -> list[Kit]:
     if probe:
         from .sampler import sounding_notes
 
-        kits = [Kit(k.name, k.source, k.pool, k.path, {n: k.notes[n] for n in sounding_notes(k)}, k.preset) for k in kits]
+        kits = [Kit(k.name, k.source, k.pool, k.path, {n: k.notes[n] for n in sounding_notes(k) if n in k.notes}, k.preset, k.family)
+                if k.source == "soundfont" else k for k in kits]
     return kits
 
 
@@ -227,7 +263,13 @@ def get_kits(names=None, pool: str = "all") -> list[Kit]:
         if key in by_name:
             out.append(by_name[key])
             continue
-        fam = [k for k in kits if k.source == "soundfont" and k.name.lower().split(":")[0] == key]
+        m = re.fullmatch(r"procedural:(\d+)", key)
+        if m:
+            out.append(procedural_kit(int(m.group(1))))
+            continue
+        fam = [k for k in kits if k.source in ("soundfont", "samples") and k.name.lower().split(":")[0] == key]
+        if key == "procedural":
+            fam = [k for k in kits if k.source == "procedural"]
         if fam:
             out.extend(fam)
             continue

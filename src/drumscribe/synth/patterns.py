@@ -8,9 +8,9 @@ flams, open/closed/pedal hi-hat, and E-GMD articulations (rim shot, cross
 stick, ride bell, HH edge/semi-open, china) used sparingly.  A virtual
 drummer adds timing jitter, per-limb push/pull, drift and velocity spread.
 
-Notes are E-GMD / TD-17 notes.  :func:`adapt_to_kit` then substitutes or
-drops notes a kit cannot sound (counted), so the truth only holds notes the
-kit really plays.
+Notes are E-GMD / TD notes (:mod:`drumscribe.drums`).  :func:`adapt_to_kit`
+then drops notes a kit cannot sound (counted), so the truth only holds notes
+the kit really plays.
 """
 
 from __future__ import annotations
@@ -19,6 +19,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ..drums import TD_CLASS
 
 # style -> (bpm range, steps per beat (4 straight, 3 triplet), weight)
 STYLES = {
@@ -36,32 +38,9 @@ STYLES = {
 }
 FILL_FRACTION = 0.35  # share of performances that are short "fill" takes
 
-# substitution chains for notes a kit lacks (first available wins; none -> drop)
-FALLBACK = {
-    50: (48, 47),
-    48: (47, 50, 45),
-    47: (48, 45, 50),
-    45: (43, 41, 47),
-    43: (41, 45),
-    41: (43, 45),
-    58: (43, 41, 45),
-    49: (57, 55, 52),
-    57: (49, 55, 52),
-    55: (57, 49),
-    52: (57, 49),
-    51: (59, 53),
-    59: (51, 53),
-    53: (51, 59),
-    46: (26, 42),
-    26: (46, 42),
-    22: (42,),
-    42: (22,),
-    44: (),
-    37: (40, 38),
-    40: (38,),
-    38: (40,),
-    36: (),
-}
+# time-keeper token: a floor-tom groove instead of a cymbal
+FLOOR_GROOVE = -1
+FLAM_CLASSES = ("snare", "hi_tom", "mid_tom", "low_tom")
 
 
 @dataclass
@@ -112,11 +91,11 @@ class _Ctx:
         self.d = drummer
         self.steps = steps  # per beat
         r = rng
-        self.hi = 50
-        self.mid = int(r.choice([48, 47]))
-        self.low = int(r.choice([45, 43, 41]))
-        self.floor = 41 if self.low != 41 and r.random() < 0.5 else self.low
-        self.toms = [self.hi, self.mid, self.low] + ([self.floor] if self.floor != self.low else [])
+        # TD toms (drumscribe.drums): 48 tom 1, 45 tom 2, 43 floor; the rims now and then
+        self.hi = 48 if r.random() < 0.9 else 50
+        self.mid = 45 if r.random() < 0.9 else 47
+        self.low = 43 if r.random() < 0.9 else 58
+        self.toms = [self.hi, self.mid, self.low]
         self.crash = int(r.choice([49, 49, 57]))
         self.crash2 = 57 if self.crash == 49 else 49
         self.ghost = drummer.ghost * (1.6 if style in ("funk", "jazz", "shuffle", "hiphop") else 1.0)
@@ -137,11 +116,11 @@ class _Ctx:
         elif s == "punk":
             opts, p = [42, 46, 51, 49], [0.4, 0.2, 0.2, 0.2]
         elif s == "tribal":
-            opts, p = [41, 44, 51], [0.6, 0.2, 0.2]
+            opts, p = [FLOOR_GROOVE, 44, 51], [0.6, 0.2, 0.2]
         elif s == "latin":
             opts, p = [42, 51, 53], [0.45, 0.35, 0.2]
         else:
-            opts, p = [42, 51, 46, 53, 41], [0.6, 0.27, 0.05, 0.03, 0.05]
+            opts, p = [42, 51, 46, 53, FLOOR_GROOVE], [0.6, 0.27, 0.05, 0.03, 0.05]
         self.tk = int(r.choice(opts, p=p))
         self.hat_div = int(r.choice([1, 2, 4], p=[0.1, 0.65, 0.25])) if self.steps == 4 else 0
 
@@ -167,50 +146,23 @@ KICKS = {
 }
 
 
-def _groove_bar(ctx: _Ctx, bar: int, beats: float) -> list:
-    """Hits (beat position, note, velocity) of one groove bar, up to ``beats`` beats."""
-    r, s, st = ctx.rng, ctx.style, ctx.steps
-    H = []
-    add = H.append
-    n16 = 16
-    # ---------------------------------------------------------------- triplet styles
-    if st == 3:
-        if s == "jazz":
-            for b in range(4):
-                add((b, ctx.tk, ctx.v(85 if b % 2 else 70)))
-                if b % 2 == 1 and r.random() < 0.9:
-                    add((b + 2 / 3, ctx.tk, ctx.v(60)))
-                if b % 2 == 1:
-                    add((b, 44, ctx.v(55)))
-                if r.random() < 0.5:
-                    add((b, 36, ctx.v(35)))  # feathering
-            for _ in range(r.poisson(2.0 + 3 * ctx.ghost)):
-                pos = int(r.integers(0, 12)) / 3
-                note = 38 if r.random() < 0.75 else int(r.choice(ctx.toms))
-                add((pos, note, ctx.v(r.choice([30, 50, 80]))))
-            if r.random() < 0.3:
-                add((int(r.integers(0, 12)) / 3, 36, ctx.v(85)))
-        else:  # shuffle
-            for b in range(4):
-                add((b, ctx.tk, ctx.v(85 if b % 2 == 0 else 75)))
-                add((b + 2 / 3, ctx.tk, ctx.v(55)))
-                if b in (1, 3):
-                    add((b, 38, ctx.v(100)))
-                if b in (0, 2) or r.random() < 0.25:
-                    add((b, 36, ctx.v(90)))
-                if r.random() < ctx.ghost:
-                    add((b + 2 / 3, 38, ctx.v(30)))
-                if r.random() < 0.15:
-                    add((b + 2 / 3, 36, ctx.v(70)))
-        return [h for h in H if h[0] < beats]
+class _Bar:
+    """Hit helpers for one groove bar; the per-style builders below fill ``H``."""
 
-    # ---------------------------------------------------------------- straight styles
-    def hats(div=None, note=None, accent_beats=True):
+    def __init__(self, ctx: _Ctx, bar: int):
+        self.ctx, self.bar, self.r = ctx, bar, ctx.rng
+        self.H: list = []
+
+    def add(self, hit):
+        self.H.append(hit)
+
+    def hats(self, div=None, note=None, accent_beats=True):
+        ctx, r, add = self.ctx, self.r, self.add
         div = ctx.hat_div if div is None else div
         note = ctx.tk if note is None else note
-        if note == 41:  # floor tom groove (tom-tom beat)
+        if note == FLOOR_GROOVE:  # floor tom groove (tom-tom beat)
             for i in range(0, 16, 2):
-                add((i / 4, 41 if ctx.floor == 41 else ctx.low, ctx.v(90 if i % 4 == 0 else 70)))
+                add((i / 4, ctx.low, ctx.v(90 if i % 4 == 0 else 70)))
             return
         for i in range(0, 16, 4 // div):
             on_beat = i % 4 == 0
@@ -221,119 +173,187 @@ def _groove_bar(ctx: _Ctx, bar: int, beats: float) -> list:
             add((i / 4, note, ctx.v(vel)))
         if note == 42 and r.random() < 0.35:  # open hat on an offbeat, choked by the next hat
             i = int(r.choice([2, 6, 10, 14])) if div >= 2 else int(r.choice([12]))
-            H[:] = [h for h in H if not (h[1] == 42 and abs(h[0] - i / 4) < 1e-6)]
+            self.H[:] = [h for h in self.H if not (h[1] == 42 and abs(h[0] - i / 4) < 1e-6)]
             add((i / 4, 46 if r.random() > 0.1 else 26, ctx.v(90)))
         if note in (51, 59, 53) and r.random() < 0.5:
             for b in (1, 3):
                 add((b, 44, ctx.v(60)))
 
-    def kick(pats):
-        p = pats[(ctx.variation + (bar % 4 == 3) * int(r.integers(0, 3))) % len(pats)]
-        for step, c in _pat(p, n16):
-            add((step / 4, 36, ctx.v(95 if step % 4 == 0 else 82)))
+    def kick(self, pats):
+        ctx, r = self.ctx, self.r
+        p = pats[(ctx.variation + (self.bar % 4 == 3) * int(r.integers(0, 3))) % len(pats)]
+        for step, c in _pat(p, 16):
+            self.add((step / 4, 36, ctx.v(95 if step % 4 == 0 else 82)))
 
-    def backbeat(beats_=(1, 3), base=100):
+    def backbeat(self, beats_=(1, 3), base=100):
+        ctx, r = self.ctx, self.r
         for b in beats_:
             note = 38
             if ctx.xstick:
                 note = 37
             elif r.random() < 0.05:
                 note = 40
+            self.add((b, note, ctx.v(base)))
             if r.random() < ctx.d.flam:
-                add((b, note, ctx.v(base)))
-                add((b, "flam", ctx.v(45)))
-            else:
-                add((b, note, ctx.v(base)))
+                self.add((b, "flam", ctx.v(45)))
 
-    def ghosts(rate=1.0):
+    def ghosts(self, rate=1.0):
+        ctx, r = self.ctx, self.r
         for i in range(16):
             if i % 4 != 0 and r.random() < ctx.ghost * rate * 0.5:
-                add((i / 4, 38, ctx.v(28, 7)))
+                self.add((i / 4, 38, ctx.v(28, 7)))
 
-    if s in ("rock", "punk"):
-        hats()
-        if s == "punk" and r.random() < 0.5:
-            for b in range(4):
-                add((b, 36, ctx.v(100)))
-                add((b + 0.5, 38, ctx.v(95)))
-        else:
-            kick(KICKS[s])
-            backbeat()
-        ghosts(0.5)
-    elif s == "funk":
-        ctx.hat_div = 4 if ctx.tk == 42 else ctx.hat_div
-        hats()
-        kick(KICKS["funk"])
-        backbeat()
-        ghosts(1.5)
-        if r.random() < 0.3:
-            add((3.75 if r.random() < 0.5 else 1.75, 38, ctx.v(85)))
-    elif s == "hiphop":
-        hats()
-        kick(KICKS["hiphop"])
-        backbeat()
-        ghosts(1.0)
-    elif s == "ballad":
-        hats(div=int(r.choice([2, 4])))
-        kick(KICKS["ballad"])
-        backbeat(base=80)
-    elif s == "reggae":  # one drop
-        hats(div=2)
-        add((2, 36, ctx.v(95)))
-        add((2, 37 if ctx.xstick or r.random() < 0.5 else 38, ctx.v(90)))
-        if r.random() < 0.3:
-            add((3.5, int(r.choice(ctx.toms)), ctx.v(80)))
-    elif s == "latin":
-        kind = ctx.variation % 3
-        if kind == 0:  # bossa / samba: cross stick clave + 8ths
-            hats(div=2 if ctx.tk != 53 else 4)
-            kick(KICKS["latin"][:1])
-            for step, _ in _pat("x..x..x...x..x.." if bar % 2 == 0 else "..x.x...x..x....", 16):
-                add((step / 4, 37 if ctx.xstick else 38, ctx.v(70)))
-        elif kind == 1:  # songo: bell + toms
-            for i in range(0, 16, 2):
-                add((i / 4, 53 if ctx.tk != 42 else 42, ctx.v(85 if i % 4 == 0 else 70)))
-            kick(["...x.......x...."])
-            for step, _ in _pat("......x...x...x.", 16):
-                add((step / 4, int(r.choice([ctx.mid, ctx.low])), ctx.v(85)))
-            add((1.75, 38, ctx.v(70)))
-            ghosts(1.0)
-        else:  # mozambique-ish: bell pattern + tom/snare
-            for step, _ in _pat("x.xx.x.xx.x.x.x.", 16):
-                add((step / 4, 53 if ctx.tk == 53 or r.random() < 0.5 else 51, ctx.v(80)))
-            kick(KICKS["latin"][1:])
-            for step, _ in _pat("...x..x....x..x.", 16):
-                add((step / 4, int(r.choice([38, ctx.hi, ctx.low])), ctx.v(85)))
-    elif s == "metal":
-        kind = ctx.variation % 4
-        fast = ctx.bpm > 185
-        if kind == 3 and not fast:  # gallop
-            kick(["x.xxx.xxx.xxx.xx"])
-        elif kind == 2:  # blast
-            for i in range(0, 16, 2):
-                add((i / 4, 36, ctx.v(105)))
-                add((i / 4 + 0.25, 38 if not fast else 38, ctx.v(95)))
-                add((i / 4, ctx.tk, ctx.v(90)))
-        else:  # double kick
-            step = 2 if fast else 1
-            for i in range(0, 16, step):
-                add((i / 4, 36, ctx.v(100 if i % 4 == 0 else 90)))
-        if kind != 2:
-            hats(div=int(r.choice([1, 2])))
-            backbeat((2,) if fast else (1, 3), base=110)
-    elif s == "tribal":
-        if ctx.tk == 41:
-            hats(note=41)
-        else:
-            hats()
-        for step, _ in _pat(KICKS["tribal"][ctx.variation % 3], 16):
-            add((step / 4, 36, ctx.v(95)))
-        for step, _ in _pat("..x...x...x..x.x" if bar % 2 else "x...x.x...x...x.", 16):
-            add((step / 4, int(r.choice(ctx.toms[:2] + [ctx.low])), ctx.v(90)))
+
+def _bar_jazz(B: _Bar):
+    ctx, r, add = B.ctx, B.r, B.add
+    for b in range(4):
+        add((b, ctx.tk, ctx.v(85 if b % 2 else 70)))
+        if b % 2 == 1 and r.random() < 0.9:
+            add((b + 2 / 3, ctx.tk, ctx.v(60)))
+        if b % 2 == 1:
+            add((b, 44, ctx.v(55)))
         if r.random() < 0.5:
-            backbeat()
-    # flam marker -> grace note 15-35 ms before the main stroke (resolved later)
-    return [h for h in H if h[0] < beats]
+            add((b, 36, ctx.v(35)))  # feathering
+    for _ in range(r.poisson(2.0 + 3 * ctx.ghost)):
+        pos = int(r.integers(0, 12)) / 3
+        note = 38 if r.random() < 0.75 else int(r.choice(ctx.toms))
+        add((pos, note, ctx.v(r.choice([30, 50, 80]))))
+    if r.random() < 0.3:
+        add((int(r.integers(0, 12)) / 3, 36, ctx.v(85)))
+
+
+def _bar_shuffle(B: _Bar):
+    ctx, r, add = B.ctx, B.r, B.add
+    for b in range(4):
+        add((b, ctx.tk, ctx.v(85 if b % 2 == 0 else 75)))
+        add((b + 2 / 3, ctx.tk, ctx.v(55)))
+        if b in (1, 3):
+            add((b, 38, ctx.v(100)))
+        if b in (0, 2) or r.random() < 0.25:
+            add((b, 36, ctx.v(90)))
+        if r.random() < ctx.ghost:
+            add((b + 2 / 3, 38, ctx.v(30)))
+        if r.random() < 0.15:
+            add((b + 2 / 3, 36, ctx.v(70)))
+
+
+def _bar_rock(B: _Bar):
+    ctx, r, add = B.ctx, B.r, B.add
+    B.hats()
+    if ctx.style == "punk" and r.random() < 0.5:
+        for b in range(4):
+            add((b, 36, ctx.v(100)))
+            add((b + 0.5, 38, ctx.v(95)))
+    else:
+        B.kick(KICKS[ctx.style])
+        B.backbeat()
+    B.ghosts(0.5)
+
+
+def _bar_funk(B: _Bar):
+    ctx, r = B.ctx, B.r
+    ctx.hat_div = 4 if ctx.tk == 42 else ctx.hat_div
+    B.hats()
+    B.kick(KICKS["funk"])
+    B.backbeat()
+    B.ghosts(1.5)
+    if r.random() < 0.3:
+        B.add((3.75 if r.random() < 0.5 else 1.75, 38, ctx.v(85)))
+
+
+def _bar_hiphop(B: _Bar):
+    B.hats()
+    B.kick(KICKS["hiphop"])
+    B.backbeat()
+    B.ghosts(1.0)
+
+
+def _bar_ballad(B: _Bar):
+    B.hats(div=int(B.r.choice([2, 4])))
+    B.kick(KICKS["ballad"])
+    B.backbeat(base=80)
+
+
+def _bar_reggae(B: _Bar):  # one drop
+    ctx, r, add = B.ctx, B.r, B.add
+    B.hats(div=2)
+    add((2, 36, ctx.v(95)))
+    add((2, 37 if ctx.xstick or r.random() < 0.5 else 38, ctx.v(90)))
+    if r.random() < 0.3:
+        add((3.5, int(r.choice(ctx.toms)), ctx.v(80)))
+
+
+def _bar_latin(B: _Bar):
+    ctx, r, add = B.ctx, B.r, B.add
+    kind = ctx.variation % 3
+    if kind == 0:  # bossa / samba: cross stick clave + 8ths
+        B.hats(div=2 if ctx.tk != 53 else 4)
+        B.kick(KICKS["latin"][:1])
+        for step, _ in _pat("x..x..x...x..x.." if B.bar % 2 == 0 else "..x.x...x..x....", 16):
+            add((step / 4, 37 if ctx.xstick else 38, ctx.v(70)))
+    elif kind == 1:  # songo: bell + toms
+        for i in range(0, 16, 2):
+            add((i / 4, 53 if ctx.tk != 42 else 42, ctx.v(85 if i % 4 == 0 else 70)))
+        B.kick(["...x.......x...."])
+        for step, _ in _pat("......x...x...x.", 16):
+            add((step / 4, int(r.choice([ctx.mid, ctx.low])), ctx.v(85)))
+        add((1.75, 38, ctx.v(70)))
+        B.ghosts(1.0)
+    else:  # mozambique-ish: bell pattern + tom/snare
+        for step, _ in _pat("x.xx.x.xx.x.x.x.", 16):
+            add((step / 4, 53 if ctx.tk == 53 or r.random() < 0.5 else 51, ctx.v(80)))
+        B.kick(KICKS["latin"][1:])
+        for step, _ in _pat("...x..x....x..x.", 16):
+            add((step / 4, int(r.choice([38, ctx.hi, ctx.low])), ctx.v(85)))
+
+
+def _bar_metal(B: _Bar):
+    ctx, r, add = B.ctx, B.r, B.add
+    kind = ctx.variation % 4
+    fast = ctx.bpm > 185
+    if kind == 3 and not fast:  # gallop
+        B.kick(["x.xxx.xxx.xxx.xx"])
+    elif kind == 2:  # blast: kick and cymbal on 8ths, snare on the 16th after
+        for i in range(0, 16, 2):
+            add((i / 4, 36, ctx.v(105)))
+            add((i / 4 + 0.25, 38, ctx.v(95)))
+            add((i / 4, ctx.tk, ctx.v(90)))
+    else:  # double kick
+        step = 2 if fast else 1
+        for i in range(0, 16, step):
+            add((i / 4, 36, ctx.v(100 if i % 4 == 0 else 90)))
+    if kind != 2:
+        B.hats(div=int(r.choice([1, 2])))
+        B.backbeat((2,) if fast else (1, 3), base=110)
+
+
+def _bar_tribal(B: _Bar):
+    ctx, r, add = B.ctx, B.r, B.add
+    B.hats()
+    for step, _ in _pat(KICKS["tribal"][ctx.variation % 3], 16):
+        add((step / 4, 36, ctx.v(95)))
+    for step, _ in _pat("..x...x...x..x.x" if B.bar % 2 else "x...x.x...x...x.", 16):
+        add((step / 4, int(r.choice(ctx.toms)), ctx.v(90)))
+    if r.random() < 0.5:
+        B.backbeat()
+
+
+# style -> bar builder (every style in STYLES has one)
+GROOVES = {
+    "jazz": _bar_jazz, "shuffle": _bar_shuffle, "rock": _bar_rock, "punk": _bar_rock, "funk": _bar_funk,
+    "hiphop": _bar_hiphop, "ballad": _bar_ballad, "reggae": _bar_reggae, "latin": _bar_latin,
+    "metal": _bar_metal, "tribal": _bar_tribal,
+}
+
+
+def _groove_bar(ctx: _Ctx, bar: int, beats: float) -> list:
+    """Hits (beat position, note, velocity) of one groove bar, up to ``beats`` beats.
+
+    A ``"flam"`` marker is resolved later into a grace note before the main stroke.
+    """
+    B = _Bar(ctx, bar)
+    GROOVES[ctx.style](B)
+    return [h for h in B.H if h[0] < beats]
 
 
 def _fill(ctx: _Ctx, start: float, beats: float) -> list:
@@ -405,7 +425,7 @@ def _resolve(ctx: _Ctx, hits_beats: list, bar_start_beat: float, swing: float, s
             if abs(k - round(k)) < 1e-6 and int(round(k)) % 2 == 1:
                 p = p + (swing - 0.5) * 2 * swing_unit
         if note == "flam":
-            mains = [n for n in by_pos.get(round(pos, 4), []) if n in (38, 40, 50, 48, 47, 45, 43, 41)]
+            mains = [n for n in by_pos.get(round(pos, 4), []) if TD_CLASS.get(n) in FLAM_CLASSES]
             if not mains:
                 continue
             out.append((bar_start_beat + p, mains[0], vel, -ctx.rng.uniform(0.015, 0.035)))
@@ -525,31 +545,19 @@ def generate_performance(
     )
 
 
-def adapt_to_kit(events, kit_notes, stats: Counter | None = None):
-    """Map events onto notes the kit sounds: substitute along FALLBACK or drop.
+def adapt_to_kit(events, playable, stats: Counter | None = None):
+    """Keep the events the kit can sound (``playable``: TD notes, see ``sampler.playable``).
 
-    Returns the new events; ``stats`` (Counter) gets 'sub:<a>-><b>' and 'drop:<a>'.
+    A note is playable when the kit has its sound or another articulation of the
+    same drum (the truth keeps the TD note either way); the others are dropped
+    and counted in ``stats`` as 'drop:<note>'.
     """
-    have = set(kit_notes)
-    out = []
+    have = set(playable)
     stats = Counter() if stats is None else stats
+    out = []
     for t, n, v in events:
         if n in have:
             out.append((t, n, v))
-            continue
-        for alt in FALLBACK.get(n, ()):
-            if alt in have:
-                out.append((t, alt, v))
-                stats[f"sub:{n}->{alt}"] += 1
-                break
         else:
             stats[f"drop:{n}"] += 1
-    # substitution may create duplicates (same note, same time) -> keep one
-    out.sort()
-    dedup, last = [], {}
-    for e in out:
-        if e[1] in last and e[0] - last[e[1]] < 0.012:
-            continue
-        last[e[1]] = e[0]
-        dedup.append(e)
-    return dedup, stats
+    return out, stats

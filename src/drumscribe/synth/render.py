@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -19,15 +17,41 @@ from pathlib import Path
 
 import numpy as np
 
+from ..atomic import atomic_write_bytes, atomic_write_text
 from ..dataset_index import CSV_NAME, EGMD_COLUMNS
+from ..drums import CLASSES, TD_CLASS, TD_CLASS_NOTES, TOM_CLASSES
 from ..errors import DrumscribeError
-from . import effects
-from .kits import CLASSES, NOTE_CLASS, Kit, backing_soundfont, check_path, fluidsynth_available, get_kits
+from . import SR, effects
+from .kits import Kit, backing_soundfont, check_path, fluidsynth_available, get_kits, procedural_kit
 from .patterns import Drummer, adapt_to_kit, generate_performance
 
-SR = 44100
 TICKS_PER_BEAT = 480
-EXTRA_COLUMNS = ["kit_pool", "kit_source", *effects.COLUMNS]
+EXTRA_COLUMNS = ["kit_pool", "kit_source", "kit_pieces", "variation", "pattern", *effects.COLUMNS]
+PIECES = ("kick", "snare", "hihat", "toms", "crash", "ride")  # kit mixing draws one kit per piece
+
+
+@dataclass(frozen=True)
+class Variety:
+    """How each rendering departs from "one performance on one stock kit".
+
+    Probabilities per rendering: ``kit_mix`` (each piece from another kit of the
+    pool), ``procedural`` (a fresh procedural kit, seed drawn per rendering),
+    ``vary`` (per-piece pitch/decay/EQ/level), and the pattern-prior breakers
+    ``dropout`` (random drums muted per phrase), ``random_onsets`` (unmusical
+    random hits per drum at varied densities) and ``solo`` (one drum only).
+    The truth always lists exactly what sounds.
+    """
+
+    kit_mix: float = 0.0
+    procedural: float = 0.0
+    vary: float = 0.0
+    dropout: float = 0.0
+    random_onsets: float = 0.0
+    solo: float = 0.0
+
+    @classmethod
+    def default(cls) -> "Variety":
+        return cls(kit_mix=0.25, procedural=0.15, vary=0.5, dropout=0.2, random_onsets=0.05, solo=0.05)
 N_DRUMMERS = 10
 PERFS_PER_SESSION = 25
 SPLIT_RATIOS = (0.8, 0.1, 0.1)
@@ -47,6 +71,9 @@ class Job:
     channels: int
     realism: effects.Realism | None
     out_dir: str
+    source: object = None  # performances.Source (human performance) or None (generated)
+    pieces: tuple = ()  # kit mixing: ((piece, Kit), ...); empty = the whole kit
+    variety: Variety = Variety()
 
 
 # ------------------------------------------------------------------ planning
@@ -72,6 +99,36 @@ def _splits(n: int, seed: int, ratios=SPLIT_RATIOS) -> list[str]:
     return out
 
 
+def _piece_classes(piece: str) -> tuple[str, ...]:
+    return TOM_CLASSES if piece == "toms" else (piece,)
+
+
+def _kit_classes(kit: Kit) -> set:
+    return {TD_CLASS[n] for n in kit.notes if n in TD_CLASS}
+
+
+def _draw_kit(cands, k_rng, variety: Variety, pool_name: str):
+    """(kit, pieces) of one rendering: a stock kit, a fresh procedural kit, or a mixed kit."""
+    u = k_rng.random(2)
+    if u[0] < variety.procedural:
+        from .kits import N_PROCEDURAL, N_PROCEDURAL_HELDOUT
+
+        if pool_name == "heldout":
+            seed = int(k_rng.integers(N_PROCEDURAL - N_PROCEDURAL_HELDOUT, N_PROCEDURAL))
+        else:  # unlimited timbres, never a held-out seed
+            seed = int(k_rng.integers(N_PROCEDURAL, 2**31 - 1))
+        return procedural_kit(seed), ()
+    if u[1] < variety.kit_mix and len(cands) > 1:
+        pieces = []
+        for piece in PIECES:
+            have = [c for c in cands if set(_piece_classes(piece)) & _kit_classes(c)]
+            if have:
+                pieces.append((piece, have[int(k_rng.integers(len(have)))]))
+        if len({kk.name for _, kk in pieces}) > 1:
+            return pieces[0][1], tuple(pieces)
+    return None, ()
+
+
 def plan(
     *,
     performances=None,
@@ -85,7 +142,11 @@ def plan(
     channels=1,
     realism=None,
     out_dir=".",
+    performances_from=None,
+    splits=None,
+    variety: Variety | None = None,
 ) -> list[Job]:
+    variety = variety or Variety()
     if (performances is None) == (hours is None):
         if performances is None:
             performances = 10
@@ -97,63 +158,73 @@ def plan(
         raise DrumscribeError("--hours must be > 0")
     if kits_per_performance < 1:
         raise DrumscribeError("--kits-per-performance must be >= 1")
+
+    def stock(ks):  # procedural kits only when named (otherwise --procedural P)
+        return [k for k in ks if k.source != "procedural"] if not kits else ks
+
     if eval_on_heldout:
         if kits:
             sel = get_kits(kits)
             train_kits = [k for k in sel if k.pool == "train"]
             held_kits = [k for k in sel if k.pool == "heldout"]
         else:
-            train_kits, held_kits = get_kits(pool="train"), get_kits(pool="heldout")
+            train_kits, held_kits = stock(get_kits(pool="train")), stock(get_kits(pool="heldout"))
         if not train_kits or not held_kits:
             raise DrumscribeError("--eval-on-heldout needs kits from both the train and the heldout pool")
     else:
-        train_kits = held_kits = get_kits(kits, pool)
+        train_kits = held_kits = stock(get_kits(kits, pool))
     k_rend = kits_per_performance
-    # performances: drummer, duration (cheap to generate, deterministic)
-    perfs = []
-    total = 0.0
-    drng = np.random.default_rng([seed, 4])
-    i = 0
-    while True:
-        if performances is not None and i >= performances:
-            break
-        if hours is not None and total >= hours * 3600:
-            break
-        drummer = int(drng.integers(1, N_DRUMMERS + 1))
-        p = _performance(seed, i, drummer, max_seconds)
-        perfs.append((drummer, p.duration))
-        total += p.duration * min(k_rend, max(len(train_kits), 1))
-        i += 1
-    splits = _splits(len(perfs), seed)
+    if performances_from is not None:
+        from .performances import read_index, select
+
+        sources = select(read_index(performances_from), performances=performances, hours=hours,
+                         kits_per_performance=min(k_rend, max(len(train_kits), 1)), seed=seed, splits=splits)
+        perfs = [(None, src.duration, src) for src in sources]
+        split_of = [src.split for src in sources]
+    else:
+        if splits:
+            raise DrumscribeError("--splits needs --performances-from (generated patterns get their own split)")
+        # performances: drummer, duration (cheap to generate, deterministic)
+        perfs = []
+        total = 0.0
+        drng = np.random.default_rng([seed, 4])
+        i = 0
+        while True:
+            if performances is not None and i >= performances:
+                break
+            if hours is not None and total >= hours * 3600:
+                break
+            drummer = int(drng.integers(1, N_DRUMMERS + 1))
+            p = _performance(seed, i, drummer, max_seconds)
+            perfs.append((drummer, p.duration, None))
+            total += p.duration * min(k_rend, max(len(train_kits), 1))
+            i += 1
+        split_of = _splits(len(perfs), seed)
     jobs = []
     counts = Counter()
-    for i, (drummer, _) in enumerate(perfs):
-        counts[drummer] += 1
-        c = counts[drummer] - 1
-        session, number = 1 + c // PERFS_PER_SESSION, c + 1
-        cands = held_kits if (eval_on_heldout and splits[i] != "train") else train_kits
+    for i, (drummer, _, src) in enumerate(perfs):
+        if src is None:
+            counts[drummer] += 1
+            c = counts[drummer] - 1
+            session, number = 1 + c // PERFS_PER_SESSION, c + 1
+        else:
+            drummer, session, number = 0, 0, 0
+        held = eval_on_heldout and split_of[i] != "train"
+        cands = held_kits if held else train_kits
         krng = np.random.default_rng([seed, 3, i])
         pick = krng.permutation(len(cands))[: min(k_rend, len(cands))]
         for k, j in enumerate(pick, start=1):
-            jobs.append(Job(i, k, cands[j], splits[i], drummer, session, number, seed, max_seconds, channels, realism, str(out_dir)))
+            kit, pieces = cands[j], ()
+            if variety.procedural or variety.kit_mix:
+                alt, pieces = _draw_kit(cands, np.random.default_rng([seed, 6, i, k]), variety,
+                                        "heldout" if held or pool == "heldout" else "train")
+                kit = alt or kit
+            jobs.append(Job(i, k, kit, split_of[i], drummer, session, number, seed, max_seconds, channels, realism,
+                            str(out_dir), src, pieces, variety))
     return jobs
 
 
 # ------------------------------------------------------------------ writing
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix="." + path.name + ".", suffix=".tmp")
-    os.close(fd)
-    try:
-        write(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def quantize(events, bpm: int):
     """Event times -> MIDI ticks (480/beat at the file's tempo) and back: exact truth."""
     import mido
@@ -194,13 +265,71 @@ def write_midi(path: Path, qevents, tempo: int, sec_per_tick: float) -> None:
         tr.append(m.copy(time=tick - last))
         last = tick
     tr.append(mido.MetaMessage("end_of_track", time=0))
-    _atomic_write(path, lambda tmp: mid.save(tmp))
+    buf = io.BytesIO()
+    mid.save(file=buf)
+    atomic_write_bytes(path, buf.getvalue())
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
     import soundfile as sf
 
-    _atomic_write(path, lambda tmp: sf.write(tmp, audio, SR, subtype="PCM_16", format="WAV"))
+    buf = io.BytesIO()
+    sf.write(buf, audio, SR, subtype="PCM_16", format="WAV")
+    atomic_write_bytes(path, buf.getvalue())
+
+
+# ------------------------------------------------------------------ pattern-prior breaking
+def _random_onsets(classes, duration: float, rng) -> list:
+    """Unmusical hits: per drum a Poisson process at a random density (0.3-8 hits/s), any TD articulation."""
+    ev = []
+    for cls in classes:
+        rate = float(np.exp(rng.uniform(np.log(0.3), np.log(8.0))))
+        n = int(rng.poisson(rate * max(duration - 1.0, 0.5)))
+        notes = TD_CLASS_NOTES[cls]
+        for t in np.sort(rng.uniform(0.05, max(duration - 1.0, 0.3), n)):
+            ev.append((float(t), int(notes[int(rng.integers(len(notes)))]), int(rng.integers(15, 128))))
+    ev.sort()
+    kept, last = [], {}
+    for t, n, v in ev:  # the same drum closer than 30 ms would not be two hits
+        c = TD_CLASS[n]
+        if c in last and t - last[c] < 0.03:
+            continue
+        last[c] = t
+        kept.append((t, n, v))
+    return kept
+
+
+def break_priors(events, duration: float, playable: set, variety: Variety, rng) -> tuple[list, str]:
+    """Apply at most one pattern-prior breaker to a rendering's events -> (events, CSV ``pattern`` value)."""
+    u = float(rng.random())
+    classes = [c for c in CLASSES if any(n in playable for n in TD_CLASS_NOTES[c])]
+    used = sorted({TD_CLASS[n] for _, n, _ in events}, key=CLASSES.index)
+    if u < variety.dropout and len(used) > 1:
+        # phrases of 2-8 s; in each, every drum muted with p 0.35 (never all of them)
+        cut = [0.0]
+        while cut[-1] < duration:
+            cut.append(cut[-1] + float(rng.uniform(2.0, 8.0)))
+        muted = []
+        for _ in range(len(cut) - 1):
+            m = {c for c in used if rng.random() < 0.35}
+            if len(m) == len(used):
+                m.discard(used[int(rng.integers(len(used)))])
+            muted.append(m)
+        idx = np.searchsorted(cut, [t for t, _, _ in events], side="right") - 1
+        out = [e for e, j in zip(events, idx) if TD_CLASS[e[1]] not in muted[min(j, len(muted) - 1)]]
+        return out, "dropout"
+    u -= variety.dropout
+    if u < variety.random_onsets and classes:
+        sub = [c for c in classes if rng.random() < 0.7] or [classes[0]]
+        return [e for e in _random_onsets(sub, duration, rng) if e[1] in playable], "random"
+    u -= variety.random_onsets
+    if u < variety.solo and classes:
+        cls = classes[int(rng.integers(len(classes)))]
+        own = [e for e in events if TD_CLASS[e[1]] == cls]
+        if len(own) < 4:
+            own = [e for e in _random_onsets([cls], duration, rng) if e[1] in playable]
+        return own, f"solo:{cls}"
+    return events, "performance"
 
 
 # ------------------------------------------------------------------ rendering one pair
@@ -208,35 +337,76 @@ def _stem(job: Job, perf) -> str:
     return f"{job.number}_{perf.style.replace('/', '-')}_{perf.bpm}_{perf.beat_type}_4-4_{job.k}"
 
 
-def render_job(job: Job) -> dict:
-    from .sampler import load_bank, mix
+def _bank(job: Job):
+    """(Bank, CSV kit_pieces) of a rendering: the kit's bank, or a mixed one (one kit per piece)."""
+    from .sampler import load_bank, mixed_bank
 
-    perf = _performance(job.seed, job.perf, job.drummer, job.max_seconds)
+    if not job.pieces:
+        return load_bank(job.kit, job.channels), ""
+    bank = mixed_bank({piece: load_bank(kit, job.channels) for piece, kit in job.pieces}, job.channels)
+    return bank, ";".join(f"{p}={k.name}" for p, k in job.pieces)
+
+
+def render_job(job: Job) -> dict:
+    from .sampler import mix, playable, vary
+
     rng = np.random.default_rng([job.seed, 5, job.perf, job.k])
-    bank = load_bank(job.kit, job.channels)
     stats = Counter()
-    events, stats = adapt_to_kit(perf.events, bank.voices.keys(), stats)
+    if job.source is None:
+        perf = _performance(job.seed, job.perf, job.drummer, job.max_seconds)
+        rel = Path(f"drummer{job.drummer}") / f"session{job.session}"
+        stem = _stem(job, perf)
+        meta = {
+            "drummer": f"drummer{job.drummer}", "session": f"drummer{job.drummer}/session{job.session}",
+            "id": f"drummer{job.drummer}/session{job.session}/{job.number}", "style": perf.style, "bpm": perf.bpm,
+            "beat_type": perf.beat_type, "time_signature": "4-4", "split": job.split,
+        }
+        raw, bpm, lead_in, duration_s = perf.events, perf.bpm, perf.lead_in, perf.duration
+    else:
+        from .performances import load_events
+
+        src = job.source
+        raw = load_events(src, stats)
+        bpm, lead_in = src.bpm, 0.0
+        last = max((t for t, _, _ in raw), default=0.0)
+        duration_s = max(src.duration, last + 0.5)
+        if job.max_seconds:
+            duration_s = min(duration_s, job.max_seconds)
+            raw = [e for e in raw if e[0] < duration_s - 0.25]
+        rel = Path(src.stem).parent
+        stem = f"{Path(src.stem).name}_{job.k}"
+        meta = {
+            "drummer": src.drummer, "session": src.session, "id": src.id, "style": src.style, "bpm": src.bpm,
+            "beat_type": src.beat_type, "time_signature": src.time_signature, "split": src.split,
+        }
+    bank, pieces = _bank(job)
+    can = playable(bank.voices)
+    events, stats = adapt_to_kit(raw, can, stats)
     variant = {n: int(rng.integers(len(v))) for n, v in sorted(bank.voices.items())}
     settings = effects.draw_settings(job.realism, rng)
     backing_ok = backing_soundfont() is not None and fluidsynth_available()
     if not backing_ok:
         settings["backing"] = settings["backing_ratio_db"] = ""
     mix_seed = int(rng.integers(2**31))
-    qevents, tempo, spt = quantize(events, perf.bpm)
-    rel = Path(f"drummer{job.drummer}") / f"session{job.session}"
-    stem = _stem(job, perf)
+    vrng = np.random.default_rng([job.seed, 8, job.perf, job.k])
+    varied = vrng.random() < job.variety.vary
+    events, pattern = break_priors(events, duration_s, can, job.variety, vrng)
+    qevents, tempo, spt = quantize(events, bpm)
     wav, midi = Path(job.out_dir) / rel / f"{stem}.wav", Path(job.out_dir) / rel / f"{stem}.midi"
-    n_samples = int(round(perf.duration * SR))
+    n_samples = int(round(duration_s * SR))
     duration = n_samples / SR
     skipped = wav.exists() and midi.exists()
     if not skipped:
+        if varied:
+            bank = vary(bank, vrng, variant)
+            variant = {}
         mrng = np.random.default_rng(mix_seed)
         hits = [(int(round(t * SR)), n, v) for _, t, n, v in qevents]
         audio = mix(bank, hits, n_samples, mrng, variant)
         peak = float(np.abs(audio).max()) or 1.0
         audio *= 10 ** (-1 / 20) / peak  # -1 dBFS
         if job.realism is not None and job.realism.any:
-            audio = effects.apply(audio, settings, mrng, perf.bpm, perf.lead_in, backing_ok)
+            audio = effects.apply(audio, settings, mrng, bpm, lead_in, backing_ok)
             peak = float(np.abs(audio).max()) or 1.0
             audio *= 10 ** (-1 / 20) / peak
             if settings.get("gain_db", "") != "":
@@ -244,21 +414,18 @@ def render_job(job: Job) -> dict:
         pcm = np.round(np.clip(audio, -1, 1) * 32767).astype(np.int16)
         write_midi(midi, qevents, tempo, spt)  # midi first, wav last: a pair is complete when the wav exists
         write_wav(wav, pcm if job.channels == 2 else pcm[:, 0])
+    kit_name = f"mix:{job.perf}-{job.k}" if job.pieces else job.kit.name
     row = {
-        "drummer": f"drummer{job.drummer}",
-        "session": f"drummer{job.drummer}/session{job.session}",
-        "id": f"drummer{job.drummer}/session{job.session}/{job.number}",
-        "style": perf.style,
-        "bpm": perf.bpm,
-        "beat_type": perf.beat_type,
-        "time_signature": "4-4",
+        **meta,
         "duration": f"{duration:.6f}",
-        "split": job.split,
         "midi_filename": str(rel / f"{stem}.midi"),
         "audio_filename": str(rel / f"{stem}.wav"),
-        "kit_name": job.kit.name,
+        "kit_name": kit_name,
         "kit_pool": job.kit.pool,
-        "kit_source": job.kit.source,
+        "kit_source": "mixed" if job.pieces else job.kit.source,
+        "kit_pieces": pieces,
+        "variation": int(varied),
+        "pattern": pattern,
         **settings,
     }
     notes = Counter(n for _, _, n, _ in qevents)
@@ -288,10 +455,18 @@ def render_dataset(
     max_seconds: float | None = None,
     channels: int = 1,
     progress: bool = True,
+    performances_from=None,
+    splits=None,
+    variety: Variety | None = None,
 ) -> dict:
     """Render an E-GMD-format folder; returns a summary dict.
 
     ``realism``: None/False (dry), True (all effects) or an :class:`effects.Realism`.
+    ``performances_from``: a GMD or E-GMD folder whose human performances are
+    rendered (keeping their id/style/bpm/beat_type/split and TD notes) instead of
+    generated patterns; ``splits`` keeps only those splits of it.
+    ``variety``: kit mixing / procedural kits / variation / pattern-prior breakers
+    (:class:`Variety`; default none).
     """
     t0 = time.time()
     out = check_path(Path(out_dir))
@@ -305,11 +480,12 @@ def render_dataset(
         performances=performances, hours=hours, kits=kits, pool=pool, seed=seed,
         kits_per_performance=kits_per_performance, eval_on_heldout=eval_on_heldout,
         max_seconds=max_seconds, channels=channels, realism=realism, out_dir=str(out),
+        performances_from=performances_from, splits=splits, variety=variety,
     )
     out.mkdir(parents=True, exist_ok=True)
     # group by kit so each worker keeps few banks in memory
     order = sorted(range(len(jobs)), key=lambda i: (jobs[i].kit.name, i))
-    kits_needed = sorted({j.kit.name: j.kit for j in jobs}.values(), key=lambda k: k.name)
+    kits_needed = sorted({k.name: k for j in jobs for k in [j.kit, *(kk for _, kk in j.pieces)]}.values(), key=lambda k: k.name)
     results = []
     bar = None
     if progress:
@@ -347,7 +523,7 @@ def render_dataset(
     for r in results:
         w.writerow(r["row"])
     csv_path = out / CSV_NAME
-    _atomic_write(csv_path, lambda tmp: Path(tmp).write_text(buf.getvalue(), encoding="utf-8"))
+    atomic_write_text(csv_path, buf.getvalue())
     # summary
     notes, stats, kits_used, splits = Counter(), Counter(), Counter(), Counter()
     for r in results:
@@ -358,8 +534,8 @@ def render_dataset(
     classes = {c: 0 for c in CLASSES}
     unmapped = Counter()
     for n, c in notes.items():
-        if n in NOTE_CLASS:
-            classes[NOTE_CLASS[n]] += c
+        if n in TD_CLASS:
+            classes[TD_CLASS[n]] += c
         else:
             unmapped[n] += c
     seconds = sum(r["duration"] for r in results)
@@ -377,6 +553,7 @@ def render_dataset(
         "onsets_per_note": dict(sorted(notes.items())),
         "unmapped_notes": dict(sorted(unmapped.items())),
         "substituted": {k[4:]: v for k, v in sorted(stats.items()) if k.startswith("sub:")},
+        "patterns": dict(Counter(r["row"]["pattern"].split(":")[0] for r in results)),
         "dropped": {k[5:]: v for k, v in sorted(stats.items()) if k.startswith("drop:")},
         "kits_used": dict(sorted(kits_used.items())),
         "splits": dict(splits),

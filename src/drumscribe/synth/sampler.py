@@ -7,8 +7,15 @@ fade-in), so a hit scheduled at time t is audible at t.
 
 Hydrogen kits: samples are read from the kit folder (layers with min/max
 velocity and gain, instrument volume and pan).  Soundfont kits: one-shots per
-(note, velocity layer) are rendered once with pyfluidsynth and cached under
-``~/.cache/drumscribe/synth`` (override: ``DRUMSCRIBE_CACHE``).
+(GM note, velocity layer) are rendered once with pyfluidsynth and cached under
+``~/.cache/drumscribe/synth`` (override: ``DRUMSCRIBE_CACHE``); each TD note
+plays its GM note (``drums.TD_TO_GM``).  Sample kits: one-shot files.
+Procedural kits: :mod:`drumscribe.synth.procedural`.
+
+A bank's voices are keyed by TD note.  A note without its own sound plays
+another articulation of the same drum (``drums.SOUND_FALLBACK``); a kit that
+lacks one or two of the three toms gets them pitch-shifted from its nearest tom
+so tom 1 > tom 2 > tom 3 in pitch (:func:`complete_toms`).
 """
 
 from __future__ import annotations
@@ -22,15 +29,17 @@ from pathlib import Path
 
 import numpy as np
 
-from .kits import OPEN_HIHAT, HIHAT_NOTES, Kit, check_path, parse_hydrogen
+from . import SR
+from ._fluid import synth_float as _synth_float
+from ..drums import CYMBAL_NOTES, HIHAT_NOTES, OPEN_HIHAT, SOUND_FALLBACK, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TOM_CLASSES
+from .kits import Kit, check_path, parse_hydrogen
 
-SR = 44100
 ONSET_DB = -30.0  # onset = first sample above peak - 30 dB
 ONSET_PAD = 22  # samples (0.5 ms) kept before the detected onset, faded in
 TAIL_DB = -60.0
 MAX_LEN = {"cymbal": 4.0, "other": 2.5}
 SF_VELOCITIES = (24, 48, 72, 100, 127)
-CACHE_VERSION = 2
+CACHE_VERSION = 3
 
 
 def cache_dir() -> Path:
@@ -44,6 +53,7 @@ class Layer:
     lo: float  # velocity range, 0..1
     hi: float
     audio: np.ndarray  # float32 (n, channels), onset at ONSET_PAD
+    curve: float | None = None  # velocity curve of this layer's kit (mixed kits); None: the bank's
 
 
 @dataclass
@@ -94,7 +104,8 @@ def _to_channels(x: np.ndarray, channels: int, pan_l: float = 1.0, pan_r: float 
 
 
 def _is_cymbal(note: int) -> bool:
-    return note in (49, 51, 52, 53, 55, 57, 59, 46, 26)
+    """TD note of a long-ringing sound (cymbals, open hi-hat)."""
+    return note in CYMBAL_NOTES
 
 
 @lru_cache(maxsize=512)
@@ -137,16 +148,18 @@ def _hydrogen_bank(kit: Kit, channels: int) -> Bank:
 # ---------------------------------------------------------------- soundfonts
 def _sf_cache_path(kit: Kit, channels: int) -> Path:
     st = os.stat(kit.path)
-    key = f"{CACHE_VERSION}|{kit.path}|{st.st_size}|{int(st.st_mtime)}|{kit.preset}|{channels}|{SF_VELOCITIES}|{sorted(kit.notes)}"
+    key = f"{CACHE_VERSION}|{kit.path}|{st.st_size}|{int(st.st_mtime)}|{kit.preset}|{channels}|{SF_VELOCITIES}|{_gm_notes(kit)}"
     h = hashlib.sha1(key.encode()).hexdigest()[:12]
     return cache_dir() / f"oneshots_{Path(kit.path).stem}_{kit.preset}_{channels}ch_{h}.npz"
 
 
-def render_sf_oneshots(kit: Kit, channels: int) -> dict:
-    """{(note, velocity): int16 (n, channels)} rendered with fluidsynth (trimmed)."""
-    import fluidsynth
+def _gm_notes(kit: Kit) -> list[int]:
+    return sorted(set(kit.notes.values()))
 
-    from .effects import _synth_float
+
+def render_sf_oneshots(kit: Kit, channels: int) -> dict:
+    """{(GM note, velocity): int16 (n, channels)} rendered with fluidsynth (trimmed)."""
+    import fluidsynth
 
     check_path(kit.path)
     synth = fluidsynth.Synth(gain=0.6, samplerate=float(SR), **{"synth.reverb.active": 0, "synth.chorus.active": 0})
@@ -157,7 +170,7 @@ def render_sf_oneshots(kit: Kit, channels: int) -> dict:
         synth.program_select(9, sfid, 128, kit.preset)
         _synth_float(synth, 4096)
         out = {}
-        for note in sorted(kit.notes):
+        for note in _gm_notes(kit):
             for vel in SF_VELOCITIES:
                 synth.noteon(9, note, vel)
                 a = _synth_float(synth, int(0.25 * SR))
@@ -194,7 +207,7 @@ def _load_sf_oneshots(kit: Kit, channels: int) -> dict:
 def _sf_bank(kit: Kit, channels: int) -> Bank:
     shots = _load_sf_oneshots(kit, channels)
     voices = {}
-    for note in kit.notes:
+    for td, note in kit.notes.items():
         vels = [v for v in SF_VELOCITIES if (note, v) in shots]
         if not vels:
             continue
@@ -205,8 +218,162 @@ def _sf_bank(kit: Kit, channels: int) -> Bank:
             # undo the velocity amplitude inside the layer; the mixer re-applies it
             x = x / ((v / 127.0) ** 2)
             layers.append(Layer(edges[i], edges[i + 1], x))
-        voices[note] = [layers]
+        voices[td] = [layers]
     return Bank(kit.name, channels, voices, curve=2.0)
+
+
+def _samples_bank(kit: Kit, channels: int) -> Bank:
+    import os.path
+
+    voices = {}
+    for note, variants in kit.notes.items():
+        vs = []
+        for files in variants:
+            layers = []
+            edges = np.linspace(0.0, 1.0, len(files) + 1)
+            edges[-1] = 1.01
+            for i, f in enumerate(files):
+                try:
+                    raw = _read_sample(os.path.join(kit.path, f))
+                except Exception:
+                    continue
+                x = _trim(_to_channels(raw, channels), MAX_LEN["cymbal" if _is_cymbal(note) else "other"])
+                if x is not None:
+                    layers.append(Layer(float(edges[i]), float(edges[i + 1]), x / (np.abs(x).max() + 1e-9) * 0.8))
+            if layers:
+                layers[0].lo, layers[-1].hi = 0.0, 1.01
+                vs.append(layers)
+        if vs:
+            voices[note] = vs
+    return Bank(kit.name, channels, voices)
+
+
+def _procedural_bank(kit: Kit, channels: int) -> Bank:
+    from .procedural import make_voices
+
+    voices = {}
+    for note, variants in make_voices(kit.preset).items():
+        voices[note] = [[Layer(lo, hi, _trim(_to_channels(x, channels), MAX_LEN["cymbal" if _is_cymbal(note) else "other"]))
+                         for lo, hi, x in layers] for layers in variants]
+    return Bank(kit.name, channels, voices)
+
+
+# ---------------------------------------------------------------- toms, sound lookup, variation
+def pitch_shift(x: np.ndarray, semitones: float) -> np.ndarray:
+    """Resampling pitch shift (duration scales too, like a retuned drum); onset stays at ONSET_PAD."""
+    if abs(semitones) < 1e-6:
+        return x
+    r = 2 ** (semitones / 12)
+    n = max(ONSET_PAD + 2, int(len(x) / r))
+    src = (np.arange(n) - ONSET_PAD) * r + ONSET_PAD
+    src[:ONSET_PAD] = np.arange(ONSET_PAD)
+    src = np.clip(src, 0, len(x) - 1)
+    return np.stack([np.interp(src, np.arange(len(x)), x[:, c]) for c in range(x.shape[1])], axis=1).astype(np.float32)
+
+
+def _shifted(variants, semitones):
+    return [[Layer(l.lo, l.hi, pitch_shift(l.audio, semitones)) for l in layers] for layers in variants]
+
+
+TOM_STEP = 3.0  # semitones between a derived tom and the tom it is made from
+
+
+def complete_toms(voices: dict) -> dict:
+    """Fill missing tom heads (48, 45, 43) by pitch-shifting the nearest tom: order kept.
+
+    A kit with no tom at all stays without toms (its tom notes are dropped).
+    """
+    heads = [TD_MAIN[c] for c in TOM_CLASSES]  # high -> low
+
+    def head_sound(i):
+        for n in (heads[i],) + SOUND_FALLBACK[heads[i]]:
+            if n in voices:
+                return voices[n]
+        return None
+
+    have = [head_sound(i) for i in range(3)]
+    if not any(v is not None for v in have):
+        return voices
+    out = dict(voices)
+    for i in range(3):
+        if have[i] is not None:
+            continue
+        # nearest existing tom, shifted up (if it is lower) or down (if higher)
+        j = min((k for k in range(3) if have[k] is not None), key=lambda k: (abs(k - i), k))
+        out[heads[i]] = _shifted(have[j], TOM_STEP * (j - i))
+    return out
+
+
+def sound_for(voices: dict, note: int):
+    """The variants that play TD ``note``: its own, else another articulation of the same drum, else None."""
+    v = voices.get(note)
+    if v:
+        return v
+    for alt in SOUND_FALLBACK.get(note, ()):
+        if voices.get(alt):
+            return voices[alt]
+    return None
+
+
+def playable(voices: dict) -> set:
+    """TD notes this bank can sound (directly or through SOUND_FALLBACK)."""
+    return {n for n in TD_CLASS if sound_for(voices, n) is not None}
+
+
+def _tilt(x: np.ndarray, db: float) -> np.ndarray:
+    """Spectral tilt: a one-pole split at ~1.5 kHz, high band scaled by ``db``."""
+    from scipy.signal import lfilter
+
+    a = np.exp(-2 * np.pi * 1500 / SR)
+    low = lfilter([1 - a], [1, -a], x, axis=0)
+    return (low + (x - low) * 10 ** (db / 20)).astype(np.float32)
+
+
+def _decay(x: np.ndarray, factor: float) -> np.ndarray:
+    """factor < 1 shortens the tail (exponential fade from the onset)."""
+    if factor >= 0.999:
+        return x
+    n = len(x)
+    tau = max(0.05, factor * n / SR / 3)
+    env = np.exp(-np.arange(n) / SR / tau).astype(np.float32)
+    env[: ONSET_PAD + int(0.01 * SR)] = 1.0
+    return x * env[:, None]
+
+
+def vary(bank: Bank, rng: np.random.Generator, variant_choice: dict) -> Bank:
+    """Per-piece variation of one rendering: pitch (+-2 st), decay, tilt EQ, level.
+
+    Every drum (class) gets its own draw; the three toms share theirs, so their
+    pitch order is kept.  Only the chosen variant of each note is processed.
+    """
+    draws = {}
+    for cls in ("kick", "snare", "hihat", "toms", "crash", "ride"):
+        draws[cls] = (float(rng.uniform(-2, 2)), float(rng.uniform(0.4, 1.0)) if rng.random() < 0.4 else 1.0,
+                      float(rng.uniform(-6, 6)), float(rng.uniform(-6, 3)))
+    voices = {}
+    for note, variants in bank.voices.items():
+        cls = TD_CLASS.get(note, "kick")
+        cls = "toms" if cls in TOM_CLASSES else cls
+        st, dec, tilt, lvl = draws[cls]
+        layers = variants[variant_choice.get(note, 0) % len(variants)]
+        g = 10 ** (lvl / 20)
+        voices[note] = [[Layer(l.lo, l.hi, _tilt(_decay(pitch_shift(l.audio, st), dec), tilt) * g, l.curve) for l in layers]]
+    return Bank(bank.kit + "~", bank.channels, voices, bank.curve)
+
+
+def mixed_bank(banks_by_class: dict, channels: int) -> Bank:
+    """A kit whose drums come from different kits: ``{class: Bank}`` -> one bank.
+
+    Each class takes all its TD notes' voices from its bank (toms: one bank for
+    all three, so their order holds).  Velocity curves are baked per layer.
+    """
+    voices = {}
+    for cls, b in banks_by_class.items():
+        notes = TD_CLASS_NOTES[cls] if cls != "toms" else sum((TD_CLASS_NOTES[c] for c in TOM_CLASSES), ())
+        for n in notes:
+            if n in b.voices:
+                voices[n] = [[Layer(l.lo, l.hi, l.audio, l.curve or b.curve) for l in layers] for layers in b.voices[n]]
+    return Bank("mix", channels, voices)
 
 
 def sounding_notes(kit: Kit, channels: int = 1) -> list[int]:
@@ -216,8 +383,15 @@ def sounding_notes(kit: Kit, channels: int = 1) -> list[int]:
 @lru_cache(maxsize=8)
 def _load_bank_cached(kit: Kit, channels: int) -> Bank:
     if kit.source == "hydrogen":
-        return _hydrogen_bank(kit, channels)
-    return _sf_bank(kit, channels)
+        b = _hydrogen_bank(kit, channels)
+    elif kit.source == "samples":
+        b = _samples_bank(kit, channels)
+    elif kit.source == "procedural":
+        b = _procedural_bank(kit, channels)
+    else:
+        b = _sf_bank(kit, channels)
+    b.voices = complete_toms(b.voices)
+    return b
 
 
 def load_bank(kit: Kit, channels: int = 1) -> Bank:
@@ -240,14 +414,14 @@ def mix(bank: Bank, hits, n_samples: int, rng: np.random.Generator, variant_choi
     choke_ramp = np.linspace(1.0, 0.0, choke_len, dtype=np.float32)[:, None]
     variant_choice = variant_choice or {}
     for pos, note, vel in hits:
-        variants = bank.voices.get(note)
+        variants = sound_for(bank.voices, note)
         if not variants:
             continue
         layers = variants[variant_choice.get(note, 0) % len(variants)]
         v = vel / 127.0
         cand = [l for l in layers if l.lo <= v <= l.hi] or [min(layers, key=lambda l: min(abs(l.lo - v), abs(l.hi - v)))]
         layer = cand[int(rng.integers(len(cand)))] if len(cand) > 1 else cand[0]
-        amp = (v ** bank.curve) * float(rng.uniform(0.94, 1.06))
+        amp = (v ** (layer.curve or bank.curve)) * float(rng.uniform(0.94, 1.06))
         start = pos  # audible onset at pos -> sample start at pos - ONSET_PAD (+ONSET_PAD offset of out)
         x = layer.audio
         n = min(len(x), len(out) - start)

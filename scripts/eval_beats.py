@@ -1,0 +1,173 @@
+#!/usr/bin/env python
+"""Tempo / beat / downbeat accuracy of ``drumscribe.beats`` against GMD's click-track truth.
+
+GMD and E-GMD performances were played to a click: their MIDI's tempo and bar
+grid are the truth (``pretty_midi`` ``get_beats`` / ``get_downbeats``, cut at
+the performance's end), ``bpm`` in the CSV is the tempo.
+
+Two sources of drum events:
+
+* ``--gmd DIR --split S``: the GMD MIDI onsets themselves (the *oracle*: a
+  perfect transcription), mapped to the model's classes through
+  ``drumscribe.drums.TD_CLASS``;
+* ``--audio DIR``: an E-GMD-format folder (``drumscribe synth`` output: CSV +
+  wav + midi) transcribed by a model (default the bundled one); the tracker
+  then sees only what the transcriber found.
+
+Metrics (per file, then summarised): tempo within 4% of the truth (MIREX
+"accuracy 1"), within 4% allowing octave errors x2, x1/2, x3, x1/3
+("accuracy 2"), beat F-measure (``mir_eval.beat.f_measure``, +-70 ms, first
+5 s trimmed as mir_eval does; files shorter than that are left out of the
+mean), downbeat F-measure likewise, and meter accuracy.
+
+    python scripts/eval_beats.py --gmd ../shared/gmd --split train --out /tmp/beats_train.json
+    python scripts/eval_beats.py --audio /work/data/beats-test-clean --out docs/...json
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+OCTAVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+
+
+def truth_grid(midi_path: Path, duration: float):
+    import pretty_midi
+
+    pm = pretty_midi.PrettyMIDI(str(midi_path))
+    beats = pm.get_beats()
+    downbeats = pm.get_downbeats()
+    ts = pm.time_signature_changes
+    meter = f"{ts[0].numerator}/{ts[0].denominator}" if ts else "4/4"
+    end = duration + 1e-6
+    return pm, beats[beats <= end], downbeats[downbeats <= end], meter
+
+
+def score_file(bm, ref_beats, ref_downbeats, ref_bpm, ref_meter, duration):
+    import mir_eval
+
+    est_q_bpm = bm.bpm * bm.quarters_per_beat  # MIDI/GMD tempo counts quarter notes
+    rel = abs(est_q_bpm - ref_bpm) / ref_bpm
+    acc1 = rel <= 0.04
+    acc2 = any(abs(est_q_bpm - ref_bpm * k) / (ref_bpm * k) <= 0.04 for k in OCTAVES)
+    est_beats = bm.beats[bm.beats <= duration + 1e-6]
+    est_down = bm.downbeats[bm.downbeats <= duration + 1e-6]
+    rb, eb = mir_eval.beat.trim_beats(ref_beats), mir_eval.beat.trim_beats(est_beats)
+    beat_f = float(mir_eval.beat.f_measure(rb, eb)) if len(rb) >= 2 else None
+    rd, ed = mir_eval.beat.trim_beats(ref_downbeats), mir_eval.beat.trim_beats(est_down)
+    down_f = float(mir_eval.beat.f_measure(rd, ed)) if len(rd) >= 2 else None
+    return {"ref_bpm": ref_bpm, "est_bpm": round(est_q_bpm, 2), "acc1": bool(acc1), "acc2": bool(acc2),
+            "beat_f": beat_f, "downbeat_f": down_f, "ref_meter": ref_meter, "est_meter": bm.meter,
+            "duration": duration}
+
+
+def summarise(rows: list[dict]) -> dict:
+    def mean(key, sub=None):
+        vals = [r[key] for r in (sub or rows) if r[key] is not None]
+        return (round(float(np.mean(vals)), 4), len(vals)) if vals else (None, 0)
+
+    out = {"files": len(rows), "tempo_acc1": mean("acc1")[0], "tempo_acc2": mean("acc2")[0]}
+    out["beat_f"], out["beat_f_files"] = mean("beat_f")
+    out["downbeat_f"], out["downbeat_f_files"] = mean("downbeat_f")
+    out["meter_acc"] = round(float(np.mean([r["ref_meter"] == r["est_meter"] for r in rows])), 4) if rows else None
+    for kind in ("beat", "fill"):
+        sub = [r for r in rows if r.get("beat_type") == kind]
+        if sub:
+            out[kind] = {"files": len(sub), "tempo_acc1": mean("acc1", sub)[0], "tempo_acc2": mean("acc2", sub)[0],
+                         "beat_f": mean("beat_f", sub)[0]}
+    return out
+
+
+def run_gmd(root: Path, split: str, limit: int | None):
+    from drumscribe.beats import track
+    from drumscribe.drums import CLASSES, TD_CLASS
+
+    rows, secs, cpu = [], 0.0, 0.0
+    with open(root / "info.csv", newline="") as fh:
+        meta = [r for r in csv.DictReader(fh) if r["split"] == split]
+    for r in meta[:limit]:
+        duration = float(r["duration"])
+        pm, rb, rd, meter = truth_grid(root / r["midi_filename"], duration)
+        notes = [(n.start, TD_CLASS[n.pitch], n.velocity) for i in pm.instruments for n in i.notes
+                 if n.pitch in TD_CLASS]
+        t = np.array([n[0] for n in notes])
+        c = np.array([CLASSES.index(n[1]) for n in notes], dtype=np.int64)
+        v = np.array([n[2] for n in notes])
+        t0 = time.process_time()
+        bm = track(t, c, v, CLASSES, duration)
+        cpu += time.process_time() - t0
+        secs += duration
+        row = score_file(bm, rb, rd, float(r["bpm"]), meter, duration)
+        row.update(file=r["midi_filename"], beat_type=r["beat_type"])
+        rows.append(row)
+    return rows, secs, cpu
+
+
+def run_audio(root: Path, checkpoint: str | None, limit: int | None):
+    from drumscribe.beats import track_events
+    from drumscribe.checkpoint import load_bundle
+    from drumscribe.inference import transcribe_audio
+
+    bundle = load_bundle(checkpoint)
+    csvs = sorted(root.glob("*.csv"))
+    if not csvs:
+        sys.exit(f"eval_beats: {root}: no E-GMD CSV found")
+    with open(csvs[0], newline="") as fh:
+        meta = list(csv.DictReader(fh))
+    rows, secs, cpu = [], 0.0, 0.0
+    for r in meta[:limit]:
+        audio = root / r["audio_filename"]
+        tr = transcribe_audio(bundle, audio)
+        duration = tr.duration
+        _, rb, rd, meter = truth_grid(root / r["midi_filename"], duration)
+        t0 = time.process_time()
+        bm = track_events(tr.events, bundle.class_names, duration)
+        cpu += time.process_time() - t0
+        secs += duration
+        row = score_file(bm, rb, rd, float(r["bpm"]), meter, duration)
+        row.update(file=r["audio_filename"], beat_type=r.get("beat_type", ""))
+        rows.append(row)
+    return rows, secs, cpu
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    src = ap.add_mutually_exclusive_group(required=True)
+    src.add_argument("--gmd", type=Path, help="GMD root (info.csv + drummerN/...): oracle events from its MIDI")
+    src.add_argument("--audio", type=Path, help="E-GMD-format folder of rendered audio to transcribe")
+    ap.add_argument("--split", default="validation", help="GMD split with --gmd (train/validation/test)")
+    ap.add_argument("--checkpoint", default=None, help="model for --audio (default: the bundled one)")
+    ap.add_argument("--limit", type=int, default=None, help="first N files only")
+    ap.add_argument("--out", type=Path, default=None, help="write per-file rows + summary as JSON here")
+    ap.add_argument("--show-errors", action="store_true", help="print the files whose tempo is wrong")
+    args = ap.parse_args(argv)
+    if args.gmd:
+        rows, secs, cpu = run_gmd(args.gmd, args.split, args.limit)
+        label = f"GMD {args.split} (oracle: MIDI onsets)"
+    else:
+        rows, secs, cpu = run_audio(args.audio, args.checkpoint, args.limit)
+        label = f"{args.audio} (transcribed)"
+    summary = summarise(rows)
+    summary["tracker_ms_per_audio_minute"] = round(1000 * cpu / max(secs / 60, 1e-9), 2)
+    print(label)
+    print(json.dumps(summary, indent=1))
+    if args.show_errors:
+        for r in rows:
+            if not r["acc1"]:
+                print(f"  {r['file']}: ref {r['ref_bpm']} est {r['est_bpm']} beatF {r['beat_f']}")
+    if args.out:
+        from drumscribe.atomic import atomic_write_text
+
+        atomic_write_text(args.out, json.dumps({"source": label, "summary": summary, "files": rows}, indent=1) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

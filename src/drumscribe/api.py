@@ -1,0 +1,103 @@
+"""The Python API: ``drumscribe.load_model`` and ``drumscribe.transcribe`` (re-exported lazily by the package).
+
+::
+
+    import drumscribe
+
+    t = drumscribe.transcribe("song.wav")            # the bundled model on ONNX Runtime
+    for e in t.events:                               # Event(time=s, cls=index, velocity=1..127, strength=prob)
+        print(t.class_names[e.cls], e.time, e.velocity, e.strength)
+    t.to_midi("song.mid"); t.to_json(); t.to_csv()
+
+    model = drumscribe.load_model()                  # reuse one loaded model across calls
+    t = drumscribe.transcribe(samples, sample_rate=44100, model=model)
+
+Backends: ``"onnx"`` (ONNX Runtime; the default for the bundled model and ``.onnx`` files,
+needs no torch) and ``"torch"`` (``.ckpt``/``.safetensors`` models; needs the ``[train]``
+extra, and ``device="cuda"`` runs on a GPU).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import DrumscribeError
+
+BACKENDS = ("onnx", "torch")
+TORCH_SUFFIXES = (".ckpt", ".safetensors")
+
+
+def backend_for(path, backend: str | None = None, device: str = "cpu") -> str:
+    """The backend for a model path: ``backend`` if given; else torch for ``.ckpt``/``.safetensors`` or a
+    non-CPU device, ONNX Runtime otherwise (the bundled model, ``.onnx``)."""
+    if backend is not None:
+        if backend not in BACKENDS:
+            raise DrumscribeError(f"backend {backend!r}: expected one of {', '.join(BACKENDS)}")
+        return backend
+    if path is not None and Path(path).suffix in TORCH_SUFFIXES:
+        return "torch"
+    return "onnx" if str(device) == "cpu" else "torch"
+
+
+def require_torch(what: str) -> None:
+    """Raise a one-line :class:`DrumscribeError` naming the extra to install when torch is missing."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        raise DrumscribeError(f"{what} needs PyTorch: pip install \"drumscribe[train]\"")
+
+
+def load_model(path: str | Path | None = None, backend: str | None = None, device: str = "cpu",
+               threads: int | None = None):
+    """Load a model once for many :func:`transcribe` calls -> :class:`~drumscribe.checkpoint.ModelBundle`.
+
+    ``path``: None (the bundled model), an ``.onnx`` file (with its ``.json`` sidecar), a shipped
+    ``.safetensors`` or a training ``.ckpt``.  ``threads``: CPU threads for the model
+    (ONNX Runtime's intra-op threads, or ``torch.set_num_threads``); None keeps the library default.
+    """
+    backend = backend_for(path, backend, device)
+    if backend == "onnx":
+        if path is not None and Path(path).suffix in TORCH_SUFFIXES:
+            raise DrumscribeError(f"{path}: a PyTorch model; export it for ONNX Runtime with "
+                                  f"`drumscribe export --checkpoint {path} OUT.onnx`, or use the torch backend")
+        if str(device) != "cpu":
+            raise DrumscribeError(f"device {device!r}: the onnx backend runs on the CPU; use the torch backend")
+        from .onnx_runtime import load_onnx_bundle
+
+        return load_onnx_bundle(path, threads=threads)
+    if path is not None and Path(path).suffix == ".onnx":
+        raise DrumscribeError(f"{path}: an ONNX model runs on the onnx backend, not torch")
+    require_torch("the torch backend")
+    import torch
+
+    from .checkpoint import load_bundle
+
+    if threads:
+        torch.set_num_threads(int(threads))
+    bundle = load_bundle(path)
+    bundle.model.to(device)
+    bundle.meta["device"] = str(device)
+    return bundle
+
+
+def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: float | None = None,
+               velocity: str = "auto", backend: str | None = None, device: str = "cpu", threads: int | None = None):
+    """Transcribe drums -> :class:`~drumscribe.inference.Transcription`.
+
+    ``audio``: a path (any format libsndfile reads, any rate and channel count) or a float array
+    ``(samples,)`` / ``(samples, channels)`` at ``sample_rate`` Hz (default: the model's rate).
+    ``model``: a :func:`load_model` result, a model path, or None (the bundled model).
+    ``threshold``: one onset threshold for every class (default: the model's tuned ones).
+    ``velocity``: ``auto``, ``head``, ``strength`` or ``fixed`` (as ``drumscribe transcribe --velocity``).
+    The result's ``events`` (time s, class index, velocity, strength = confidence) can be written with
+    ``to_midi(path)``, ``to_json()``, ``to_csv()``.
+    """
+    from .checkpoint import ModelBundle
+    from .inference import transcribe_audio
+
+    bundle = model if isinstance(model, ModelBundle) else load_model(model, backend, device, threads)
+    if threshold is not None and not 0.0 < float(threshold) < 1.0:
+        raise DrumscribeError(f"threshold must be in (0, 1), got {threshold}")
+    return transcribe_audio(bundle, audio if not isinstance(audio, str) else Path(audio), sample_rate=sample_rate,
+                            thresholds=threshold, velocity_source=velocity,
+                            device=bundle.meta.get("device", "cpu"))

@@ -1,0 +1,60 @@
+"""Export a trained model to ONNX for transcription without PyTorch (ONNX Runtime).
+
+Examples::
+
+    drumscribe export --checkpoint ckpts/best.ckpt best.onnx      # writes best.onnx + best.json
+    drumscribe transcribe song.wav song.mid --checkpoint best.onnx
+
+The sidecar ``.json`` (config, class names, tuned thresholds) must stay beside the
+``.onnx`` file.  Needs the ``[train]`` extra (torch, onnx).  The exported graph is
+checked against the torch network on random features before the command succeeds.
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--checkpoint", required=True, help="a .ckpt from `drumscribe train` or a shipped .safetensors")
+    parser.add_argument("output", help="the .onnx file to write (its .json sidecar is written beside it)")
+    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+
+
+def run(args) -> int:
+    from pathlib import Path
+
+    from ..api import require_torch
+    from ..errors import DrumscribeError
+
+    out = Path(args.output)
+    if out.suffix != ".onnx":
+        raise DrumscribeError(f"{out}: the output must end in .onnx")
+    if Path(args.checkpoint).suffix == ".onnx":
+        raise DrumscribeError(f"{args.checkpoint}: already an ONNX model")
+    for p in (out, out.with_suffix(".json")):
+        if p.exists() and not args.overwrite:
+            raise DrumscribeError(f"{p}: exists (pass --overwrite to replace it)")
+    require_torch("drumscribe export")
+    import numpy as np
+    import torch
+
+    from ..checkpoint import load_bundle
+    from ..onnx_export import export_onnx
+    from ..onnx_runtime import load_onnx_bundle
+
+    bundle = load_bundle(args.checkpoint)
+    onnx_path, side = export_onnx(bundle, out)
+    # check: ONNX Runtime's probabilities equal torch's on random log-mel windows
+    x = np.random.default_rng(0).normal(-5.0, 3.0, (2, 300, bundle.model.n_mels)).astype(np.float32)
+    onset, vel = load_onnx_bundle(onnx_path).model.run_windows(x)
+    with torch.inference_mode():
+        ref = bundle.model(torch.from_numpy(x))
+    diff = float(np.abs(onset - torch.sigmoid(ref.onset_logits).numpy()).max())
+    if vel is not None:
+        diff = max(diff, float(np.abs(vel - torch.sigmoid(ref.velocity_logits).numpy()).max()))
+    if diff > 1e-4:
+        raise DrumscribeError(f"{onnx_path}: ONNX output differs from torch by {diff:.2e}; not usable")
+    print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB) and {side}; "
+          f"max |onnx - torch| = {diff:.1e} on random features")
+    return 0

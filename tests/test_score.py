@@ -1,0 +1,69 @@
+"""score.py: the drum score, read back with music21's MusicXML parser; PNG through MuseScore when installed."""
+
+import numpy as np
+import pytest
+
+pytest.importorskip("music21")
+
+from drumscribe.beats import track_events  # noqa: E402
+from drumscribe.drums import CLASSES  # noqa: E402
+from drumscribe.score import NOTATION, find_musescore, write_score  # noqa: E402
+
+from beat_helpers import groove, steady_beats  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def groove_and_map():
+    ref = steady_beats(100.0, 20.0, offset=0.3)
+    events, _ = groove(ref, seed=4)
+    return events, track_events(events, CLASSES, 20.0)
+
+
+def test_musicxml_reads_back_as_a_drum_chart(tmp_path, groove_and_map):
+    from music21 import converter, meter, note, percussion
+
+    events, bm = groove_and_map
+    path = write_score(tmp_path / "g.musicxml", events, CLASSES, bm, "musicxml", title="groove")[0]
+    sc = converter.parse(str(path))
+    part = sc.parts[0]
+    measures = list(part.getElementsByClass("Measure"))
+    ts = [t.ratioString for t in sc.recurse().getElementsByClass(meter.TimeSignature)]
+    assert ts[-1] == "4/4"
+    assert 7 <= len(measures) <= 10  # 20 s at 100 bpm = 8.3 bars
+    heads = []
+    for el in sc.recurse().notes:
+        heads += list(el.notes) if isinstance(el, percussion.PercussionChord) else [el]
+    assert all(isinstance(h, note.Unpitched) for h in heads)
+    assert len(heads) == len(events)  # every hit is on the chart
+    by_pos = {}
+    for h in heads:
+        by_pos.setdefault((h.displayStep + str(h.displayOctave), h.notehead), 0)
+        by_pos[(h.displayStep + str(h.displayOctave), h.notehead)] += 1
+    n = {c: sum(1 for e in events if CLASSES[e.cls] == c) for c in ("kick", "snare", "hihat", "crash")}
+    assert by_pos[("F4", "normal")] == n["kick"] and by_pos[("C5", "normal")] == n["snare"]
+    assert by_pos[("G5", "x")] == n["hihat"] and by_pos[("A5", "x")] == n["crash"]
+
+
+def test_notation_table_covers_the_model_classes():
+    assert set(CLASSES) <= set(NOTATION)
+
+
+@pytest.mark.skipif(find_musescore() is None, reason="MuseScore (musescore3) not installed")
+def test_png_render_is_not_empty(tmp_path, groove_and_map):
+    from PIL import Image
+
+    events, bm = groove_and_map
+    path = write_score(tmp_path / "g.png", events, CLASSES, bm, "png")[0]
+    img = np.asarray(Image.open(path).convert("L"))
+    assert img.shape[0] > 500 and (img < 128).mean() > 0.005  # ink on the page
+
+
+def test_pdf_without_musescore_is_one_clear_error(tmp_path, groove_and_map, monkeypatch):
+    import drumscribe.score as score
+    from drumscribe.errors import DrumscribeError
+
+    monkeypatch.setattr(score, "find_musescore", lambda: None)
+    events, bm = groove_and_map
+    with pytest.raises(DrumscribeError, match="apt-get install --no-install-recommends musescore3"):
+        score.write_score(tmp_path / "g.pdf", events, CLASSES, bm, "pdf")
+    assert not (tmp_path / "g.pdf").exists()

@@ -1,0 +1,186 @@
+"""synth --performances-from (GMD fixture), TD note map round trip, procedural kits, prior breakers.
+
+Procedural kits need no Debian package, so these tests always run.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drumscribe.drums import CLASSES, TD_CLASS, TD_NOTES, td_mapping, tom_map_disagreements
+
+GMD = Path(__file__).parent / "fixtures" / "gmd_tiny"
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _rows(root):
+    with open(Path(root) / "e-gmd-v1.0.0.csv", newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _notes(path):
+    from drumscribe.midi import read_drum_notes
+
+    n = read_drum_notes(path)
+    return list(zip(n.times.tolist(), n.pitches.tolist(), n.velocities.tolist()))
+
+
+@pytest.fixture(scope="module")
+def gmd_out(tmp_path_factory):
+    from drumscribe.synth.render import render_dataset
+
+    out = tmp_path_factory.mktemp("gmd_synth")
+    s = render_dataset(out, performances_from=GMD, performances=3, kits=["procedural:3", "procedural:7"],
+                       kits_per_performance=2, seed=1, progress=False)
+    return out, s
+
+
+def test_gmd_rendering_keeps_ids_splits_and_td_notes(gmd_out):
+    out, s = gmd_out
+    with open(GMD / "info.csv", newline="") as f:
+        src = {r["id"]: r for r in csv.DictReader(f)}
+    rows = _rows(out)
+    assert len(rows) == 6 and s["files"] == 6
+    assert Counter(r["id"] for r in rows) == {i: 2 for i in src}
+    for r in rows:
+        g = src[r["id"]]
+        for col in ("drummer", "session", "style", "bpm", "beat_type", "split"):
+            assert r[col] == g[col], col
+        stem = Path(g["midi_filename"]).with_suffix("")
+        assert r["midi_filename"] in (f"{stem}_1.midi", f"{stem}_2.midi")
+        assert r["audio_filename"] == r["midi_filename"][:-5] + ".wav"
+        truth = _notes(out / r["midi_filename"])
+        orig = _notes(GMD / g["midi_filename"])
+        # same TD notes and velocities, times to the MIDI tick (< 1.1 ms at 480 ppq)
+        assert [(n, v) for _, n, v in truth] == [(n, v) for _, n, v in orig]
+        assert max(abs(a[0] - b[0]) for a, b in zip(truth, orig)) < 1.1e-3
+        assert {n for _, n, _ in truth} <= set(TD_NOTES)
+    assert {r["split"] for r in rows} == {"train", "validation", "test"}
+
+
+def test_tom_map_round_trip(gmd_out):
+    """A rendered tom-1 hit (TD 48) is a hi_tom target under default_config.yaml."""
+    from drumscribe.config import load_config
+    from drumscribe.midi import make_targets, read_drum_notes
+    from drumscribe.timebase import FrameClock
+
+    cfg = load_config(ROOT / "configs" / "default_config.yaml")
+    assert cfg.egmd_midi_mapping == td_mapping()
+    assert tom_map_disagreements(cfg.egmd_midi_mapping) == []
+    out, _ = gmd_out
+    seen = Counter()
+    for r in _rows(out):
+        notes = read_drum_notes(out / r["midi_filename"])
+        clock = FrameClock(cfg.audio.sample_rate, cfg.audio.hop_length)
+        n_frames = int(float(r["duration"]) * cfg.audio.sample_rate / cfg.audio.hop_length) + 1
+        tg = make_targets(notes, n_frames, clock, cfg.egmd_midi_mapping, cfg.model.n_classes)
+        for p, c in zip(notes.pitches, tg.note_classes):
+            seen[(int(p), CLASSES[int(c)])] += 1
+        assert not tg.unmapped
+    assert seen[(48, "hi_tom")] > 0 and seen[(43, "low_tom")] > 0
+    assert all(TD_CLASS[p] == c for p, c in seen)
+
+
+def test_plan_medium_config_is_flagged():
+    """The plan's GM reading of the toms disagrees with E-GMD, and the check says where."""
+    from drumscribe.config import load_config
+
+    cfg = load_config(ROOT / "configs" / "medium_test_config.yaml")
+    bad = tom_map_disagreements(cfg.egmd_midi_mapping)
+    assert any(b.startswith("48 ") and "mid_tom" in b for b in bad)
+
+
+def _pitch(x):
+    x = x[:, 0] if x.ndim == 2 else x
+    n = min(len(x), 16384)
+    spec = np.abs(np.fft.rfft(x[:n] * np.hanning(n)))
+    f = np.fft.rfftfreq(n, 1 / 44100)
+    band = (f > 40) & (f < 1000)
+    return float(f[band][np.argmax(spec[band])])
+
+
+def test_procedural_kits_deterministic_and_toms_ordered():
+    from drumscribe.synth.procedural import make_voices
+
+    a, b = make_voices(11), make_voices(11)
+    assert set(a) == set(TD_NOTES)
+    for n in a:
+        for la, lb in zip(a[n][0], b[n][0]):
+            assert np.array_equal(la[2], lb[2])
+    assert not np.array_equal(make_voices(12)[36][0][-1][2], a[36][0][-1][2])
+    for seed in range(6):
+        v = make_voices(seed)
+        hi, mid, low = (_pitch(v[n][0][-1][2]) for n in (48, 45, 43))
+        assert hi > mid > low, (seed, hi, mid, low)
+
+
+def test_missing_toms_are_derived_in_order():
+    from drumscribe.synth.sampler import Layer, complete_toms, sound_for
+
+    t = np.arange(20000) / 44100
+    tone = (np.sin(2 * np.pi * 200 * t) * np.exp(-t / 0.2)).astype(np.float32)[:, None]
+    voices = {45: [[Layer(0.0, 1.01, tone)]], 36: [[Layer(0.0, 1.01, tone)]]}
+    out = complete_toms(voices)
+    hi, mid, low = (_pitch(sound_for(out, n)[0][0].audio) for n in (48, 45, 43))
+    assert hi > mid > low
+    assert sound_for(out, 50) is out[48]  # a rim plays its tom
+    assert complete_toms({36: voices[36]}) == {36: voices[36]}  # no tom at all: none invented
+
+
+def test_articulations_have_their_own_sounds():
+    from drumscribe.synth.kits import get_kits
+    from drumscribe.synth.sampler import load_bank, sound_for
+
+    bank = load_bank(get_kits(["procedural:5"])[0], 1)
+    head = sound_for(bank.voices, 38)[0][-1].audio
+    for n in (37, 40):
+        assert not np.array_equal(sound_for(bank.voices, n)[0][-1].audio, head)
+    assert len(sound_for(bank.voices, 46)[0][-1].audio) > 2 * len(sound_for(bank.voices, 42)[0][-1].audio)
+    assert not np.array_equal(sound_for(bank.voices, 53)[0][-1].audio, sound_for(bank.voices, 51)[0][-1].audio)
+
+
+def test_prior_breakers_keep_truth_consistent():
+    from drumscribe.synth.render import Variety, break_priors
+
+    rng = np.random.default_rng(0)
+    ev = sorted((float(t), int(n), 90) for t, n in zip(rng.uniform(0, 20, 300), rng.choice([36, 38, 42, 48, 49, 51], 300)))
+    can = set(TD_NOTES)
+    d, kind = break_priors(ev, 21.0, can, Variety(dropout=1.0), np.random.default_rng(1))
+    assert kind == "dropout" and set(d) < set(ev) and len(d) > 0
+    s, kind = break_priors(ev, 21.0, can, Variety(solo=1.0), np.random.default_rng(2))
+    assert kind.startswith("solo:") and len({TD_CLASS[n] for _, n, _ in s}) == 1
+    r, kind = break_priors(ev, 21.0, can, Variety(random_onsets=1.0), np.random.default_rng(3))
+    assert kind == "random" and r and all(n in can for _, n, _ in r) and r == sorted(r)
+    same, kind = break_priors(ev, 21.0, can, Variety(), np.random.default_rng(4))
+    assert kind == "performance" and same == ev
+
+
+def test_variety_render_truth_matches_audio(tmp_path):
+    """Mixed, varied, dropout renderings: every truth onset is audible."""
+    from drumscribe.synth.render import Variety, render_dataset
+    import soundfile as sf
+
+    s = render_dataset(tmp_path, performances_from=GMD, performances=3, kits=["procedural:1", "procedural:2", "procedural:4"],
+                       kits_per_performance=3, seed=3, progress=False,
+                       variety=Variety(kit_mix=1.0, vary=1.0, dropout=0.5))
+    rows = _rows(tmp_path)
+    assert s["files"] == 9 and any(r["kit_source"] == "mixed" for r in rows) and all(r["variation"] == "1" for r in rows)
+    for r in rows:
+        x, sr = sf.read(str(tmp_path / r["audio_filename"]))
+        d = np.diff(x, prepend=0.0)
+        for t, _, _ in _notes(tmp_path / r["midi_filename"]):
+            i = int(round(t * sr))
+            assert np.abs(d[i : i + 220]).max() > 0, (r["audio_filename"], t)
+
+
+def test_missing_gmd_folder_says_where_to_get_it(tmp_path, capsys):
+    from drumscribe.cli import main
+
+    assert main(["synth", "--performances-from", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "Magenta" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
