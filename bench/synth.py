@@ -1,6 +1,6 @@
 """Benchmark `drumscribe synth`: audio-seconds rendered per wall-second per core.
 
-    nice .venv/bin/python bench/synth.py [--performances 12] [--pool train]
+    nice .venv/bin/python bench/synth.py [--performances 12] [--pool train] [--performances-from ../shared/gmd]
 
 Renders the same plan dry and with --realism (all effects, prob 0.75), with 1
 and 2 workers, into a temporary folder (deleted).  Soundfont one-shot caches
@@ -32,6 +32,7 @@ def main() -> int:
     ap.add_argument("--pool", default="train")
     ap.add_argument("--seed", type=int, default=123)
     ap.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    ap.add_argument("--performances-from", metavar="DIR", help="render GMD/E-GMD performances (e.g. ../shared/gmd) instead of generated patterns")
     a = ap.parse_args()
     from drumscribe.synth import render_dataset
     from drumscribe.synth.kits import get_kits
@@ -48,13 +49,15 @@ def main() -> int:
             try:
                 t = time.perf_counter()
                 c0 = _cpu()
-                s = render_dataset(d, performances=a.performances, pool=a.pool, seed=a.seed, num_workers=w, realism=realism, progress=False)
+                s = render_dataset(d, performances=a.performances, pool=a.pool, seed=a.seed, num_workers=w, realism=realism, progress=False,
+                                   performances_from=a.performances_from)
                 wall = time.perf_counter() - t
                 cpu = _cpu() - c0
             finally:
                 shutil.rmtree(d, ignore_errors=True)
             rt = s["audio_seconds"] / wall
-            print(f"{str(realism):<8} {w:>7} {s['audio_seconds']:>9.1f} {wall:>7.2f} {cpu:>7.2f} {rt:>9.1f} {rt / w:>14.1f} {(f"{s['audio_seconds'] / cpu:.1f}" if w == 1 else "n/a"):>14}", flush=True)
+            per_cpu = f"{s['audio_seconds'] / cpu:.1f}" if w == 1 else "n/a"
+            print(f"{str(realism):<8} {w:>7} {s['audio_seconds']:>9.1f} {wall:>7.2f} {cpu:>7.2f} {rt:>9.1f} {rt / w:>14.1f} {per_cpu:>14}", flush=True)
     return 0
 
 

@@ -1,11 +1,12 @@
-"""Training throughput of the CRNN on CPU (forward + backward + Adam step).
+"""Training throughput of the CRNN on CPU or one GPU (forward + backward + Adam step).
 
     nice .venv/bin/python bench/train.py [--config configs/medium_test_config.yaml]
         [--batch 8] [--window 5.0] [--threads 1 2] [--steps 5] [--precision 32 bf16]
+    .venv/bin/python bench/train.py --device cuda --batch 32 --precision 32 bf16   # per GPU (DDP: x GPUs)
 
 Prints audio-seconds/second and frames/second for each thread count and
 precision (``32``: float32; ``bf16``: ``torch.autocast("cpu", torch.bfloat16)``,
-what Lightning's ``bf16-mixed`` does on CPU), plus an epoch-time estimate for
+what Lightning's ``bf16-mixed`` does on CPU; on ``--device cuda`` the same autocast on the GPU), plus an epoch-time estimate for
 350 training files of ``--avg-file-seconds`` each (one pass over the audio).
 """
 
@@ -29,6 +30,7 @@ def main() -> None:
     ap.add_argument("--warmup", type=int, default=2)
     ap.add_argument("--files", type=int, default=350)
     ap.add_argument("--avg-file-seconds", type=float, default=30.0)
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (one GPU; DDP runs one such process per GPU)")
     args = ap.parse_args()
 
     import torch
@@ -43,11 +45,13 @@ def main() -> None:
     print(f"config {args.config}: model {cfg.model.conv_filters} GRU {cfg.model.hidden_size}x{cfg.model.num_gru_layers}"
           f"{' bi' if cfg.model.bidirectional else ''}; batch {args.batch} x {frames} frames ({args.window:g} s)")
     torch.manual_seed(0)
-    model = build_model(cfg).train()
+    dev = torch.device(args.device)
+    model = build_model(cfg).train().to(dev)
     print(f"parameters: {model.n_parameters():,}")
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(args.batch, frames, cfg.audio.n_mels) - 8.0
-    y = (torch.rand(args.batch, frames, cfg.model.n_classes) < 0.02).float()
+    x = (torch.randn(args.batch, frames, cfg.audio.n_mels) - 8.0).to(dev)
+    y = (torch.rand(args.batch, frames, cfg.model.n_classes) < 0.02).float().to(dev)
+    sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
     loss_fn = torch.nn.BCEWithLogitsLoss()
     results = []
     for prec in args.precision:
@@ -56,7 +60,7 @@ def main() -> None:
 
             def step():
                 opt.zero_grad(set_to_none=True)
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=(prec == "bf16")):
+                with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=(prec == "bf16")):
                     out = model(x).onset_logits
                 loss = loss_fn(out.float(), y)
                 loss.backward()
@@ -64,9 +68,11 @@ def main() -> None:
 
             for _ in range(args.warmup):
                 step()
+            sync()
             t0 = time.perf_counter()
             for _ in range(args.steps):
                 step()
+            sync()
             dt = (time.perf_counter() - t0) / args.steps
             audio_s = args.batch * args.window / dt
             results.append((prec, n, dt, audio_s, args.batch * frames / dt))

@@ -77,7 +77,7 @@ def main(argv=None) -> int:
     lengths = {"1s": 1.0, "160s": 160.0, "10min": 600.0, "long": args.long_minutes * 60.0}
     files = {}
     for name, sec in lengths.items():
-        f = work / f"{name}.wav"
+        f = work / f"{sec:.0f}s.wav"
         if not f.is_file():
             make_wav(f, sec)
         files[name] = f

@@ -85,3 +85,12 @@ def test_cached_features_equal_inference_features(tmp_path):
                                                        cfg.audio)))
     assert cached.shape == streamed.shape and cached.shape[0] > 50
     assert np.array_equal(cached, streamed)
+
+
+def test_mix_to_mono_equals_numpy_mean():
+    from drumscribe.audio import mix_to_mono
+
+    rng = np.random.default_rng(0)
+    for ch in (1, 2, 3, 6, 9):
+        d = rng.standard_normal((10007, ch)).astype(np.float32)
+        assert np.array_equal(mix_to_mono(d), d.mean(axis=1)), ch

@@ -131,7 +131,7 @@ def test_changed_learning_rate_is_applied_and_reported(trained, tmp_path, capsys
     assert rc == 0, err
     assert "training.learning_rate changed since the checkpoint (0.001 -> 0.0042): applied" in out
     assert "training.batch_size changed" in out
-    rows = read_history(work / "logs" / "test" / "metrics_history.csv")
+    rows = read_history(work / "logs" / "quick-test-2epoch-20files" / "metrics_history.csv")
     assert [int(r["epoch"]) for r in rows] == [0, 1, 2]
     assert float(rows[-1]["lr"]) == pytest.approx(0.0042)
     assert float(rows[0]["lr"]) == pytest.approx(0.001)

@@ -90,9 +90,10 @@ def pick_peaks(act: np.ndarray, threshold: float, peak_min_distance: int = 0,
         return empty
     d = max(int(peak_min_distance), 0)
     if d > 0:
-        from scipy.ndimage import maximum_filter1d
-
-        local_max = maximum_filter1d(a, size=2 * d + 1, mode="nearest")
+        # running maximum over 2d+1 frames, edges repeated (scipy.ndimage.maximum_filter1d(mode="nearest"),
+        # in numpy so that transcription does not pay scipy's import time)
+        padded = np.concatenate([np.full(d, a[0]), a, np.full(d, a[-1])])
+        local_max = np.lib.stride_tricks.sliding_window_view(padded, 2 * d + 1).max(axis=1)
     else:
         local_max = a
     cand = (a >= threshold) & (a >= local_max)
@@ -123,13 +124,17 @@ def pick_peaks(act: np.ndarray, threshold: float, peak_min_distance: int = 0,
     min_interval_frames = max(float(min_interval_frames), float(d))
     if min_interval_frames > 0 and frames.size > 1:
         order = np.lexsort((frames, -strengths))  # strongest first, ties: earliest
+        import bisect
+
         kept: list[int] = []
-        kept_frames: list[float] = []
+        kept_frames: list[float] = []  # sorted: only the nearest kept peak on each side can be too close
+        gap = min_interval_frames - 1e-9
         for i in order:
-            fr = frames[i]
-            if all(abs(fr - k) >= min_interval_frames - 1e-9 for k in kept_frames):
+            fr = float(frames[i])
+            j = bisect.bisect_left(kept_frames, fr)
+            if (j == 0 or fr - kept_frames[j - 1] >= gap) and (j == len(kept_frames) or kept_frames[j] - fr >= gap):
                 kept.append(i)
-                kept_frames.append(fr)
+                kept_frames.insert(j, fr)
         sel = np.sort(np.asarray(kept, dtype=np.int64))
         frames, strengths, index = frames[sel], strengths[sel], index[sel]
     return Peaks(frames, strengths, index)

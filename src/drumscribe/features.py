@@ -140,5 +140,5 @@ def file_features(path: str | Path, audio_cfg) -> tuple[np.ndarray, int, float]:
     from .inference import _Stats, iter_feature_blocks
 
     stats = _Stats()
-    blocks = list(iter_feature_blocks(iter_audio_blocks(path, int(audio_cfg.sample_rate)), audio_cfg, stats=stats))
+    blocks = list(iter_feature_blocks(iter_audio_blocks(path, int(audio_cfg.sample_rate), fmax=audio_cfg.fmax), audio_cfg, stats=stats))
     return np.concatenate(blocks), stats.n_samples, stats.peak

@@ -337,7 +337,7 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     clock = FrameClock.from_config(acfg)
     sr = int(acfg.sample_rate)
     if isinstance(audio, (str, Path)):
-        blocks = iter_audio_blocks(audio, sr)
+        blocks = iter_audio_blocks(audio, sr, fmax=acfg.fmax)
     else:
         arr = np.asarray(audio, dtype=np.float32)
         if arr.ndim == 2:  # (samples, channels)

@@ -17,8 +17,7 @@ Loss
 
 Validation metrics
     ``val_loss`` (same loss), and onset F1 at ``postprocessing.onset_tolerance``
-    (50 ms) with ``mir_eval.util.match_events`` after peak picking the sigmoid
-    activations with the decoding settings of the config
+    (50 ms) after decoding the sigmoid activations with the decoding settings of the config
     (:meth:`drumscribe.decoding.DecodeSettings.from_config`: thresholds,
     ``min_onset_interval``, ``peak_min_distance``; the same decoder evaluation
     and transcription use), matched and summarised by :mod:`drumscribe.metrics`
