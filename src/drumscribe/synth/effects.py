@@ -1,21 +1,41 @@
-"""Realism: room reverb, mic/EQ colouring, compression, noise, level, backing track.
+"""Realism: drums inside a song.
 
-Every effect is causal (or adds a tail only), so onsets never move: the
-reverb IR has its direct path at t=0, EQs are low-order IIR biquads run
-forward, the compressor's gain follows a causal envelope.  Each effect is
-drawn per file with probability ``prob`` when enabled; the settings are
-returned for the CSV.
+Drum-side effects (per file, each with probability ``prob`` when enabled):
+mic bleed between pieces (``bleed``), channel EQ (``eq``), drum-bus compression
+(``compress``), a synthesised room impulse response of varied size
+(``reverb``: booth .. church).  Song-side: a backing track (``backing``: bass,
+chords, lead line, distorted guitar, pad, a voice-like formant part; GM
+soundfonts named in ``kits/soundfonts.yaml``, split by pool) at a drum-to-backing
+RMS ratio from ``backing_ratio_db`` (default +12 .. -6 dB), noise (``noise``),
+mastering (``master``: bus compression, BS.1770 loudness to -16..-7 LUFS,
+look-ahead limiter), band limiting (``bandlimit``), a lossy-codec simulation
+(``codec``: MDCT quantisation with spectral holes and a 11-16 kHz lowpass) and
+an output level (``level``).
+
+With ``full_mix`` set, each file is a full mix (backing + master + codec, as
+enabled) with that probability, and clean (none of the three) otherwise.
+
+Onsets never move: every filter is causal, every added copy (bleed, room,
+reflections) arrives after the direct sound, gain computers are causal except
+the limiter's 1.5 ms look-ahead (which only lowers the gain), and the codec's
+short MDCT frames (256-sample hop) keep pre-echo under 6 ms.  Everything random
+is drawn in :func:`draw_settings` (the same number of draws whatever is
+enabled) or from seeds recorded there, so results are identical for any worker
+count; the settings go to the CSV.  Audio is float32 throughout.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from pathlib import Path
 
 import numpy as np
 
 from . import SR
 from ._fluid import synth_float as _synth_float
-EFFECTS = ("reverb", "eq", "compress", "noise", "level", "backing")
+
+EFFECTS = ("reverb", "eq", "compress", "noise", "level", "backing", "bleed", "master", "bandlimit", "codec")
+FULL_MIX = ("backing", "master", "codec")  # what ``full_mix`` switches on together
 
 
 @dataclass
@@ -26,8 +46,13 @@ class Realism:
     noise: bool = False
     level: bool = False
     backing: bool = False
+    bleed: bool = False
+    master: bool = False
+    bandlimit: bool = False
+    codec: bool = False
     prob: float = 0.75  # chance that an enabled effect is applied to a file
-    backing_ratio_db: tuple = (0.0, 12.0)  # drum-to-backing RMS ratio range, dB
+    backing_ratio_db: tuple = (-6.0, 12.0)  # drum-to-backing RMS ratio range, dB
+    full_mix: float | None = None  # chance that a file is a full mix (backing+master+codec); None: each by ``prob``
 
     @classmethod
     def all(cls, **kw) -> "Realism":
@@ -41,15 +66,34 @@ class Realism:
         return {f.name: getattr(self, f.name) for f in fields(self)}
 
 
-COLUMNS = ("reverb_rt60", "reverb_wet_db", "eq", "compressor", "noise_snr_db", "gain_db", "backing_ratio_db", "backing")
+COLUMNS = ("reverb_rt60", "reverb_wet_db", "room", "eq", "compressor", "bleed_db", "noise_snr_db", "gain_db",
+           "backing_ratio_db", "backing", "backing_sf", "backing_parts", "master", "bandlimit", "codec")
+
+# room sizes: RT60 range (s), pre-delay range (ms), span of the early reflections (ms)
+ROOMS = {
+    "booth": ((0.08, 0.25), (1, 4), 8),
+    "room": ((0.25, 0.6), (2, 8), 20),
+    "studio": ((0.4, 1.0), (4, 12), 35),
+    "hall": ((1.0, 2.2), (8, 25), 60),
+    "church": ((2.0, 3.5), (15, 40), 90),
+}
+ROOM_WEIGHTS = (0.2, 0.3, 0.25, 0.17, 0.08)
+BLEED_GROUPS = ("kick", "snare", "hihat", "toms", "cymbals")  # close mics (stems) that bleed into each other
 
 
 # ------------------------------------------------------------------ choices
-def draw_settings(cfg: Realism | None, rng: np.random.Generator) -> dict:
-    """Random settings for one file (all draws made, so skipping is deterministic)."""
+def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "train") -> dict:
+    """Random settings for one file (all draws made, so skipping is deterministic).
+
+    ``pool``: the kit pool of the rendering; the backing soundfont comes from the same pool.
+    """
     s = {c: "" for c in COLUMNS}
     u = rng.random(len(EFFECTS))
-    rt60, wet = float(rng.uniform(0.15, 2.0)), float(rng.uniform(-22, -6))
+    u_full = float(rng.random())
+    room = str(rng.choice(list(ROOMS), p=np.array(ROOM_WEIGHTS) / sum(ROOM_WEIGHTS)))
+    (rt_lo, rt_hi), _, _ = ROOMS[room]
+    rt60, wet = float(rng.uniform(rt_lo, rt_hi)), float(rng.uniform(-22, -6))
+    room_seed = int(rng.integers(2**31))
     eqs = []
     for _ in range(3):
         kind = str(rng.choice(["low_shelf", "high_shelf", "peak"]))
@@ -57,49 +101,143 @@ def draw_settings(cfg: Realism | None, rng: np.random.Generator) -> dict:
         eqs.append((kind, round(f0, 1), round(float(rng.uniform(-9, 6)), 2), round(float(rng.uniform(0.5, 2.0)), 2)))
     n_eq = int(rng.integers(1, 4))
     comp = (round(float(rng.uniform(-30, -10)), 1), round(float(rng.uniform(2, 8)), 1))
+    bleed = float(rng.uniform(-32, -14))
     snr = float(rng.uniform(25, 60))
     gain = float(rng.uniform(-20, 0))
-    ratio = float(rng.uniform(*(cfg.backing_ratio_db if cfg else (0, 12))))
+    ratio = float(rng.uniform(*(cfg.backing_ratio_db if cfg else (-6, 12))))
     backing_seed = int(rng.integers(2**31))
+    master = (round(float(rng.uniform(-24, -10)), 1), round(float(rng.uniform(1.5, 4)), 1),
+              round(float(rng.uniform(-16, -7)), 1), round(float(rng.uniform(-1.0, -0.1)), 2))
+    band = (round(float(np.exp(rng.uniform(np.log(20), np.log(150)))), 1), round(float(rng.uniform(6000, 16000)), 0))
+    codec = (round(float(rng.uniform(11000, 16000)), 0), round(float(rng.uniform(6, 20)), 1), int(rng.integers(2**31)))
     if cfg is None or not cfg.any:
         return s
     on = {e: bool(getattr(cfg, e)) and u[i] < cfg.prob for i, e in enumerate(EFFECTS)}
+    if cfg.full_mix is not None:
+        full = u_full < cfg.full_mix
+        on["backing"] = cfg.backing and full
+        on["master"] = cfg.master and full
+        on["codec"] = cfg.codec and full and u[EFFECTS.index("codec")] < cfg.prob
     if on["reverb"]:
-        s["reverb_rt60"], s["reverb_wet_db"] = round(rt60, 3), round(wet, 2)
+        s["reverb_rt60"], s["reverb_wet_db"], s["room"] = round(rt60, 3), round(wet, 2), f"{room}:{room_seed}"
     if on["eq"]:
         s["eq"] = ";".join(f"{k}:{f}:{g}:{q}" for k, f, g, q in eqs[:n_eq])
     if on["compress"]:
         s["compressor"] = f"{comp[0]}:{comp[1]}"
+    if on["bleed"]:
+        s["bleed_db"] = round(bleed, 2)
     if on["noise"]:
         s["noise_snr_db"] = round(snr, 2)
     if on["level"]:
         s["gain_db"] = round(gain, 2)
     if on["backing"]:
-        s["backing_ratio_db"] = round(ratio, 2)
-        s["backing"] = backing_seed
+        plan = backing_plan(backing_seed, pool)
+        if plan is not None:
+            s["backing_ratio_db"] = round(ratio, 2)
+            s["backing"] = backing_seed
+            s["backing_sf"] = Path(plan["soundfont"]).name
+            s["backing_parts"] = ";".join(f"{k}={v}" for k, v in plan["programs"].items())
+    if on["master"]:
+        s["master"] = "comp:{}:{};lufs:{};ceil:{}".format(*master)
+    if on["bandlimit"]:
+        s["bandlimit"] = f"{band[0]}:{band[1]:.0f}"
+    if on["codec"]:
+        s["codec"] = f"mdct:{codec[0]:.0f}:{codec[1]}:{codec[2]}"
     return s
 
 
-# ------------------------------------------------------------------ effects
-def reverb(x: np.ndarray, rt60: float, wet_db: float, rng: np.random.Generator) -> np.ndarray:
-    """Synthetic room: exponentially decaying noise IR (direct path at t=0 untouched)."""
-    from scipy.signal import fftconvolve
+# ------------------------------------------------------------------ small helpers
+def _sosfilt(sos, x: np.ndarray) -> np.ndarray:
+    from scipy.signal import sosfilt
 
-    n = int(min(rt60 * 1.2, 2.5) * SR)
-    t = np.arange(n) / SR
-    pre = int(rng.uniform(0.003, 0.02) * SR)
-    decay = np.exp(-6.9078 * t / rt60)  # -60 dB at rt60
-    ch = x.shape[1]
-    ir = rng.standard_normal((n, ch)).astype(np.float32) * decay[:, None]
-    # darker tail: one-pole lowpass on the IR
-    from scipy.signal import lfilter
+    return sosfilt(np.asarray(sos, np.float64), x, axis=0).astype(np.float32)
 
-    a = float(rng.uniform(0.2, 0.7))
-    ir = lfilter([1 - a], [1, -a], ir, axis=0)
-    ir[:pre] = 0
+
+def _shift_add(out: np.ndarray, x: np.ndarray, delay: int, gain: float) -> None:
+    if delay < len(out):
+        out[delay:] += gain * x[: len(out) - delay]
+
+
+def _block_env(x: np.ndarray, block: int) -> tuple[np.ndarray, int]:
+    """Mean square per block of ``block`` samples (mono sum of channels)."""
+    n = len(x)
+    nb = -(-n // block)
+    ms = np.zeros(nb * block, np.float32)
+    ms[:n] = (x.astype(np.float32) ** 2).mean(axis=1)
+    return ms.reshape(nb, block).mean(axis=1), nb
+
+
+def _block_gain_to_samples(g: np.ndarray, block: int, n: int) -> np.ndarray:
+    """Block gains -> per-sample gains, linear between block starts."""
+    pos = np.arange(len(g)) * block
+    return np.interp(np.arange(n), pos, g).astype(np.float32)
+
+
+# ------------------------------------------------------------------ drum-side effects
+def bleed(stems: dict, level_db: float, rng: np.random.Generator) -> np.ndarray:
+    """Sum close-mic stems with mic bleed: each stem also reaches every other close mic.
+
+    ``stems``: {group: (n, ch) float32}.  Each stem leaks into each other mic at
+    ``level_db`` +-(-6..+3) dB, 0.5-6 ms later (the mic distance), random polarity,
+    lowpassed (the far side of the drum).  The sum of all leaks goes through one
+    2nd-order lowpass at 3-9 kHz.
+    """
+    from scipy.signal import butter
+
+    keys = [k for k in BLEED_GROUPS if k in stems]
+    direct = sum(stems[k] for k in keys)
+    leak = np.zeros_like(direct)
+    for k in keys:
+        for other in keys:
+            if other == k:
+                continue
+            g = 10 ** ((level_db + rng.uniform(-6, 3)) / 20) * (1 if rng.random() < 0.7 else -1)
+            _shift_add(leak, stems[k], int(rng.uniform(0.0005, 0.006) * SR), float(g))
+    sos = butter(2, float(rng.uniform(3000, 9000)), fs=SR, output="sos")
+    return (direct + _sosfilt(sos, leak)).astype(np.float32)
+
+
+def room_ir(room: str, rt60: float, seed: int, channels: int) -> np.ndarray:
+    """A synthesised room impulse response (no direct path): sparse early
+    reflections after a pre-delay, then a diffuse tail whose highs decay faster
+    (two bands, RT60 x 1-1.4 below 1.5 kHz, x 0.35-0.8 above); stereo IRs are
+    decorrelated.  Unit energy per channel; (n, channels) float32."""
+    from scipy.signal import butter, sosfilt
+
+    rng = np.random.default_rng(seed)
+    _, (pd_lo, pd_hi), er_span = ROOMS[room]
+    pre = int(rng.uniform(pd_lo, pd_hi) * 1e-3 * SR)
+    n = pre + int(min(1.1 * rt60, 3.0) * SR)
+    ir = np.zeros((n, channels), np.float32)
+    n_er = int(rng.integers(6, 18))
+    for c in range(channels):
+        for _ in range(n_er):
+            t = pre + int(rng.uniform(0, er_span) * 1e-3 * SR)
+            ir[t, c] += rng.uniform(0.2, 1.0) * (1 if rng.random() < 0.5 else -1) / (1 + (t - pre) / (0.01 * SR))
+    t0 = pre + int(rng.uniform(0.3, 0.7) * er_span * 1e-3 * SR)
+    tt = np.arange(n - t0, dtype=np.float32) / SR
+    noise = rng.standard_normal((n - t0, channels)).astype(np.float32)
+    split = butter(2, 1500, fs=SR, output="sos")
+    low = sosfilt(split, noise, axis=0)
+    high = noise - low
+    rt_lo, rt_hi = rt60 * rng.uniform(1.0, 1.4), rt60 * rng.uniform(0.35, 0.8)
+    onset = np.minimum(1.0, tt / 0.01)[:, None]  # tail builds up over 10 ms
+    tail = (low * np.exp(-6.9078 * tt / rt_lo)[:, None] + high * np.exp(-6.9078 * tt / rt_hi)[:, None]) * onset
+    er_e = float((ir**2).sum()) / channels
+    tail *= np.sqrt(max(er_e, 1e-6) * rng.uniform(1.5, 6.0) / ((tail**2).sum() / channels + 1e-12))
+    ir[t0:] += tail.astype(np.float32)
     ir /= np.sqrt((ir**2).sum(axis=0, keepdims=True)) + 1e-12
-    wet = np.stack([fftconvolve(x[:, c], ir[:, c])[: len(x)] for c in range(ch)], axis=1)
-    return (x + 10 ** (wet_db / 20) * wet * 3.0).astype(np.float32)
+    return ir
+
+
+def reverb(x: np.ndarray, room: str, rt60: float, wet_db: float, seed: int, send: np.ndarray | None = None) -> np.ndarray:
+    """``x`` + room(``x`` (+ ``send``)) at ``wet_db``; FFT overlap-add convolution (float32)."""
+    from scipy.signal import oaconvolve
+
+    ir = room_ir(room, rt60, seed, x.shape[1])
+    src = x if send is None else x + send
+    wet = oaconvolve(src, ir, axes=0)[: len(x)].astype(np.float32)
+    return x + np.float32(10 ** (wet_db / 20) * 3.0) * wet
 
 
 def _biquad(kind: str, f0: float, gain_db: float, q: float):
@@ -123,34 +261,34 @@ def _biquad(kind: str, f0: float, gain_db: float, q: float):
 
 
 def eq(x: np.ndarray, spec: str) -> np.ndarray:
-    from scipy.signal import sosfilt
-
     sos = []
     for item in spec.split(";"):
         kind, f0, g, q = item.split(":")
         b, a = _biquad(kind, float(f0), float(g), float(q))
         sos.append(np.concatenate([b, a]))
-    sos = np.array(sos)
-    return np.stack([sosfilt(sos, np.ascontiguousarray(x[:, c], dtype=np.float64)) for c in range(x.shape[1])], axis=1).astype(np.float32)
+    return _sosfilt(np.array(sos), x)
 
 
-def compress(x: np.ndarray, spec: str) -> np.ndarray:
-    """Feed-forward RMS compressor; causal envelope (transients pass, like a real one)."""
+def compress(x: np.ndarray, spec: str, time_s: float = 0.010, release_s: float = 0.05) -> np.ndarray:
+    """Feed-forward RMS compressor on 32-sample blocks, causal (a block's gain uses
+    the level up to the block before it), so transients pass like a real one's.
+    Threshold in dB below the loudest envelope value; makeup from the 90th
+    percentile of the gain reduction."""
     from scipy.signal import lfilter
 
     thr_db, ratio = (float(v) for v in spec.split(":"))
-    mono = (x**2).mean(axis=1)
-    a = np.exp(-1 / (0.010 * SR))
-    env = np.sqrt(lfilter([1 - a], [1, -a], mono) + 1e-12)
-    peak = np.sqrt(mono.max()) + 1e-9
-    lvl = 20 * np.log10(env / peak + 1e-9)
-    over = np.maximum(lvl - thr_db, 0)
-    gr = -over * (1 - 1 / ratio)
-    r = np.exp(-1 / (0.05 * SR))
+    block = 32
+    ms, nb = _block_env(x, block)
+    a = np.exp(-block / (time_s * SR))
+    env = np.sqrt(lfilter([1 - a], [1, -a], ms) + 1e-12)
+    env = np.concatenate([[env[0]], env[:-1]])  # causal: the previous block's level
+    lvl = 20 * np.log10(env / (env.max() + 1e-9) + 1e-9)
+    gr = -np.maximum(lvl - thr_db, 0) * (1 - 1 / ratio)
+    r = np.exp(-block / (release_s * SR))
     gr = lfilter([1 - r], [1, -r], gr)
-    g = 10 ** (gr / 20)
-    makeup = 10 ** (-np.percentile(gr, 90) / 40)
-    return (x * (g * makeup)[:, None]).astype(np.float32)
+    makeup = -np.percentile(gr, 90) / 2
+    g = _block_gain_to_samples(10 ** ((gr + makeup) / 20), block, len(x))
+    return (x * g[:, None]).astype(np.float32)
 
 
 def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
@@ -161,95 +299,325 @@ def add_noise(x: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndar
         n = lfilter([0.05], [1, -0.95], n, axis=0).astype(np.float32)
     rms_x = np.sqrt((x**2).mean()) + 1e-9
     rms_n = np.sqrt((n**2).mean()) + 1e-9
-    return x + n * (rms_x / rms_n) * 10 ** (-snr_db / 20)
+    return (x + n * (rms_x / rms_n) * 10 ** (-snr_db / 20)).astype(np.float32)
+
+
+# ------------------------------------------------------------------ mastering, band limit, codec
+def limiter(x: np.ndarray, ceiling_db: float, release_s: float = 0.08) -> np.ndarray:
+    """Peak limiter on 32-sample blocks: 1.5 ms look-ahead (gain only ever lowered
+    early), instant attack, exponential release; a hard clip at the ceiling catches
+    what interpolation leaves."""
+    from scipy.ndimage import minimum_filter1d
+
+    block = 32
+    ceil = 10 ** (ceiling_db / 20)
+    n = len(x)
+    nb = -(-n // block)
+    pk = np.zeros(nb * block, np.float32)
+    pk[:n] = np.abs(x).max(axis=1)
+    req = np.minimum(1.0, ceil / (pk.reshape(nb, block).max(axis=1) + 1e-9))
+    req = minimum_filter1d(req, size=4, origin=-1)  # blocks j-1 .. j+2: look-ahead
+    rel = float(np.exp(-block / (release_s * SR)))
+    g = np.empty_like(req)
+    cur = 1.0
+    for j, r in enumerate(req.tolist()):  # ~1400 blocks per second of audio
+        cur = r if r < cur else min(r, 1.0 - (1.0 - cur) * rel)
+        g[j] = cur
+    y = x * _block_gain_to_samples(g, block, n)[:, None]
+    return np.clip(y, -ceil, ceil).astype(np.float32)
+
+
+def master(x: np.ndarray, spec: str) -> np.ndarray:
+    """Mix-bus compression (30 ms), loudness to a BS.1770 target (pyloudnorm), limiting."""
+    import pyloudnorm
+
+    parts = dict(p.split(":", 1) for p in spec.split(";"))
+    x = compress(x, parts["comp"], time_s=0.030, release_s=0.15)
+    if len(x) > 0.5 * SR:
+        lufs = pyloudnorm.Meter(SR).integrated_loudness(x.astype(np.float64))
+        if np.isfinite(lufs):
+            x = x * np.float32(10 ** ((float(parts["lufs"]) - lufs) / 20))
+    return limiter(x, float(parts["ceil"]))
+
+
+def bandlimit(x: np.ndarray, spec: str) -> np.ndarray:
+    """Highpass (2nd order) and lowpass (4th order) Butterworth, causal."""
+    from scipy.signal import butter
+
+    hp, lp = (float(v) for v in spec.split(":"))
+    sos = np.concatenate([butter(2, hp, "highpass", fs=SR, output="sos"), butter(4, min(lp, SR / 2 - 100), fs=SR, output="sos")])
+    return _sosfilt(sos, x)
+
+
+MDCT_HOP = 256  # 512-sample sine-windowed frames: pre-echo stays within ~6 ms
+
+
+def mdct(x: np.ndarray, hop: int = MDCT_HOP) -> np.ndarray:
+    """MDCT of a 1-d signal (zero-padded by ``hop`` each side): (frames, hop) float64."""
+    N = hop
+    n_fr = -(-len(x) // N) + 1
+    xp = np.zeros((n_fr + 1) * N)
+    xp[N : N + len(x)] = x
+    idx = np.arange(n_fr)[:, None] * N + np.arange(2 * N)[None, :]
+    w = np.sin(np.pi * (np.arange(2 * N) + 0.5) / (2 * N))
+    n0 = 0.5 + N / 2
+    z = xp[idx] * w * np.exp(-1j * np.pi * np.arange(2 * N) / (2 * N))
+    Z = np.fft.fft(z, axis=1)[:, :N]
+    return np.real(Z * np.exp(-1j * np.pi * n0 * (np.arange(N) + 0.5) / N))
+
+
+def imdct(X: np.ndarray, n: int, hop: int = MDCT_HOP) -> np.ndarray:
+    """Inverse of :func:`mdct` (windowed overlap-add, time-domain aliasing cancels); length ``n``."""
+    N = hop
+    n0 = 0.5 + N / 2
+    k = np.arange(N)
+    spec = np.zeros((len(X), 2 * N), complex)
+    spec[:, :N] = X * np.exp(1j * np.pi * n0 * k / N)
+    y = np.real(np.exp(1j * np.pi * (np.arange(2 * N) + n0) / (2 * N)) * np.fft.ifft(spec, axis=1) * 2 * N) * (2 / N)
+    w = np.sin(np.pi * (np.arange(2 * N) + 0.5) / (2 * N))
+    out = np.zeros((len(X) + 1) * N)
+    for j in range(2):  # overlap-add the two halves of every frame
+        out[j * N : j * N + len(X) * N] += (y[:, j * N : (j + 1) * N] * w[j * N : (j + 1) * N]).reshape(-1)
+    return out[N : N + n]
+
+
+def codec(x: np.ndarray, spec: str) -> np.ndarray:
+    """Lossy-codec artefacts: MDCT coefficients quantised per band and frame with a
+    step that leaves the band's noise ``smr`` dB (+-4 dB per band) below its energy,
+    so weak coefficients vanish (spectral holes, "birdies"); everything above the
+    lowpass is removed."""
+    _, lp, smr, seed = spec.split(":")
+    lp, smr = float(lp), float(smr)
+    rng = np.random.default_rng(int(seed))
+    N = MDCT_HOP
+    freqs = (np.arange(N) + 0.5) * SR / (2 * N)
+    edges = np.unique(np.concatenate([[0], np.round(np.geomspace(4, N, 22)).astype(int)]))
+    band_of = np.searchsorted(edges, np.arange(N), side="right") - 1
+    nb = len(edges)
+    smr_b = smr + rng.uniform(-4, 4, nb)
+    out = np.empty_like(x)
+    for c in range(x.shape[1]):
+        X = mdct(x[:, c].astype(np.float64))
+        e = np.zeros((len(X), nb))
+        np.add.at(e.T, band_of, (X**2).T)
+        cnt = np.bincount(band_of, minlength=nb)
+        e /= np.maximum(cnt, 1)
+        step = np.sqrt(12 * e * 10 ** (-smr_b / 10))[:, band_of] + 1e-9
+        Xq = np.round(X / step) * step
+        Xq[:, freqs > lp] = 0
+        out[:, c] = imdct(Xq, len(x))
+    return out.astype(np.float32)
 
 
 # ------------------------------------------------------------------ backing track
 PROGRESSIONS = [
-    [0, 7, 9, 5], [0, 5, 7, 5], [2, 7, 0, 0], [9, 5, 0, 7], [0, 0, 5, 5, 0, 0, 7, 5],
-    [0, 9, 5, 7], [0, 3, 8, 10], [0, 10, 8, 7], [0, 5, 10, 3],
+    [0, 7, 9, 5], [0, 5, 7, 5], [2, 7, 0, 0], [9, 5, 0, 7], [0, 0, 5, 5],
+    [0, 9, 5, 7], [0, 3, 8, 10], [0, 10, 8, 7], [0, 5, 10, 3], [9, 7, 5, 7], [0, 8, 3, 10],
 ]
+PARTS = {  # GM programs (bank 0) per part
+    "bass": [32, 33, 34, 35, 36, 37, 38, 39],
+    "chords": [0, 1, 2, 4, 5, 6, 16, 17, 18, 24, 25, 26, 27, 28, 11, 12],
+    "lead": [56, 57, 61, 64, 65, 66, 68, 71, 73, 80, 81, 40, 22, 62],
+    "guitar": [29, 30, 29, 30, 31],  # overdriven / distortion guitar (power chords)
+    "pad": [48, 49, 50, 51, 52, 53, 54, 88, 89, 90, 91, 92, 94, 95, 19],
+}
+PART_CHANNEL = {"bass": 0, "chords": 1, "lead": 2, "guitar": 3, "pad": 4}
+# (F1, F2, F3) Hz of sung vowels a e i o u (male-ish; scaled for higher voices)
+VOWELS = [(730, 1090, 2440), (530, 1840, 2480), (270, 2290, 3010), (570, 840, 2410), (300, 870, 2240)]
 
 
-def _backing_synth(soundfont: str):
-    """A fresh synth per render (~0.15 s to load FluidR3): a reused one is not
-    bit-reproducible, a fresh one is."""
+def backing_plan(seed: int, pool: str = "train") -> dict | None:
+    """The backing's soundfont and parts (pure function of ``seed`` and ``pool``; None: none installed)."""
+    from .kits import backing_soundfonts, check_path, fluidsynth_available
+
+    if not fluidsynth_available():
+        return None
+    sfs = backing_soundfonts(pool if pool in ("train", "heldout") else "train") or backing_soundfonts("all")
+    if not sfs:
+        return None
+    rng = np.random.default_rng([seed, 0])
+    w = np.array(list(sfs.values()))
+    soundfont = list(sfs)[int(rng.choice(len(sfs), p=w / w.sum()))]
+    check_path(soundfont)
+    programs = {p: int(progs[int(rng.integers(len(progs)))]) for p, progs in PARTS.items()}
+    # how often each part plays (per 4-bar block); bass nearly always
+    use = {"bass": 0.95, "chords": 0.8, "lead": 0.35, "guitar": 0.35, "pad": 0.5, "voice": 0.35}
+    present = {p: rng.random() < 0.5 + 0.5 * q for p, q in use.items()}
+    present["bass"] = True
+    progs = {p: (programs[p] if p in programs else "formant") for p in use if present[p]}
+    return {"soundfont": soundfont, "programs": progs, "use": use}
+
+
+def _scale(root: int, minor: bool) -> list[int]:
+    steps = [0, 2, 3, 5, 7, 8, 10] if minor else [0, 2, 4, 5, 7, 9, 11]
+    return [root + s for s in steps]
+
+
+def _section_events(rng, bpm: float, bars: int, root: int, minor: bool, parts: set, dense: bool) -> list:
+    """MIDI events (time s, on, channel, note, velocity) of one section of ``bars`` 4/4 bars."""
+    spb = 60.0 / bpm
+    prog = PROGRESSIONS[int(rng.integers(len(PROGRESSIONS)))]
+    scale = _scale(root, minor)
+    ev = []
+    bass_rhythm = [[0, 2], [0, 1.5, 2, 3.5], [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5], [0, 2.5, 3], [0, 0.75, 2, 2.75]][int(rng.integers(5))]
+    keys_rhythm = [[0], [1, 3], [0, 1.5, 3], [0.5, 1.5, 2.5, 3.5], [0, 2], [0, 0.5, 1.5, 2, 3]][int(rng.integers(6))]
+    gtr_rhythm = [[0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5], [0, 1.5, 3], [0], [0, 0.75, 1.5, 2, 2.75, 3.5]][int(rng.integers(4))]
+    motif = [(float(b), int(rng.integers(-2, 3))) for b in np.sort(rng.choice(np.arange(0, 4, 0.5), int(rng.integers(3, 7)), replace=False))]
+    for bar in range(bars):
+        deg = prog[bar % len(prog)]
+        third = 3 if (minor and deg in (0, 5, 7)) or deg in (2, 9, 4) else 4
+        chord = [root + deg, root + deg + third, root + deg + 7]
+        t0 = bar * 4 * spb
+        if "bass" in parts:
+            for b in bass_rhythm:
+                n = 36 + (root + deg) % 12 + (7 if rng.random() < 0.15 else 0) + (12 if rng.random() < 0.1 else 0)
+                ev += [(t0 + b * spb, 1, 0, n, int(rng.integers(80, 115))), (t0 + (b + 0.45) * spb, 0, 0, n, 0)]
+        if "chords" in parts:
+            for b in keys_rhythm:
+                for n in chord:
+                    ev += [(t0 + b * spb, 1, 1, 60 + n % 12, int(rng.integers(60, 95))), (t0 + (b + 0.8) * spb, 0, 1, 60 + n % 12, 0)]
+        if "guitar" in parts and dense:
+            for b in gtr_rhythm:
+                for n in (40 + (root + deg) % 12, 47 + (root + deg) % 12, 52 + (root + deg) % 12):  # power chord
+                    ev += [(t0 + b * spb, 1, 3, n, int(rng.integers(85, 120))), (t0 + (b + 0.4) * spb, 0, 3, n, 0)]
+        if "pad" in parts and bar % 2 == 0:
+            for n in chord:
+                ev += [(t0, 1, 4, 55 + n % 12, int(rng.integers(45, 75))), (t0 + 8 * spb - 0.05, 0, 4, 55 + n % 12, 0)]
+        if "lead" in parts and (dense or bar % 2 == 1):
+            pos = int(rng.integers(len(scale)))
+            for b, step in motif:
+                pos = (pos + step) % len(scale)
+                n = 72 + scale[pos] % 12
+                ev += [(t0 + b * spb, 1, 2, n, int(rng.integers(70, 110))), (t0 + (b + 0.45) * spb, 0, 2, n, 0)]
+    return ev
+
+
+def _voice(rng, bpm: float, bars: int, root: int, minor: bool, n: int) -> np.ndarray:
+    """A voice-like part: a glottal-ish pulse (sawtooth, -6 dB/oct tilt) with vibrato
+    through three formant resonators per vowel, vowels changing per note, a little
+    breath noise.  Mono float32 of ``n`` samples."""
+    from scipy.signal import butter, lfilter, sosfilt
+
+    spb = 60.0 / bpm
+    scale = _scale(root, minor)
+    high = rng.random() < 0.5
+    base = 57 if high else 45
+    f0 = np.zeros(n, np.float32)
+    amp = np.zeros(n, np.float32)
+    vowel = np.zeros(n, np.int64)
+    t = 0.0
+    end = bars * 4 * spb
+    while t < end:
+        dur = float(rng.choice([0.5, 1, 1, 2, 2, 3, 4])) * spb
+        if rng.random() < 0.25:  # rest
+            t += dur
+            continue
+        note = base + scale[int(rng.integers(len(scale)))] % 12 + (12 if rng.random() < 0.3 else 0)
+        a, b = int(t * SR), min(n, int((t + dur) * SR))
+        if b > a:
+            f0[a:b] = 440.0 * 2 ** ((note - 69) / 12)
+            env = np.ones(b - a, np.float32)
+            ra, rr = min(int(0.04 * SR), b - a), min(int(0.08 * SR), b - a)
+            env[:ra] *= np.linspace(0, 1, ra, dtype=np.float32)
+            env[-rr:] *= np.linspace(1, 0, rr, dtype=np.float32)
+            amp[a:b] = env * rng.uniform(0.6, 1.0)
+            vowel[a:b] = int(rng.integers(len(VOWELS)))
+        t += dur
+    filled = np.maximum.accumulate(np.where(f0 > 0, np.arange(n), 0))
+    f0 = f0[filled] if n else f0
+    f0[f0 == 0] = 220.0
+    g = float(np.exp(-1 / (0.03 * SR)))  # portamento
+    f0 = lfilter([1 - g], [1, -g], f0).astype(np.float32)
+    tt = np.arange(n, dtype=np.float32) / SR
+    f0 = f0 * 2 ** (rng.uniform(0.2, 0.5) / 12 * np.sin(2 * np.pi * rng.uniform(4.5, 6.5) * tt))
+    phase = np.cumsum(f0 / SR) % 1.0
+    src = (2 * phase - 1).astype(np.float32)
+    src = lfilter([1], [1, -0.9], src).astype(np.float32) * 0.1 + 0.05 * rng.standard_normal(n).astype(np.float32)
+    scale_f = 1.15 if high else 1.0
+    y = np.zeros(n, np.float32)
+    for vi, formants in enumerate(VOWELS):
+        mask = (vowel == vi).astype(np.float32)
+        if not mask.any():
+            continue
+        mask = lfilter([0.002], [1, -0.998], mask).astype(np.float32)  # smooth vowel changes
+        part = np.zeros(n, np.float32)
+        for k, f in enumerate(formants):
+            bw = 80 + 40 * k
+            sos = butter(1, [f * scale_f - bw, f * scale_f + bw], "bandpass", fs=SR, output="sos")
+            part += sosfilt(sos, src).astype(np.float32) * (1.0, 0.6, 0.35)[k]
+        y += part * mask
+    return y * amp
+
+
+def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, pool: str = "train") -> np.ndarray:
+    """A song around the drums: two sections (verse/chorus) of 4 bars at ``bpm``,
+    each rendered once with fluidsynth (bass, chords, lead, distorted guitar, pad on
+    their own GM programs from :func:`backing_plan`'s soundfont) plus a formant
+    voice, then laid out in a random arrangement of 4-bar blocks from ``lead_in``
+    (release tails overlap the next block).  Rendering cost is bounded by the two
+    sections, whatever the file's length.  (n_samples, channels) float32."""
     import fluidsynth
 
-    synth = fluidsynth.Synth(gain=0.5, samplerate=float(SR), **{"synth.reverb.active": 0, "synth.chorus.active": 0})
-    return synth, synth.sfload(soundfont)
-
-
-def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, soundfont=None) -> np.ndarray:
-    """Bass + keys/guitar + pad following a random chord progression at ``bpm``.
-
-    ``soundfont``: a path, or None to pick one of ``backing_soundfonts`` by ``seed``.
-    """
-    from .kits import backing_soundfonts, check_path
-
-    rng = np.random.default_rng(seed)
-    if soundfont is None:
-        sfs = backing_soundfonts()
-        w = np.array(list(sfs.values()))
-        soundfont = list(sfs)[int(rng.choice(len(sfs), p=w / w.sum()))]
-    check_path(soundfont)
-    synth, sfid = _backing_synth(str(soundfont))
+    plan = backing_plan(seed, pool)
+    if plan is None:
+        return np.zeros((n_samples, channels), np.float32)
+    rng = np.random.default_rng([seed, 1])
+    spb = 60.0 / max(bpm, 30.0)
+    bars = 4
+    sec_len = bars * 4 * spb
+    tail = 1.5
+    n_sec = int(round((sec_len + tail) * SR / 64)) * 64
+    root = int(rng.integers(0, 12))
+    minor = rng.random() < 0.4
+    progs = plan["programs"]
+    use = plan["use"]
+    synth = fluidsynth.Synth(gain=0.4, samplerate=float(SR), **{"synth.reverb.active": 0, "synth.chorus.active": 0})
+    sections = []
     try:
-        bass_p = int(rng.choice([32, 33, 34, 35, 36, 38, 39]))
-        keys_p = int(rng.choice([0, 1, 2, 4, 5, 6, 16, 17, 18, 24, 25, 26, 27, 29, 11, 12]))
-        pad_p = int(rng.choice([48, 49, 50, 52, 88, 89, 90, 91, 92, 94, 19, 61]))
-        for ch, prog in ((0, bass_p), (1, keys_p), (2, pad_p)):
-            synth.program_select(ch, sfid, 0, prog)
-        use_pad = rng.random() < 0.7
-        use_keys = rng.random() < 0.85
-        root = int(rng.integers(0, 12))
-        minor = rng.random() < 0.4
-        prog = PROGRESSIONS[int(rng.integers(len(PROGRESSIONS)))]
-        spb = 60.0 / bpm
-        bars_per_chord = 1 if bpm < 150 else 2
-        events = []  # (time, kind, ch, note, vel)
-        t_end = n_samples / SR
-        bar = 0
-        bass_rhythm = [[0, 2], [0, 1.5, 2, 3.5], [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5], [0, 2.5, 3]][int(rng.integers(4))]
-        keys_rhythm = [[0], [1, 3], [0, 1.5, 3], [0.5, 1.5, 2.5, 3.5], [0, 2]][int(rng.integers(5))]
-        while lead_in + bar * 4 * spb < t_end:
-            deg = prog[(bar // bars_per_chord) % len(prog)]
-            third = 3 if (minor and deg in (0, 5, 7)) or deg in (2, 9, 4) else 4
-            chord = [root + deg, root + deg + third, root + deg + 7]
-            t0 = lead_in + bar * 4 * spb
-            for b in bass_rhythm:
-                n = 36 + (root + deg) % 12 + (7 if rng.random() < 0.2 else 0)
-                events.append((t0 + b * spb, 1, 0, n, int(rng.integers(80, 110))))
-                events.append((t0 + (b + 0.45) * spb, 0, 0, n, 0))
-            if use_keys:
-                for b in keys_rhythm:
-                    for n in chord:
-                        events.append((t0 + b * spb, 1, 1, 60 + n % 12, int(rng.integers(60, 95))))
-                        events.append((t0 + (b + 0.8) * spb, 0, 1, 60 + n % 12, 0))
-            if use_pad and bar % bars_per_chord == 0:
-                for n in chord:
-                    events.append((t0, 1, 2, 55 + n % 12, int(rng.integers(50, 80))))
-                    events.append((t0 + 4 * bars_per_chord * spb - 0.05, 0, 2, 55 + n % 12, 0))
-            bar += 1
-        events.sort(key=lambda e: (e[0], e[1]))
-        # event times on fluidsynth's 64-frame block grid: every render starts on a
-        # block boundary, so a reused synth gives identical output for a given seed
-        out, pos = [], 0
-        n_total = -(-n_samples // 64) * 64
-        for t, on, ch, note, vel in events:
-            s = min(n_total, int(round(t * SR / 64)) * 64)
-            if s > pos:
-                out.append(_synth_float(synth, s - pos))
-                pos = s
-            if on:
-                synth.noteon(ch, note, vel)
-            else:
-                synth.noteoff(ch, note)
-        if pos < n_total:
-            out.append(_synth_float(synth, n_total - pos))
-        y = np.concatenate(out)[:n_samples] if out else np.zeros((n_samples, 2), np.float32)
+        sfid = synth.sfload(str(plan["soundfont"]))
+        for part, ch in PART_CHANNEL.items():
+            if part in progs:
+                synth.program_select(ch, sfid, 0, int(progs[part]))
+                synth.cc(ch, 10, int(rng.integers(24, 104)))  # pan
+                synth.cc(ch, 7, int(rng.integers(70, 120)))  # volume
+        for si in range(2):  # 0: verse, 1: chorus (denser)
+            dense = si == 1
+            parts = {p for p in progs if p != "voice" and rng.random() < min(1.0, use[p] + (0.3 if dense else 0.0))}
+            parts.add("bass")
+            ev = sorted(_section_events(rng, 60.0 / spb, bars, root, minor, parts, dense), key=lambda e: (e[0], e[1]))
+            out, pos = [], 0
+            for t, on, ch, note, vel in ev:
+                s = min(n_sec, int(round(t * SR / 64)) * 64)  # fluidsynth's 64-frame block grid
+                if s > pos:
+                    out.append(_synth_float(synth, s - pos))
+                    pos = s
+                if on:
+                    synth.noteon(ch, note, vel)
+                else:
+                    synth.noteoff(ch, note)
+            if pos < n_sec:
+                out.append(_synth_float(synth, n_sec - pos))
+            for ch in PART_CHANNEL.values():
+                synth.cc(ch, 123, 0)  # all notes off: the tail is inside this section
+            y = np.concatenate(out) if out else np.zeros((n_sec, 2), np.float32)
+            if "voice" in progs and rng.random() < min(1.0, use["voice"] + (0.3 if dense else 0.0)):
+                v = _voice(rng, 60.0 / spb, bars, root, minor, n_sec)
+                y = y + (v * np.float32(rng.uniform(0.5, 1.5) * (np.abs(y).max() + 1e-3) / (np.abs(v).max() + 1e-6)))[:, None]
+            sections.append(y.astype(np.float32))
+            # flush the synth between sections (silence, not part of the output)
+            _synth_float(synth, 64 * 64)
     finally:
         synth.delete()
+    out = np.zeros((n_samples + n_sec, 2), np.float32)
+    start = int(round(lead_in * SR))
+    step = int(round(sec_len * SR))
+    prev = 0
+    while start < n_samples:
+        si = prev if rng.random() < 0.6 else 1 - prev
+        out[start : start + n_sec] += sections[si]
+        prev = si
+        start += step
+    y = out[:n_samples]
     if channels == 1:
         y = y.mean(axis=1, keepdims=True)
     return y.astype(np.float32)
@@ -261,19 +629,31 @@ def _rms(x):
     return float(np.sqrt(e.mean())) if e.size else 0.0
 
 
-def apply(x: np.ndarray, s: dict, rng: np.random.Generator, bpm: float, lead_in: float, backing_ok: bool = True) -> np.ndarray:
-    """Apply the effects named in settings ``s`` (from :func:`draw_settings`)."""
+def apply(x: np.ndarray, s: dict, rng: np.random.Generator, bpm: float, lead_in: float, backing_ok: bool = True,
+          pool: str = "train") -> np.ndarray:
+    """Apply the effects named in settings ``s`` (from :func:`draw_settings`) to the
+    drum mix ``x`` (bleed, which needs the stems, is applied by the caller)."""
     if s.get("eq"):
         x = eq(x, s["eq"])
-    if s.get("reverb_rt60", "") != "":
-        x = reverb(x, float(s["reverb_rt60"]), float(s["reverb_wet_db"]), rng)
     if s.get("compressor"):
         x = compress(x, s["compressor"])
+    b = None
     if s.get("backing", "") != "" and backing_ok:
-        b = backing_track(len(x), bpm, lead_in, int(s["backing"]), x.shape[1])
+        b = backing_track(len(x), bpm, lead_in, int(s["backing"]), x.shape[1], pool)
         rb, rx = _rms(b), _rms(x)
-        if rb > 0:
-            x = x + b * (rx / rb) * 10 ** (-float(s["backing_ratio_db"]) / 20)
+        b = b * np.float32((rx / rb) * 10 ** (-float(s["backing_ratio_db"]) / 20)) if rb > 0 else None
+    if s.get("reverb_rt60", "") != "":
+        room, rseed = s["room"].split(":")
+        send = None if b is None else b * np.float32(rng.uniform(0.2, 1.0))
+        x = reverb(x, room, float(s["reverb_rt60"]), float(s["reverb_wet_db"]), int(rseed), send)
+    if b is not None:
+        x = x + b
     if s.get("noise_snr_db", "") != "":
         x = add_noise(x, float(s["noise_snr_db"]), rng)
-    return x
+    if s.get("master"):
+        x = master(x, s["master"])
+    if s.get("bandlimit"):
+        x = bandlimit(x, s["bandlimit"])
+    if s.get("codec"):
+        x = codec(x, s["codec"])
+    return x.astype(np.float32)

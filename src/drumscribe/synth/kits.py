@@ -211,15 +211,20 @@ def _procedural_kits() -> list[Kit]:
     return [procedural_kit(i) for i in range(N_PROCEDURAL)]
 
 
-def backing_soundfonts() -> dict:
-    """{soundfont path: weight} for backing tracks, installed ones only."""
+def backing_soundfonts(pool: str = "train") -> dict:
+    """{soundfont path: weight} for backing tracks of ``pool`` (train / heldout / all), installed ones only.
+
+    Each soundfont has a pool like the drum kits: files rendered on held-out
+    kits get their backing from held-out soundfonts too.
+    """
     table = _load_yaml("soundfonts.yaml")["backing_soundfonts"]
-    return {str(check_path(p)): float(w) for p, w in table.items() if Path(p).exists()}
+    return {str(check_path(p)): float(spec["weight"]) for p, spec in table.items()
+            if (pool == "all" or spec["pool"] == pool) and Path(p).exists()}
 
 
-def backing_soundfont() -> Path | None:
-    """The first installed backing soundfont (None: no backing possible)."""
-    sfs = backing_soundfonts()
+def backing_soundfont(pool: str = "all") -> Path | None:
+    """The first installed backing soundfont of ``pool`` (None: no backing possible)."""
+    sfs = backing_soundfonts(pool)
     return Path(next(iter(sfs))) if sfs else None
 
 

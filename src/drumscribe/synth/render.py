@@ -383,7 +383,8 @@ def render_job(job: Job) -> dict:
     can = playable(bank.voices)
     events, stats = adapt_to_kit(raw, can, stats)
     variant = {n: int(rng.integers(len(v))) for n, v in sorted(bank.voices.items())}
-    settings = effects.draw_settings(job.realism, rng)
+    kit_pool = job.kit.pool
+    settings = effects.draw_settings(job.realism, rng, kit_pool)
     backing_ok = backing_soundfont() is not None and fluidsynth_available()
     if not backing_ok:
         settings["backing"] = settings["backing_ratio_db"] = ""
@@ -402,11 +403,17 @@ def render_job(job: Job) -> dict:
             variant = {}
         mrng = np.random.default_rng(mix_seed)
         hits = [(int(round(t * SR)), n, v) for _, t, n, v in qevents]
-        audio = mix(bank, hits, n_samples, mrng, variant)
+        if settings.get("bleed_db", "") != "":  # close-mic stems that bleed into each other
+            group = {c: ("toms" if c in TOM_CLASSES else "cymbals" if c in ("crash", "ride") else c) for c in CLASSES}
+            stems = {g: mix(bank, [h for h in hits if group.get(TD_CLASS.get(h[1]), "cymbals") == g], n_samples, mrng, variant)
+                     for g in effects.BLEED_GROUPS}
+            audio = effects.bleed(stems, float(settings["bleed_db"]), mrng)
+        else:
+            audio = mix(bank, hits, n_samples, mrng, variant)
         peak = float(np.abs(audio).max()) or 1.0
         audio *= 10 ** (-1 / 20) / peak  # -1 dBFS
         if job.realism is not None and job.realism.any:
-            audio = effects.apply(audio, settings, mrng, bpm, lead_in, backing_ok)
+            audio = effects.apply(audio, settings, mrng, bpm, lead_in, backing_ok, kit_pool)
             peak = float(np.abs(audio).max()) or 1.0
             audio *= 10 ** (-1 / 20) / peak
             if settings.get("gain_db", "") != "":
