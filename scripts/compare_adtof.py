@@ -1,0 +1,141 @@
+#!/usr/bin/env python
+"""Score drumscribe and ADTOF's public model on the same files with the same scorer (5-class onset F1).
+
+ADTOF (Zehren et al. 2021/2023) is the strongest public drum transcriber.  Its weights are
+non-commercial: this project never ships or vendors them.  This script only *runs* a copy that
+you installed yourself, for measurement, e.g. the PyTorch port::
+
+    git clone https://github.com/xavriley/ADTOF-pytorch /opt/adtof
+    python -m venv /opt/adtof/venv && /opt/adtof/venv/bin/pip install torch librosa pretty_midi
+    /opt/adtof/venv/bin/pip install --no-deps -e /opt/adtof
+
+then::
+
+    python scripts/compare_adtof.py data/heldout-clean --adtof /opt/adtof/venv/bin/adtof \
+        --output docs/results/adtof_heldout_clean.json
+
+FOLDER is an E-GMD-format folder (audio with a ``.midi`` truth of the same stem; E-GMD/TD note
+numbers).  Both systems are scored by :mod:`drumscribe.metrics` (``mir_eval`` matching, +-50 ms) in
+the 5-class fold kick / snare / toms / hi-hat / cymbals (ADTOF's classes: 35, 38, 47, 42, 49).  The
+truth is read with the project's E-GMD note map (:func:`drumscribe.drums.td_mapping`), whatever the
+model's own training config said.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from drumscribe import drums
+from drumscribe.atomic import atomic_write_text
+from drumscribe.dataset_index import midi_partner
+from drumscribe.evaluation import AUDIO_SUFFIXES
+from drumscribe.metrics import FIVE_CLASS_GROUPS, Counts, merge_groups, score_classes, summarize
+
+# ADTOF's output notes (its LABELS_5) -> the 5-class fold.
+ADTOF_NOTE_TO_FOLD = {35: "kick", 36: "kick", 38: "snare", 47: "toms", 42: "hihat", 49: "cymbals"}
+FOLD = tuple(FIVE_CLASS_GROUPS)
+
+
+def truth_by_fold(midi_path: Path) -> list[np.ndarray]:
+    """Reference onsets of one E-GMD truth file, pooled into the 5-class fold."""
+    import pretty_midi
+
+    mapping = drums.td_mapping()
+    by_class: list[list[float]] = [[] for _ in drums.CLASSES]
+    for inst in pretty_midi.PrettyMIDI(str(midi_path)).instruments:
+        for n in inst.notes:
+            if n.pitch in mapping:
+                by_class[mapping[n.pitch]].append(n.start)
+    return merge_groups([np.sort(np.asarray(t)) for t in by_class], drums.CLASSES)
+
+
+def adtof_by_fold(midi_path: Path) -> list[np.ndarray]:
+    import pretty_midi
+
+    out: dict[str, list[float]] = {k: [] for k in FOLD}
+    for inst in pretty_midi.PrettyMIDI(str(midi_path)).instruments:
+        for n in inst.notes:
+            if n.pitch in ADTOF_NOTE_TO_FOLD:
+                out[ADTOF_NOTE_TO_FOLD[n.pitch]].append(n.start)
+    return [np.sort(np.asarray(out[k], dtype=np.float64)) for k in FOLD]
+
+
+def drumscribe_by_fold(model, audio_path: Path) -> list[np.ndarray]:
+    import drumscribe
+
+    t = drumscribe.transcribe(str(audio_path), model=model)
+    by_class = [np.sort(np.asarray([e.time for e in t.events if e.cls == c], dtype=np.float64))
+                for c in range(len(t.class_names))]
+    return merge_groups(by_class, t.class_names)
+
+
+def run_adtof(adtof: str, files: list[Path], workdir: Path) -> tuple[dict[Path, Path], float]:
+    """Run ADTOF's CLI once over a flat folder of links to ``files``; returns audio -> its MIDI, and seconds."""
+    flat = workdir / "audio"
+    out = workdir / "adtof"
+    flat.mkdir()
+    out.mkdir()
+    names = {}
+    for i, f in enumerate(files):
+        link = flat / f"{i:05d}{f.suffix.lower()}"
+        link.symlink_to(f.resolve())
+        names[f] = out / f"{i:05d}_adtof-pt.mid"
+    t0 = time.perf_counter()
+    subprocess.run([adtof, "--audio", str(flat), "--out", str(out), "--device", "cpu"], check=True,
+                   stdout=subprocess.DEVNULL)
+    return names, time.perf_counter() - t0
+
+
+def score(per_file: list[list[Counts]]) -> dict:
+    total = [sum((f[k] for f in per_file), Counts()) for k in range(len(FOLD))]
+    return summarize(total, FOLD)
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("folder", type=Path, help="E-GMD-format folder (audio + .midi truth)")
+    p.add_argument("--adtof", default=None, help="ADTOF-pytorch's `adtof` command (omit: drumscribe only)")
+    p.add_argument("--model", default=None, help="drumscribe model (default: the bundled one)")
+    p.add_argument("--limit", type=int, default=None, help="score only the first N files (sorted)")
+    p.add_argument("--output", type=Path, default=None, help="write the JSON results here")
+    args = p.parse_args(argv)
+
+    files = sorted(f for f in args.folder.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and midi_partner(f))
+    if args.limit:
+        files = files[: args.limit]
+    if not files:
+        print(f"compare_adtof: error: {args.folder}: no audio+MIDI pairs", file=sys.stderr)
+        return 2
+    import drumscribe
+
+    model = drumscribe.load_model(args.model)
+    refs = {f: truth_by_fold(midi_partner(f)) for f in files}
+    t0 = time.perf_counter()
+    ours = [score_classes(refs[f], drumscribe_by_fold(model, f)) for f in files]
+    results = {"folder": str(args.folder), "files": len(files), "classes": list(FOLD),
+               "drumscribe": {**score(ours), "seconds": time.perf_counter() - t0}}
+    if args.adtof:
+        with tempfile.TemporaryDirectory() as tmp:
+            midis, secs = run_adtof(args.adtof, files, Path(tmp))
+            theirs = [score_classes(refs[f], adtof_by_fold(midis[f])) for f in files]
+        results["adtof"] = {**score(theirs), "seconds": secs}
+    for system in ("drumscribe", "adtof"):
+        if system in results:
+            r = results[system]
+            per = "  ".join(f"{k} {r['per_class'][k]['f1']:.3f}" for k in FOLD)
+            print(f"{system:10s} 5-class micro F1 {r['micro']['f1']:.3f}  ({per})  [{r['seconds']:.0f} s]")
+    if args.output:
+        atomic_write_text(args.output, json.dumps(results, indent=2) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
