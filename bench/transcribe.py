@@ -6,7 +6,7 @@ Makes 44.1 kHz stereo 16-bit WAVs of toy drums (1 s, 160 s, 10 min and ``--long-
 and runs ``python -m drumscribe transcribe IN OUT.mid --threads 1 --quiet --overwrite
 --backend B`` in a fresh process (``OMP_NUM_THREADS=1``) with the bundled model, measuring
 what ``/usr/bin/time -v`` reports (wall, user+sys CPU, maximum resident set size; read
-here through ``os.wait4``).  Reported per backend, best of ``--repeat`` runs (the machine
+read from its report).  Reported per backend, best of ``--repeat`` runs (the machine
 is shared, so the best run is the least disturbed one):
 
 - 1 s file: wall and CPU seconds (start-up: imports, model load, one window);
@@ -51,17 +51,22 @@ def make_wav(path: Path, seconds: float, seed: int = 1) -> None:
 
 
 def run_once(cmd: list[str]) -> tuple[float, float, float]:
-    """(wall s, user+sys CPU s, max RSS MB) of one child process, as /usr/bin/time -v measures them."""
+    """(wall s, user+sys CPU s, max RSS MB) of one child process, measured by ``/usr/bin/time -v``.
+
+    (Not ``os.wait4`` here: a child forked from this process, which holds the rendered audio,
+    would report the parent's pages in its maximum RSS.)
+    """
     env = dict(os.environ, OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1")
-    t0 = time.perf_counter()
-    p = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, ru = os.wait4(p.pid, 0)
-    wall = time.perf_counter() - t0
-    err = p.stderr.read().decode()
-    p.stderr.close()
-    if os.waitstatus_to_exitcode(status) != 0:
-        raise SystemExit(f"failed: {' '.join(cmd)}\n{err}")
-    return wall, ru.ru_utime + ru.ru_stime, ru.ru_maxrss / 1024.0
+    with tempfile.NamedTemporaryFile("r", suffix=".time") as out:
+        r = subprocess.run(["/usr/bin/time", "-v", "-o", out.name] + cmd, env=env, stdout=subprocess.DEVNULL,
+                           stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            raise SystemExit(f"failed: {' '.join(cmd)}\n{r.stderr}")
+        rep = dict(line.strip().rsplit(": ", 1) for line in out.read().splitlines() if ": " in line)
+    h_m_s = [float(x) for x in rep["Elapsed (wall clock) time (h:mm:ss or m:ss)"].split(":")]
+    wall = sum(v * 60 ** i for i, v in enumerate(reversed(h_m_s)))
+    cpu = float(rep["User time (seconds)"]) + float(rep["System time (seconds)"])
+    return wall, cpu, float(rep["Maximum resident set size (kbytes)"]) / 1024.0
 
 
 def main(argv=None) -> int:

@@ -81,7 +81,7 @@ def summarise(rows: list[dict]) -> dict:
         sub = [r for r in rows if r.get("beat_type") == kind]
         if sub:
             out[kind] = {"files": len(sub), "tempo_acc1": mean("acc1", sub)[0], "tempo_acc2": mean("acc2", sub)[0],
-                         "beat_f": mean("beat_f", sub)[0]}
+                         "beat_f": mean("beat_f", sub)[0], "beat_f_files": mean("beat_f", sub)[1]}
     return out
 
 

@@ -4,7 +4,7 @@ import mir_eval
 import numpy as np
 import pytest
 
-from drumscribe.beats import PRIOR_BPM, BeatMap, track_events
+from drumscribe.beats import PRIOR_BPM, BeatMap, fix_offbeat, track_events
 from drumscribe.drums import CLASSES
 
 from beat_helpers import drifting_beats, groove, steady_beats
@@ -27,6 +27,22 @@ def test_fast_tempo_is_read_at_the_right_tempo_or_half_of_it():
     events, _ = groove(ref, seed=160)
     bpm = track_events(events, CLASSES, 30.0).bpm
     assert min(abs(bpm - 160.0) / 160.0, abs(bpm - 80.0) / 80.0) < 0.02
+
+
+def test_offbeat_lock_is_moved_onto_the_kicks():
+    """Beats tracked on the "and"s (where a punk beat puts the snare) move half a beat onto the kicks; right ones stay."""
+    from drumscribe.beats import CLOCK
+
+    ref = steady_beats(140.0, 20.0, offset=0.3)
+    n = CLOCK.n_frames(2100)
+    kick, snare = np.zeros(n), np.zeros(n)
+    kick[CLOCK.to_frames(ref)] = 1.0
+    snare[CLOCK.to_frames(ref[:-1] + np.diff(ref) / 2)] = 1.0
+    groups = {"kick": kick, "snare": snare}
+    offbeats = ref[:-1] + np.diff(ref) / 2
+    moved = fix_offbeat(offbeats, groups)
+    assert np.allclose(moved, ref[1:-1], atol=0.011)
+    assert fix_offbeat(ref, groups) is ref
 
 
 def test_downbeat_not_on_the_first_hit():

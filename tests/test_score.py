@@ -67,3 +67,24 @@ def test_pdf_without_musescore_is_one_clear_error(tmp_path, groove_and_map, monk
     with pytest.raises(DrumscribeError, match="apt-get install --no-install-recommends musescore3"):
         score.write_score(tmp_path / "g.pdf", events, CLASSES, bm, "pdf")
     assert not (tmp_path / "g.pdf").exists()
+
+
+def test_pickup_is_an_incomplete_first_bar_in_the_music_s_meter(tmp_path):
+    """Beats before the first downbeat: bar 0, shorter, implicit (unnumbered), and 4/4 from the start (no 1/4 bar)."""
+    import xml.etree.ElementTree as ET
+
+    from music21 import converter, meter
+
+    from drumscribe.beats import BeatMap
+
+    ref = steady_beats(100.0, 12.0, offset=0.0)
+    events, _ = groove(ref, start_beat=3, seed=2)  # starts on beat 4: a one-beat pickup
+    bm = BeatMap(ref, downbeat_index=1, meter="4/4")
+    path = write_score(tmp_path / "p.musicxml", events, CLASSES, bm, "musicxml")[0]
+    first = ET.parse(path).getroot().find("part").find("measure")
+    assert first.get("number") == "0" and first.get("implicit") == "yes"
+    sc = converter.parse(str(path))
+    assert {t.ratioString for t in sc.recurse().getElementsByClass(meter.TimeSignature)} == {"4/4"}
+    measures = list(sc.parts[0].getElementsByClass("Measure"))
+    assert measures[0].duration.quarterLength == pytest.approx(1.0)
+    assert measures[1].duration.quarterLength == pytest.approx(4.0)

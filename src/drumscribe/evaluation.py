@@ -254,6 +254,15 @@ def results_tables(results: dict) -> list:
         macro["support"] = f"{macro['n_classes']} cls"
         _fmt_row(t, "macro", macro, "bold")
         tables.append(t)
+    if results.get("cooccurrence"):
+        t = Table(title="False alarms on another class's true onset (pattern priors)", title_justify="left")
+        for col in ("class", "false alarms", "on other onsets", "share", "mostly on"):
+            t.add_column(col, justify="left" if col in ("class", "mostly on") else "right")
+        for name, d in results["cooccurrence"].items():
+            top = sorted(((v, k) for k, v in d["on"].items() if v), reverse=True)[:3]
+            t.add_row(name, str(d["false_alarms"]), str(d["on_other"]), f"{d['share']:.2f}",
+                      ", ".join(f"{k} {v}" for v, k in top))
+        tables.append(t)
     return tables
 
 

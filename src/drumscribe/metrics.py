@@ -22,6 +22,12 @@
   hi-tom predicted as mid-tom counts as correct in the merged view.
 * **frame-level** (reference only): per class, frames where ``prob >=
   threshold`` against the frame onset targets; summed counts, same formulas.
+* **co-occurring false alarms** (pattern priors): per class, how many of its
+  false alarms (estimates left unmatched above) lie within ``tolerance`` of a
+  reference onset of *another* class, and of which ones (a hi-hat that fires on
+  every kick and snare hit: ``cooccurrence["hihat"]["on"]["kick"]``).  A false
+  alarm near onsets of two other classes counts once in ``on_other`` and once
+  under each class in ``on``.
 """
 
 from __future__ import annotations
@@ -90,6 +96,53 @@ def match_onsets(reference: np.ndarray, estimated: np.ndarray, tolerance: float 
     return Counts(tp, int(est.size) - tp, int(ref.size) - tp)
 
 
+def false_alarms(reference: np.ndarray, estimated: np.ndarray, tolerance: float = DEFAULT_TOLERANCE) -> np.ndarray:
+    """The estimates (seconds, sorted) left unmatched by :func:`match_onsets`' matching: the false alarms."""
+    import mir_eval
+
+    ref = np.sort(np.asarray(reference, dtype=np.float64).reshape(-1))
+    est = np.sort(np.asarray(estimated, dtype=np.float64).reshape(-1))
+    if ref.size == 0 or est.size == 0:
+        return est
+    matched = np.zeros(est.size, dtype=bool)
+    matched[[j for _, j in mir_eval.util.match_events(ref, est, tolerance)]] = True
+    return est[~matched]
+
+
+def cooccurring_false_alarms(ref_by_class: Sequence[np.ndarray], est_by_class: Sequence[np.ndarray],
+                             class_names: Sequence[str], tolerance: float = DEFAULT_TOLERANCE) -> dict:
+    """Per class: ``{"false_alarms": n, "on_other": k, "on": {other class: k_other}}`` for one file."""
+    refs = [np.sort(np.asarray(r, dtype=np.float64).reshape(-1)) for r in ref_by_class]
+    out = {}
+    for c, name in enumerate(class_names):
+        fa = false_alarms(refs[c], est_by_class[c], tolerance)
+        near_any = np.zeros(fa.size, dtype=bool)
+        on = {}
+        for o, other in enumerate(class_names):
+            if o == c or fa.size == 0 or refs[o].size == 0:
+                on[other] = 0 if o != c else None
+                continue
+            i = np.clip(np.searchsorted(refs[o], fa), 1, refs[o].size) - 1
+            dist = np.minimum(np.abs(fa - refs[o][i]), np.abs(fa - refs[o][np.minimum(i + 1, refs[o].size - 1)]))
+            near = dist <= tolerance
+            near_any |= near
+            on[other] = int(near.sum())
+        out[name] = {"false_alarms": int(fa.size), "on_other": int(near_any.sum()),
+                     "on": {k: v for k, v in on.items() if v is not None}}
+    return out
+
+
+def add_cooccurrence(total: dict, part: dict) -> dict:
+    """Sum two :func:`cooccurring_false_alarms` results (``total`` may be empty)."""
+    for name, d in part.items():
+        t = total.setdefault(name, {"false_alarms": 0, "on_other": 0, "on": {}})
+        t["false_alarms"] += d["false_alarms"]
+        t["on_other"] += d["on_other"]
+        for k, v in d["on"].items():
+            t["on"][k] = t["on"].get(k, 0) + v
+    return total
+
+
 def score_classes(ref_by_class: Sequence[np.ndarray], est_by_class: Sequence[np.ndarray],
                   tolerance: float = DEFAULT_TOLERANCE) -> list[Counts]:
     """Per-class counts of one file (lists of onset-time arrays, one per class)."""
@@ -151,6 +204,7 @@ class OnsetScorer:
         self.counts = [Counts() for _ in self.class_names]
         self.group_counts = [Counts() for _ in self.groups]
         self.frame = [Counts() for _ in self.class_names]
+        self.cooccurrence: dict = {}
         self.n_files = 0
 
     def add(self, ref_by_class: Sequence[np.ndarray], est_by_class: Sequence[np.ndarray],
@@ -162,6 +216,7 @@ class OnsetScorer:
         g = score_classes(merge_groups(ref_by_class, self.class_names, self.groups),
                           merge_groups(est_by_class, self.class_names, self.groups), self.tolerance)
         self.group_counts = [a + b for a, b in zip(self.group_counts, g)]
+        add_cooccurrence(self.cooccurrence, cooccurring_false_alarms(ref_by_class, est_by_class, self.class_names, self.tolerance))
         if probs is not None and frame_targets is not None:
             fc = frame_counts(probs, frame_targets, thresholds if thresholds is not None else 0.5)
             self.frame = [a + b for a, b in zip(self.frame, fc)]
@@ -173,6 +228,8 @@ class OnsetScorer:
             **summarize(self.counts, self.class_names),
             "five_class": summarize(self.group_counts, list(self.groups)),
             "frame": summarize(self.frame, self.class_names),
+            "cooccurrence": {n: {**d, "share": d["on_other"] / d["false_alarms"] if d["false_alarms"] else 0.0}
+                             for n, d in self.cooccurrence.items()},
             "tolerance": self.tolerance,
             "n_files": self.n_files,
         }

@@ -28,8 +28,9 @@ Quantisation: every hit is placed on the beat map
 without, each beat takes sixteenths or triplet eighths, whichever is closer to
 what was played (triplets must be clearly closer: :data:`TRIPLET_MARGIN`),
 so a shuffle reads as triplets and a straight groove as sixteenths.
-Measures follow the beat map's downbeats (a pickup bar before the first one
-gets its own time signature); the tempo mark is the beat map's overall tempo.
+Measures follow the beat map's downbeats; beats before the first one form a
+pickup (an incomplete bar 0, MusicXML ``implicit="yes"``, in the music's own
+time signature); the tempo mark is the beat map's overall tempo.
 """
 
 from __future__ import annotations
@@ -179,15 +180,15 @@ def build_score(events, class_names: Sequence[str], beat_map, quantize: str | No
         m = stream.Measure(number=i + (0 if bars[0][1] != bpb or down and i == 0 and nbeats < bpb else 1))
         if i == 0:
             m.insert(0, clef.PercussionClef())
+            # a pickup is an incomplete first bar (an anacrusis: bar 0, padded on the left), not a bar of
+            # another meter: the chart starts in the music's time signature as a drummer reads it
+            m.insert(0, meter.TimeSignature(f"{num}/{den}"))
             if nbeats != bpb:
-                m.insert(0, meter.TimeSignature(f"{3 * nbeats}/8" if beat_map.meter == "6/8" else f"{nbeats}/{den}"))
-            else:
-                m.insert(0, meter.TimeSignature(f"{num}/{den}"))
+                m.paddingLeft = qpb * (bpb - nbeats)
+                m.showNumber = stream.enums.ShowNumber.NEVER  # MusicXML implicit="yes"
             bpm = beat_map.bpm
             ref = note.Note(type="quarter", dots=1) if beat_map.meter == "6/8" else note.Note(type="quarter")
             m.insert(0, tempo.MetronomeMark(number=round(bpm), referent=ref.duration))
-        elif i == 1 and bars[0][1] != bpb:
-            m.insert(0, meter.TimeSignature(f"{num}/{den}"))
         for voice in (1, 2):
             v = stream.Voice(id=str(voice))
             if not any(cells.get((voice, b)) for b in range(b0, b0 + nbeats)):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 
-REALISM_FLAGS = ("reverb", "eq", "compress", "noise", "level", "backing")
+REALISM_FLAGS = ("reverb", "eq", "compress", "noise", "level", "backing", "bleed", "master", "bandlimit", "codec")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,16 +37,22 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("realism (off by default)")
     g.add_argument("--realism", action="store_true", help="turn on every effect below")
     for name, text in (
-        ("reverb", "synthetic room reverb (RT60 0.15-2 s)"),
+        ("reverb", "synthesised room impulse response, booth .. church (RT60 0.08-3.5 s)"),
         ("eq", "random shelf/peaking EQ (mic colouring)"),
-        ("compress", "bus compression"),
+        ("compress", "drum-bus compression"),
+        ("bleed", "mic bleed: every close-mic stem leaks into the others (delayed, lowpassed)"),
         ("noise", "white/pink noise, SNR 25-60 dB"),
         ("level", "random output level, -20..0 dB"),
-        ("backing", "mix a bass/keys/pad backing track from a GM soundfont"),
+        ("backing", "a song around the drums: bass, chords, lead, distorted guitar, pad, formant voice (GM soundfonts)"),
+        ("master", "mastering: bus compression, loudness -16..-7 LUFS, look-ahead limiter"),
+        ("bandlimit", "highpass 20-150 Hz + lowpass 6-16 kHz"),
+        ("codec", "lossy-codec artefacts: MDCT quantisation (spectral holes) + lowpass 11-16 kHz"),
     ):
         g.add_argument(f"--{name}", action="store_true", help=text)
     g.add_argument("--realism-prob", type=float, default=0.75, metavar="P", help="chance per file that an enabled effect is applied (default 0.75)")
-    g.add_argument("--backing-ratio", type=float, nargs=2, default=(0.0, 12.0), metavar=("LO", "HI"), help="drum-to-backing RMS ratio range in dB (default 0 12)")
+    g.add_argument("--full-mix", type=float, metavar="P",
+                   help="chance per file of a full mix (backing + master + codec, as enabled); the other files get none of the three")
+    g.add_argument("--backing-ratio", type=float, nargs=2, default=(-6.0, 12.0), metavar=("LO", "HI"), help="drum-to-backing RMS ratio range in dB (default -6 12)")
     v = parser.add_argument_group("variety (off by default; --variety turns on the documented defaults)")
     v.add_argument("--variety", action="store_true", help="kit mix 0.25, procedural 0.15, vary 0.5, dropout 0.2, random onsets 0.05, solo 0.05")
     for name, text in (
@@ -112,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
         raise DrumscribeError("--num-workers must be >= 1")
     if not 0.0 <= args.realism_prob <= 1.0:
         raise DrumscribeError("--realism-prob must be in [0, 1]")
+    if args.full_mix is not None and not 0.0 <= args.full_mix <= 1.0:
+        raise DrumscribeError("--full-mix must be in [0, 1]")
     from ..synth.effects import Realism
     from ..synth.render import Variety, render_dataset
 
@@ -130,7 +138,8 @@ def run(args: argparse.Namespace) -> int:
         raise DrumscribeError("--dropout + --random-onsets + --solo must be <= 1")
 
     on = {f: args.realism or getattr(args, f) for f in REALISM_FLAGS}
-    realism = Realism(**on, prob=args.realism_prob, backing_ratio_db=tuple(args.backing_ratio)) if any(on.values()) else None
+    realism = (Realism(**on, prob=args.realism_prob, backing_ratio_db=tuple(args.backing_ratio), full_mix=args.full_mix)
+               if any(on.values()) else None)
     summary = render_dataset(
         args.out,
         performances=args.performances,

@@ -34,7 +34,7 @@ import numpy as np
 from . import SR
 from ._fluid import synth_float as _synth_float
 
-EFFECTS = ("reverb", "eq", "compress", "noise", "level", "backing", "bleed", "master", "bandlimit", "codec")
+EFFECTS = ("reverb", "eq", "compress", "noise", "level", "backing", "bleed", "master", "bandlimit", "codec")  # first six: the originals
 FULL_MIX = ("backing", "master", "codec")  # what ``full_mix`` switches on together
 
 
@@ -82,18 +82,20 @@ BLEED_GROUPS = ("kick", "snare", "hihat", "toms", "cymbals")  # close mics (stem
 
 
 # ------------------------------------------------------------------ choices
-def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "train") -> dict:
+def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "train",
+                  rng2: np.random.Generator | None = None) -> dict:
     """Random settings for one file (all draws made, so skipping is deterministic).
 
-    ``pool``: the kit pool of the rendering; the backing soundfont comes from the same pool.
+    ``pool``: the kit pool of the rendering; the backing soundfont comes from the
+    same pool.  ``rng`` makes the draws of the original six effects (exactly as
+    many as before, so dry renderings are unchanged); ``rng2`` those added since
+    (room, bleed, master, band limit, codec, full mix; default: ``rng``).
     """
+    rng2 = rng if rng2 is None else rng2
     s = {c: "" for c in COLUMNS}
-    u = rng.random(len(EFFECTS))
-    u_full = float(rng.random())
-    room = str(rng.choice(list(ROOMS), p=np.array(ROOM_WEIGHTS) / sum(ROOM_WEIGHTS)))
-    (rt_lo, rt_hi), _, _ = ROOMS[room]
-    rt60, wet = float(rng.uniform(rt_lo, rt_hi)), float(rng.uniform(-22, -6))
-    room_seed = int(rng.integers(2**31))
+    u = np.concatenate([rng.random(6), rng2.random(len(EFFECTS) - 6)])  # EFFECTS order
+    rng.uniform(0.15, 2.0)  # (was the RT60; kept so the draws that follow are unchanged)
+    wet = float(rng.uniform(-22, -6))
     eqs = []
     for _ in range(3):
         kind = str(rng.choice(["low_shelf", "high_shelf", "peak"]))
@@ -101,15 +103,19 @@ def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "tr
         eqs.append((kind, round(f0, 1), round(float(rng.uniform(-9, 6)), 2), round(float(rng.uniform(0.5, 2.0)), 2)))
     n_eq = int(rng.integers(1, 4))
     comp = (round(float(rng.uniform(-30, -10)), 1), round(float(rng.uniform(2, 8)), 1))
-    bleed = float(rng.uniform(-32, -14))
     snr = float(rng.uniform(25, 60))
     gain = float(rng.uniform(-20, 0))
     ratio = float(rng.uniform(*(cfg.backing_ratio_db if cfg else (-6, 12))))
     backing_seed = int(rng.integers(2**31))
-    master = (round(float(rng.uniform(-24, -10)), 1), round(float(rng.uniform(1.5, 4)), 1),
-              round(float(rng.uniform(-16, -7)), 1), round(float(rng.uniform(-1.0, -0.1)), 2))
-    band = (round(float(np.exp(rng.uniform(np.log(20), np.log(150)))), 1), round(float(rng.uniform(6000, 16000)), 0))
-    codec = (round(float(rng.uniform(11000, 16000)), 0), round(float(rng.uniform(6, 20)), 1), int(rng.integers(2**31)))
+    u_full = float(rng2.random())
+    room = str(rng2.choice(list(ROOMS), p=np.array(ROOM_WEIGHTS) / sum(ROOM_WEIGHTS)))
+    rt60 = float(rng2.uniform(*ROOMS[room][0]))
+    room_seed = int(rng2.integers(2**31))
+    bleed = float(rng2.uniform(-32, -14))
+    master = (round(float(rng2.uniform(-24, -10)), 1), round(float(rng2.uniform(1.5, 4)), 1),
+              round(float(rng2.uniform(-16, -7)), 1), round(float(rng2.uniform(-1.0, -0.1)), 2))
+    band = (round(float(np.exp(rng2.uniform(np.log(20), np.log(150)))), 1), round(float(rng2.uniform(6000, 16000)), 0))
+    codec = (round(float(rng2.uniform(11000, 16000)), 0), round(float(rng2.uniform(6, 20)), 1), int(rng2.integers(2**31)))
     if cfg is None or not cfg.any:
         return s
     on = {e: bool(getattr(cfg, e)) and u[i] < cfg.prob for i, e in enumerate(EFFECTS)}
@@ -168,9 +174,11 @@ def _block_env(x: np.ndarray, block: int) -> tuple[np.ndarray, int]:
 
 
 def _block_gain_to_samples(g: np.ndarray, block: int, n: int) -> np.ndarray:
-    """Block gains -> per-sample gains, linear between block starts."""
-    pos = np.arange(len(g)) * block
-    return np.interp(np.arange(n), pos, g).astype(np.float32)
+    """Block gains -> per-sample gains, linear from each block start to the next."""
+    g = np.asarray(g, np.float32)
+    nxt = np.append(g[1:], g[-1:])
+    ramp = np.arange(block, dtype=np.float32) / block
+    return (g[:, None] + (nxt - g)[:, None] * ramp[None, :]).reshape(-1)[:n]
 
 
 # ------------------------------------------------------------------ drum-side effects
@@ -317,26 +325,39 @@ def limiter(x: np.ndarray, ceiling_db: float, release_s: float = 0.08) -> np.nda
     pk[:n] = np.abs(x).max(axis=1)
     req = np.minimum(1.0, ceil / (pk.reshape(nb, block).max(axis=1) + 1e-9))
     req = minimum_filter1d(req, size=4, origin=-1)  # blocks j-1 .. j+2: look-ahead
-    rel = float(np.exp(-block / (release_s * SR)))
-    g = np.empty_like(req)
-    cur = 1.0
-    for j, r in enumerate(req.tolist()):  # ~1400 blocks per second of audio
-        cur = r if r < cur else min(r, 1.0 - (1.0 - cur) * rel)
-        g[j] = cur
+    # instant attack, exponential release: the reduction d = 1 - g follows
+    # d[j] = max(dreq[j], d[j-1] * rel), i.e. a running max in the log domain
+    log_rel = -block / (release_s * SR)
+    j = np.arange(len(req))
+    dlog = np.log(np.maximum(1.0 - req, 1e-12)) - j * log_rel
+    g = 1.0 - np.exp(np.maximum.accumulate(dlog) + j * log_rel)
     y = x * _block_gain_to_samples(g, block, n)[:, None]
     return np.clip(y, -ceil, ceil).astype(np.float32)
 
 
-def master(x: np.ndarray, spec: str) -> np.ndarray:
-    """Mix-bus compression (30 ms), loudness to a BS.1770 target (pyloudnorm), limiting."""
+def loudness(x: np.ndarray) -> float:
+    """Integrated loudness (LUFS, ITU-R BS.1770-4, pyloudnorm) of (n, ch) audio."""
     import pyloudnorm
 
+    return float(pyloudnorm.Meter(SR).integrated_loudness(x.astype(np.float64)))
+
+
+MAX_LIMIT_DB = 8.0
+
+
+def master(x: np.ndarray, spec: str) -> np.ndarray:
+    """Mix-bus compression (30 ms), gain towards a BS.1770 loudness target (at most
+    ``MAX_LIMIT_DB`` of peak limiting), look-ahead limiting to the ceiling."""
     parts = dict(p.split(":", 1) for p in spec.split(";"))
     x = compress(x, parts["comp"], time_s=0.030, release_s=0.15)
     if len(x) > 0.5 * SR:
-        lufs = pyloudnorm.Meter(SR).integrated_loudness(x.astype(np.float64))
+        lufs = loudness(x)
         if np.isfinite(lufs):
-            x = x * np.float32(10 ** ((float(parts["lufs"]) - lufs) / 20))
+            # never more than MAX_LIMIT_DB of limiting: a sparse drum track is not
+            # squashed flat to reach a pop master's loudness
+            peak_db = 20 * np.log10(float(np.abs(x).max()) + 1e-12)
+            gain_db = min(float(parts["lufs"]) - lufs, float(parts["ceil"]) - peak_db + MAX_LIMIT_DB)
+            x = x * np.float32(10 ** (gain_db / 20))
     return limiter(x, float(parts["ceil"]))
 
 
@@ -352,32 +373,37 @@ def bandlimit(x: np.ndarray, spec: str) -> np.ndarray:
 MDCT_HOP = 256  # 512-sample sine-windowed frames: pre-echo stays within ~6 ms
 
 
+def _sine_window(N: int) -> np.ndarray:
+    return np.sin(np.pi * (np.arange(2 * N) + 0.5) / (2 * N)).astype(np.float32)
+
+
 def mdct(x: np.ndarray, hop: int = MDCT_HOP) -> np.ndarray:
-    """MDCT of a 1-d signal (zero-padded by ``hop`` each side): (frames, hop) float64."""
-    N = hop
+    """MDCT of a 1-d signal (sine window, frames of 2*hop, zero-padded by ``hop``
+    each side): (frames, hop) float32, as an orthonormal DCT-IV of the folded frames."""
+    from numpy.lib.stride_tricks import sliding_window_view
+    from scipy.fft import dct
+
+    N, h = hop, hop // 2
     n_fr = -(-len(x) // N) + 1
-    xp = np.zeros((n_fr + 1) * N)
+    xp = np.zeros((n_fr + 1) * N, np.float32)
     xp[N : N + len(x)] = x
-    idx = np.arange(n_fr)[:, None] * N + np.arange(2 * N)[None, :]
-    w = np.sin(np.pi * (np.arange(2 * N) + 0.5) / (2 * N))
-    n0 = 0.5 + N / 2
-    z = xp[idx] * w * np.exp(-1j * np.pi * np.arange(2 * N) / (2 * N))
-    Z = np.fft.fft(z, axis=1)[:, :N]
-    return np.real(Z * np.exp(-1j * np.pi * n0 * (np.arange(N) + 0.5) / N))
+    z = sliding_window_view(xp, 2 * N)[::N] * _sine_window(N)
+    a, b, c, d = z[:, :h], z[:, h:N], z[:, N : N + h], z[:, N + h :]
+    folded = np.concatenate([-c[:, ::-1] - d, a - b[:, ::-1]], axis=1)
+    return dct(folded, type=4, norm="ortho", axis=1).astype(np.float32)
 
 
 def imdct(X: np.ndarray, n: int, hop: int = MDCT_HOP) -> np.ndarray:
     """Inverse of :func:`mdct` (windowed overlap-add, time-domain aliasing cancels); length ``n``."""
-    N = hop
-    n0 = 0.5 + N / 2
-    k = np.arange(N)
-    spec = np.zeros((len(X), 2 * N), complex)
-    spec[:, :N] = X * np.exp(1j * np.pi * n0 * k / N)
-    y = np.real(np.exp(1j * np.pi * (np.arange(2 * N) + n0) / (2 * N)) * np.fft.ifft(spec, axis=1) * 2 * N) * (2 / N)
-    w = np.sin(np.pi * (np.arange(2 * N) + 0.5) / (2 * N))
-    out = np.zeros((len(X) + 1) * N)
-    for j in range(2):  # overlap-add the two halves of every frame
-        out[j * N : j * N + len(X) * N] += (y[:, j * N : (j + 1) * N] * w[j * N : (j + 1) * N]).reshape(-1)
+    from scipy.fft import dct
+
+    N, h = hop, hop // 2
+    u = dct(X, type=4, norm="ortho", axis=1).astype(np.float32)
+    u1, u2 = u[:, :h], u[:, h:]
+    y = np.concatenate([u2, -u2[:, ::-1], -u1[:, ::-1], -u1], axis=1) * _sine_window(N)
+    out = np.zeros((len(X) + 1) * N, np.float32)
+    out[: len(X) * N] += y[:, :N].reshape(-1)
+    out[N:] += y[:, N:].reshape(-1)
     return out[N : N + n]
 
 
@@ -391,17 +417,16 @@ def codec(x: np.ndarray, spec: str) -> np.ndarray:
     rng = np.random.default_rng(int(seed))
     N = MDCT_HOP
     freqs = (np.arange(N) + 0.5) * SR / (2 * N)
-    edges = np.unique(np.concatenate([[0], np.round(np.geomspace(4, N, 22)).astype(int)]))
-    band_of = np.searchsorted(edges, np.arange(N), side="right") - 1
-    nb = len(edges)
+    starts = np.unique(np.concatenate([[0], np.round(np.geomspace(4, N, 22)).astype(int)]))
+    starts = starts[starts < N]  # ~20 bands, narrow at the bottom
+    band_of = np.searchsorted(starts, np.arange(N), side="right") - 1
+    nb = len(starts)
+    cnt = np.bincount(band_of, minlength=nb)
     smr_b = smr + rng.uniform(-4, 4, nb)
     out = np.empty_like(x)
     for c in range(x.shape[1]):
-        X = mdct(x[:, c].astype(np.float64))
-        e = np.zeros((len(X), nb))
-        np.add.at(e.T, band_of, (X**2).T)
-        cnt = np.bincount(band_of, minlength=nb)
-        e /= np.maximum(cnt, 1)
+        X = mdct(x[:, c])
+        e = np.add.reduceat(X**2, starts, axis=1) / cnt
         step = np.sqrt(12 * e * 10 ** (-smr_b / 10))[:, band_of] + 1e-9
         Xq = np.round(X / step) * step
         Xq[:, freqs > lp] = 0
@@ -495,8 +520,13 @@ def _section_events(rng, bpm: float, bars: int, root: int, minor: bool, parts: s
 def _voice(rng, bpm: float, bars: int, root: int, minor: bool, n: int) -> np.ndarray:
     """A voice-like part: a glottal-ish pulse (sawtooth, -6 dB/oct tilt) with vibrato
     through three formant resonators per vowel, vowels changing per note, a little
-    breath noise.  Mono float32 of ``n`` samples."""
+    breath noise.  Mono float32 of ``n`` samples; synthesised at a quarter of the
+    sample rate (formants stay below 4 kHz) and resampled with soxr."""
+    import soxr
     from scipy.signal import butter, lfilter, sosfilt
+
+    n_out, sr_v = n, SR // 4
+    n = -(-n_out // 4)
 
     spb = 60.0 / bpm
     scale = _scale(root, minor)
@@ -513,11 +543,11 @@ def _voice(rng, bpm: float, bars: int, root: int, minor: bool, n: int) -> np.nda
             t += dur
             continue
         note = base + scale[int(rng.integers(len(scale)))] % 12 + (12 if rng.random() < 0.3 else 0)
-        a, b = int(t * SR), min(n, int((t + dur) * SR))
+        a, b = int(t * sr_v), min(n, int((t + dur) * sr_v))
         if b > a:
             f0[a:b] = 440.0 * 2 ** ((note - 69) / 12)
             env = np.ones(b - a, np.float32)
-            ra, rr = min(int(0.04 * SR), b - a), min(int(0.08 * SR), b - a)
+            ra, rr = min(int(0.04 * sr_v), b - a), min(int(0.08 * sr_v), b - a)
             env[:ra] *= np.linspace(0, 1, ra, dtype=np.float32)
             env[-rr:] *= np.linspace(1, 0, rr, dtype=np.float32)
             amp[a:b] = env * rng.uniform(0.6, 1.0)
@@ -526,11 +556,11 @@ def _voice(rng, bpm: float, bars: int, root: int, minor: bool, n: int) -> np.nda
     filled = np.maximum.accumulate(np.where(f0 > 0, np.arange(n), 0))
     f0 = f0[filled] if n else f0
     f0[f0 == 0] = 220.0
-    g = float(np.exp(-1 / (0.03 * SR)))  # portamento
+    g = float(np.exp(-1 / (0.03 * sr_v)))  # portamento
     f0 = lfilter([1 - g], [1, -g], f0).astype(np.float32)
-    tt = np.arange(n, dtype=np.float32) / SR
+    tt = np.arange(n, dtype=np.float32) / sr_v
     f0 = f0 * 2 ** (rng.uniform(0.2, 0.5) / 12 * np.sin(2 * np.pi * rng.uniform(4.5, 6.5) * tt))
-    phase = np.cumsum(f0 / SR) % 1.0
+    phase = np.cumsum(f0 / sr_v) % 1.0
     src = (2 * phase - 1).astype(np.float32)
     src = lfilter([1], [1, -0.9], src).astype(np.float32) * 0.1 + 0.05 * rng.standard_normal(n).astype(np.float32)
     scale_f = 1.15 if high else 1.0
@@ -543,10 +573,11 @@ def _voice(rng, bpm: float, bars: int, root: int, minor: bool, n: int) -> np.nda
         part = np.zeros(n, np.float32)
         for k, f in enumerate(formants):
             bw = 80 + 40 * k
-            sos = butter(1, [f * scale_f - bw, f * scale_f + bw], "bandpass", fs=SR, output="sos")
+            sos = butter(1, [f * scale_f - bw, f * scale_f + bw], "bandpass", fs=sr_v, output="sos")
             part += sosfilt(sos, src).astype(np.float32) * (1.0, 0.6, 0.35)[k]
         y += part * mask
-    return y * amp
+    y = soxr.resample(y * amp, sr_v, SR).astype(np.float32)
+    return np.pad(y, (0, max(0, n_out - len(y))))[:n_out]
 
 
 def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, pool: str = "train") -> np.ndarray:
@@ -556,7 +587,7 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
     voice, then laid out in a random arrangement of 4-bar blocks from ``lead_in``
     (release tails overlap the next block).  Rendering cost is bounded by the two
     sections, whatever the file's length.  (n_samples, channels) float32."""
-    import fluidsynth
+    from ._fluid import fresh_synth
 
     plan = backing_plan(seed, pool)
     if plan is None:
@@ -566,21 +597,21 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
     bars = 4
     sec_len = bars * 4 * spb
     tail = 1.5
-    n_sec = int(round((sec_len + tail) * SR / 64)) * 64
+    need = max(n_samples - int(round(lead_in * SR)), 64)
+    n_sec = min(int(round((sec_len + tail) * SR / 64)), -(-need // 64)) * 64  # no longer than the file
+    n_sections = 2 if need > sec_len * SR else 1
     root = int(rng.integers(0, 12))
     minor = rng.random() < 0.4
     progs = plan["programs"]
     use = plan["use"]
-    synth = fluidsynth.Synth(gain=0.4, samplerate=float(SR), **{"synth.reverb.active": 0, "synth.chorus.active": 0})
     sections = []
-    try:
-        sfid = synth.sfload(str(plan["soundfont"]))
+    with fresh_synth(plan["soundfont"], SR) as (synth, sfid):
         for part, ch in PART_CHANNEL.items():
             if part in progs:
                 synth.program_select(ch, sfid, 0, int(progs[part]))
                 synth.cc(ch, 10, int(rng.integers(24, 104)))  # pan
                 synth.cc(ch, 7, int(rng.integers(70, 120)))  # volume
-        for si in range(2):  # 0: verse, 1: chorus (denser)
+        for si in range(n_sections):  # 0: verse, 1: chorus (denser)
             dense = si == 1
             parts = {p for p in progs if p != "voice" and rng.random() < min(1.0, use[p] + (0.3 if dense else 0.0))}
             parts.add("bass")
@@ -606,14 +637,12 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
             sections.append(y.astype(np.float32))
             # flush the synth between sections (silence, not part of the output)
             _synth_float(synth, 64 * 64)
-    finally:
-        synth.delete()
     out = np.zeros((n_samples + n_sec, 2), np.float32)
     start = int(round(lead_in * SR))
     step = int(round(sec_len * SR))
     prev = 0
     while start < n_samples:
-        si = prev if rng.random() < 0.6 else 1 - prev
+        si = prev if rng.random() < 0.6 or n_sections == 1 else 1 - prev
         out[start : start + n_sec] += sections[si]
         prev = si
         start += step

@@ -384,7 +384,7 @@ def render_job(job: Job) -> dict:
     events, stats = adapt_to_kit(raw, can, stats)
     variant = {n: int(rng.integers(len(v))) for n, v in sorted(bank.voices.items())}
     kit_pool = job.kit.pool
-    settings = effects.draw_settings(job.realism, rng, kit_pool)
+    settings = effects.draw_settings(job.realism, rng, kit_pool, np.random.default_rng([job.seed, 9, job.perf, job.k]))
     backing_ok = backing_soundfont() is not None and fluidsynth_available()
     if not backing_ok:
         settings["backing"] = settings["backing_ratio_db"] = ""
