@@ -212,7 +212,7 @@ def inference_model(model):
 
     Each conv block's BatchNorm is folded into its convolution (``fuse_conv_bn_eval``) and the conv
     stack uses channels-last memory (oneDNN's fast path): about 1.6x faster on one CPU core, outputs
-    equal to ~1e-6.  The copy is cached per model (weakly) and rebuilt if the model is not in eval
+    equal to ~1e-6.  The copy is cached per model (weakly), rebuilt when the weights changed in place, and skipped if the model is not in eval
     mode or has an unexpected structure (then the model itself is returned).
     """
     global _FAST
@@ -226,9 +226,12 @@ def inference_model(model):
         _FAST = weakref.WeakKeyDictionary()
     if model.training or not isinstance(getattr(model, "conv", None), nn.Sequential):
         return model
+    # keyed by the tensors' in-place version counters: an optimizer step or load_state_dict
+    # after the copy was made rebuilds it instead of serving stale weights
+    versions = tuple(t._version for t in model.state_dict(keep_vars=True).values())
     cached = _FAST.get(model)
-    if cached is not None:
-        return cached
+    if cached is not None and cached[1] == versions:
+        return cached[0]
     blocks = list(model.conv)
     if not all(isinstance(b, nn.Sequential) and len(b) >= 2 and isinstance(b[0], nn.Conv2d)
                and isinstance(b[1], nn.BatchNorm2d) for b in blocks):
@@ -242,7 +245,7 @@ def inference_model(model):
     fast.conv.to(memory_format=torch.channels_last)
     for p in fast.parameters():
         p.requires_grad_(False)
-    _FAST[model] = fast
+    _FAST[model] = (fast, versions)
     return fast
 
 

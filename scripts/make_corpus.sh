@@ -1,0 +1,49 @@
+#!/usr/bin/env bash
+# The training corpus of issue 9: GMD's human performances rendered through many kits,
+# clean and inside songs, with the variety options; validation/test on held-out kits.
+#
+# Usage: bash scripts/make_corpus.sh [GMD_DIR] [WORKDIR] [WORKERS]
+#        (defaults: ../shared/gmd, data/, 2)
+# Needs GMD (Groove MIDI Dataset, CC BY 4.0, Magenta datasets page: info.csv + .mid)
+# and the Debian kits/soundfonts that ./run installs.  Sizes and times: docs/synth.md
+# ("A ready recipe"); at the measured rates this is ~54 h of audio, ~17 GB of WAV and
+# ~5 GB of cache.  KEEP_WAV=0 deletes the WAVs once they are cached (the cache is all
+# training needs; the MIDI and the CSV stay).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+GMD=${1:-../shared/gmd}
+W=${2:-data}
+J=${3:-2}
+DS=".venv/bin/drumscribe"
+[ -x "$DS" ] || { ./run --version >/dev/null; }
+[ -f "$GMD/info.csv" ] || { echo "make_corpus: no GMD at $GMD (info.csv missing); get it from the Magenta datasets page (groove-v1.0.0-midionly)" >&2; exit 2; }
+mkdir -p "$W"
+
+# 1. Corpus: every GMD performance.  --eval-on-heldout: train-split performances on
+#    train-pool kits (5 each, ~54 h), validation/test performances on held-out kits
+#    (and held-out backing soundfonts, held-out procedural seeds).  Half the files are
+#    full mixes (song + mastering, codec artefacts on 75 % of those), all drum-side
+#    effects at p=0.75; --variety: kit mixing, procedural kits, per-piece variation,
+#    dropout, random onsets, solo pieces.
+$DS synth --performances-from "$GMD" --out "$W/gmd-corpus" --eval-on-heldout --kits-per-performance 5 \
+  --variety --realism --full-mix 0.5 --seed 1 --num-workers "$J" --no-progress
+
+# 2. Feature cache: default config (E-GMD's TD note map), official splits from the CSV.
+C=(--set data.egmd_root="$W/gmd-corpus" --set data.processed_root="$W/processed/gmd-corpus"
+   --set data.splits_dir="$W/processed/gmd-corpus/splits" --set data.split_strategy=official)
+$DS preprocess --config configs/default_config.yaml --num-workers "$J" --quiet "${C[@]}"
+if [ "${KEEP_WAV:-1}" = 0 ]; then
+  find "$W/gmd-corpus" -name '*.wav' -delete
+fi
+
+# 3. Evaluation sets for the pattern-prior measurement (docs/synth.md): 30 GMD validation
+#    performances on held-out kits, clean and full mix (the "before" numbers used these).
+$DS synth --performances-from "$GMD" --splits validation --performances 30 --pool heldout --kits-per-performance 1 \
+  --max-seconds 60 --seed 7 --out "$W/gmd-val-clean" --num-workers "$J" --no-progress
+$DS synth --performances-from "$GMD" --splits validation --performances 30 --pool heldout --kits-per-performance 1 \
+  --max-seconds 60 --seed 7 --realism --full-mix 1 --out "$W/gmd-val-fullmix" --num-workers "$J" --no-progress
+
+# 4. Training (the next issue) then reads the cache:
+#    $DS train --config configs/default_config.yaml "${C[@]}"
+#    and `drumscribe evaluate --split "$W/gmd-val-clean"` / `"$W/gmd-val-fullmix"` print the
+#    co-occurring false alarms next to the F1 table.
