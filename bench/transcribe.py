@@ -16,6 +16,11 @@ is shared, so the best run is the least disturbed one):
 - peak RSS over every length up to ``--long-minutes`` (MB).
 
 Goals (issue 11): 1 s <= 0.5 s wall, 160 s <= 1.0 s wall, marginal >= 300x, RSS <= 250 MB.
+
+``--python PATH``: run the CLI with another interpreter (e.g. a fresh ``pip install .`` virtualenv
+without torch: what a user gets).  ``--stages``: CPU seconds of each stage of the ONNX path on the
+10-minute file, in this process (read+mix, resample, log-mel, model, peak picking, beats, MIDI),
+to show what caps the marginal throughput.
 """
 
 from __future__ import annotations
@@ -75,6 +80,8 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="best of N runs (1 run for the longest file)")
     ap.add_argument("--backends", nargs="+", default=["onnx", "torch"], choices=["onnx", "torch"])
     ap.add_argument("--workdir", default=None, help="where the WAVs go (default: a temp folder)")
+    ap.add_argument("--python", default=sys.executable, help="interpreter that runs `-m drumscribe`")
+    ap.add_argument("--stages", action="store_true", help="also: per-stage CPU time on the 10-minute file")
     args = ap.parse_args(argv)
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="drumscribe-bench-"))
@@ -91,7 +98,7 @@ def main(argv=None) -> int:
     for backend in args.backends:
         res = {}
         for name, f in files.items():
-            cmd = [sys.executable, "-m", "drumscribe", "transcribe", str(f), str(work / f"{name}-{backend}.mid"),
+            cmd = [args.python, "-m", "drumscribe", "transcribe", str(f), str(work / f"{name}-{backend}.mid"),
                    "--threads", "1", "--quiet", "--overwrite", "--backend", backend]
             runs = [run_once(cmd) for _ in range(1 if name == "long" else args.repeat)]
             res[name] = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
@@ -104,7 +111,55 @@ def main(argv=None) -> int:
         print(f"[{backend}] marginal throughput (10 min - 1 s): {m_wall:.0f}x real time (wall), {m_cpu:.0f}x (CPU)   "
               f"peak RSS: " + ", ".join(f"{k} {v[2]:.0f} MB" for k, v in res.items()) + f"  (max {rss:.0f} MB)")
         sys.stdout.flush()
+    if args.stages:
+        stages(files["10min"], lengths["10min"])
     return 0
+
+
+def stages(path: Path, seconds: float) -> None:
+    """CPU seconds per stage of the default (ONNX) path on ``path``, 1 thread, in this process."""
+    import drumscribe
+    from drumscribe.audio import iter_audio_blocks
+    from drumscribe.beats import track_events
+    from drumscribe.decoding import DecodeSettings, decode
+    from drumscribe.inference import (DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, WindowStitcher, _concat,
+                                      iter_feature_blocks, window_frames_for)
+    from drumscribe.midi_out import midi_bytes
+    from drumscribe.timebase import FrameClock
+
+    bundle = drumscribe.load_model(threads=1)
+    acfg = bundle.config.audio
+    cpu = time.process_time
+    rows = []
+    t = cpu()
+    native = list(iter_audio_blocks(path, SR))  # read + mix to mono, no resampling (already 44.1 kHz)
+    rows.append(("read + mix (soundfile)", cpu() - t))
+    t = cpu()
+    blocks = list(iter_audio_blocks(path, int(acfg.sample_rate), fmax=acfg.fmax))
+    rows.append(("resample 44.1 -> 22.05 kHz (soxr)", cpu() - t - rows[0][1]))
+    del native
+    t = cpu()
+    feats = list(iter_feature_blocks(iter(blocks), acfg))
+    rows.append(("log-mel (numpy)", cpu() - t))
+    w, o = window_frames_for(FrameClock.from_config(acfg), DEFAULT_WINDOW_S, DEFAULT_OVERLAP_S)
+    st = WindowStitcher(bundle.model, w, o)
+    t = cpu()
+    out = [r for f in feats for r in st.feed(f)] + st.finish()
+    rows.append((f"model (ONNX Runtime, {DEFAULT_WINDOW_S:.0f} s windows, {DEFAULT_OVERLAP_S:.0f} s overlap)", cpu() - t))
+    onset, vel = _concat(out, len(bundle.class_names))
+    t = cpu()
+    events = decode(onset, DecodeSettings.from_config(bundle.config, list(bundle.thresholds)), vel)
+    rows.append(("peak picking (decode)", cpu() - t))
+    t = cpu()
+    bm = track_events(events, bundle.class_names, seconds)
+    rows.append(("beats / tempo map", cpu() - t))
+    t = cpu()
+    midi_bytes(events, bundle.class_names, bundle.config.midi, bm)
+    rows.append((f"MIDI ({len(events)} notes)", cpu() - t))
+    total = sum(r[1] for r in rows)
+    print(f"stages on the {seconds / 60:.0f}-minute file (CPU s, 1 thread; x real time if it were the only stage):")
+    for name, c in rows + [("all stages", total)]:
+        print(f"  {name:55s} {c:6.2f} s  {seconds / max(c, 1e-9):7.0f}x")
 
 
 if __name__ == "__main__":

@@ -6,8 +6,8 @@
 #        (defaults: ../shared/gmd, data/, 2)
 # Needs GMD (Groove MIDI Dataset, CC BY 4.0, Magenta datasets page: info.csv + .mid)
 # and the Debian kits/soundfonts that ./run installs.  Sizes and times: docs/synth.md
-# ("A ready recipe"); at the measured rates this is ~54 h of audio, ~17 GB of WAV and
-# ~5 GB of cache.  KEEP_WAV=0 deletes the WAVs once they are cached (the cache is all
+# ("A ready recipe"), extrapolated from a measured 1 h slice: ~68 h of audio (54 h train),
+# ~22 GB of WAV, ~5.5 GB of cache, ~2 h wall on 2 busy cores.  KEEP_WAV=0 deletes the WAVs once they are cached (the cache is all
 # training needs; the MIDI and the CSV stay).
 set -euo pipefail
 cd "$(dirname "$0")/.."

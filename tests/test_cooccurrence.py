@@ -46,6 +46,18 @@ def test_scorer_sums_over_files_and_reports_share():
     assert total["hihat"]["on_other"] == 1
 
 
+def test_chance_level_is_the_covered_share_of_the_timeline():
+    ref = [np.array([1.0, 1.05, 3.0]), np.array([]), np.array([]), np.array([])]
+    est = [np.array([1.0, 1.05, 3.0]), np.array([]), np.array([2.0]), np.array([])]
+    co = cooccurring_false_alarms(ref, est, NAMES, 0.05, duration=4.0)
+    # kick onsets cover [0.95, 1.10] and [2.95, 3.05]: 0.25 s of 4 s
+    assert abs(co["hihat"]["covered_s"] - 0.25) < 1e-9 and co["hihat"]["on_other"] == 0
+    assert co["kick"]["covered_s"] == 0.0  # no other class plays
+    s = OnsetScorer(NAMES, 0.05)
+    s.add(ref, est, duration=4.0)
+    assert abs(s.result()["cooccurrence"]["hihat"]["chance"] - 0.0625) < 1e-9
+
+
 def test_evaluate_table_shows_cooccurrence():
     from drumscribe.evaluation import results_tables
 

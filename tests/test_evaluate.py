@@ -103,7 +103,8 @@ def test_tune_stores_thresholds(setup, tmp_path):
     import shutil
 
     from drumscribe.checkpoint import load_bundle
-    from drumscribe.evaluation import cache_items, tune_thresholds
+    from drumscribe.evaluation import cache_items
+    from drumscribe.tuning import tune_thresholds
 
     cfg, ckpt, _ = setup
     mine = tmp_path / "t.ckpt"
@@ -119,7 +120,8 @@ def test_tune_stores_thresholds(setup, tmp_path):
 def test_tuning_recovers_the_best_threshold():
     """On constructed activations the tuned threshold gives the best F1 of the grid."""
     from drumscribe.config import load_config
-    from drumscribe.evaluation import EvalItem, Prediction, tune_from_predictions
+    from drumscribe.evaluation import EvalItem, Prediction
+    from drumscribe.tuning import tune_from_predictions
 
     from eval_helpers import ROOT
 
@@ -133,3 +135,54 @@ def test_tuning_recovers_the_best_threshold():
     th, details = tune_from_predictions([Prediction(item, probs, None)], cfg, [0.5] * cfg.n_classes)
     assert 0.25 < th[0] <= 0.35 and details[0]["after_f1"] == 1.0 and details[0]["before_f1"] == 0.0
     assert th[1:] == [0.5] * (cfg.n_classes - 1)  # no support: unchanged
+
+
+def test_checkpoint_stores_config_and_thresholds_once(setup, tmp_path):
+    """A checkpoint holds its config once (no Lightning hyper_parameters copy) and its thresholds once
+    (the stored config's class_thresholds is null); saving thresholds into an older checkpoint that
+    held both copies leaves one; loading puts the thresholds into the rebuilt config."""
+    import shutil
+
+    from drumscribe.checkpoint import load_bundle, save_thresholds
+    from drumscribe.training import DrumscribeModule
+
+    cfg, ckpt, _ = setup
+    tuned = cfg.copy()
+    tuned.postprocessing.class_thresholds = [0.3] * cfg.n_classes
+    lightning_dict = {"hyper_parameters": {"config": tuned.to_dict()}, "hparams_name": "kwargs"}
+    DrumscribeModule(tuned).on_save_checkpoint(lightning_dict)
+    assert set(lightning_dict) == {"drumscribe"}
+    meta = lightning_dict["drumscribe"]
+    assert meta["thresholds"] == [0.3] * cfg.n_classes and meta["config"]["postprocessing"]["class_thresholds"] is None
+
+    old = tmp_path / "old.ckpt"  # eval_helpers writes the older layout: hyper_parameters + drumscribe
+    shutil.copy(ckpt, old)
+    assert "hyper_parameters" in torch.load(old, weights_only=False)
+    th = [0.05 * (i + 2) for i in range(cfg.n_classes)]
+    save_thresholds(old, th)
+    raw = torch.load(old, weights_only=False)
+    assert "hyper_parameters" not in raw and raw["drumscribe"]["thresholds"] == pytest.approx(th)
+    assert raw["drumscribe"]["config"]["postprocessing"]["class_thresholds"] is None
+    b = load_bundle(old)
+    assert b.thresholds == pytest.approx(th) and b.config.thresholds() == pytest.approx(th)
+
+
+def test_threshold_choice_in_one_place(setup, tmp_path):
+    """checkpoint.resolve: --threshold > --set threshold keys > the model's tuned thresholds; a --set
+    onset_threshold means that value for every class even when the model holds tuned ones."""
+    import shutil
+
+    from drumscribe.checkpoint import load_bundle, resolve, save_thresholds
+
+    cfg, ckpt, _ = setup
+    tuned = tmp_path / "tuned.ckpt"
+    shutil.copy(ckpt, tuned)
+    th = [0.05 * (i + 2) for i in range(cfg.n_classes)]
+    save_thresholds(tuned, th)
+    b = load_bundle(tuned)
+    n = cfg.n_classes
+    assert resolve(b)[1] == pytest.approx(th)
+    assert resolve(b, None, ["postprocessing.onset_threshold=0.3"])[1] == [0.3] * n
+    assert resolve(b, None, [f"postprocessing.class_thresholds={[0.4] * n}"])[1] == [0.4] * n
+    assert resolve(b, None, ["postprocessing.onset_threshold=0.3"], 0.7)[1] == [0.7] * n
+    assert resolve(b, None, ["postprocessing.min_onset_interval=0.03"])[0].postprocessing.min_onset_interval == 0.03

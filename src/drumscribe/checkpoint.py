@@ -6,11 +6,14 @@ Two on-disk forms hold a trained model:
    Lightning's own keys (``state_dict`` with the network under ``model.``,
    optimizer/scheduler/loop/callback states) it carries
 
-   - ``checkpoint["hyper_parameters"]["config"]``: the full config dict
-     (``Config.to_dict()``);
    - ``checkpoint["drumscribe"]``: ``{"version": BUNDLE_VERSION,
      "code_version": str, "class_names": [str], "config": dict,
-     "thresholds": [float] (one per class), "cache_key": str}``.
+     "thresholds": [float] (one per class), "cache_key": str}``.  The config
+     (``Config.to_dict()``) is stored here only (no Lightning
+     ``hyper_parameters`` copy), and the thresholds only in ``thresholds``
+     (the stored config's ``postprocessing.class_thresholds`` is null).
+     Older checkpoints that also hold ``hyper_parameters["config"]`` and a
+     mirrored ``class_thresholds`` load unchanged.
 
 2. **Shipped model**: ``<stem>.safetensors`` (the network's ``state_dict``, no
    prefix) + ``<stem>.json`` sidecar holding the same ``drumscribe`` dict
@@ -21,8 +24,13 @@ Two on-disk forms hold a trained model:
 per-class thresholds, class names).  Weights are loaded strictly: any
 missing/unexpected/mis-shaped tensor is an error.  ``thresholds`` is the
 authority for decoding; :func:`save_thresholds` (used by ``drumscribe tune``)
-rewrites it atomically (and mirrors it into the stored config's
-``postprocessing.class_thresholds`` so ``bundle.config.thresholds()`` agrees).
+rewrites that one entry atomically.  On loading, the thresholds are put into
+the rebuilt config (:func:`config_from_meta`) so ``bundle.config.thresholds()``
+agrees.
+
+Which config and which thresholds a command then uses (``--config``, ``--set``,
+``--threshold`` against the model's own) is decided here too, once:
+:func:`config_for`, :func:`resolve_thresholds`, :func:`resolve`.
 
 Lightning checkpoints are read with ``torch.load(weights_only=True)`` and a
 short allow-list of the plain Python types Lightning stores; a checkpoint that
@@ -78,10 +86,43 @@ def make_meta(cfg, thresholds: list[float] | None = None) -> dict[str, Any]:
         "version": BUNDLE_VERSION,
         "code_version": __version__,
         "class_names": list(cfg.class_names),
-        "config": cfg.to_dict(),
+        "config": _config_without_thresholds(cfg.to_dict()),
         "thresholds": [float(x) for x in th],
         "cache_key": cache_key(cfg),
     }
+
+
+def _config_without_thresholds(raw: dict) -> dict:
+    """The config dict to store: per-class thresholds live in the meta's ``thresholds`` only."""
+    raw = dict(raw)
+    if isinstance(raw.get("postprocessing"), dict):
+        raw["postprocessing"] = {**raw["postprocessing"], "class_thresholds": None}
+    return raw
+
+
+def config_from_meta(meta: dict, where: Path):
+    """``(Config, thresholds)`` from a model's ``drumscribe`` dict (checkpoint, sidecar of a
+    ``.safetensors`` or ``.onnx`` model); :class:`CheckpointError` naming ``where`` when invalid.
+
+    The thresholds are ``meta["thresholds"]`` (else the config's); when they differ from what the
+    stored config gives, they become its ``postprocessing.class_thresholds``.
+    """
+    from .config import config_from_dict
+    from .errors import ConfigError
+
+    raw = dict(meta["config"])
+    if isinstance(raw.get("egmd_midi_mapping"), dict):  # JSON turned the int note keys into strings
+        raw["egmd_midi_mapping"] = {int(k): v for k, v in raw["egmd_midi_mapping"].items()}
+    try:
+        cfg = config_from_dict(raw)
+    except ConfigError as exc:
+        raise CheckpointError(f"{where}: stored config is invalid ({exc})") from None
+    thresholds = [float(x) for x in meta.get("thresholds") or cfg.thresholds()]
+    if len(thresholds) != cfg.n_classes:
+        raise CheckpointError(f"{where}: {len(thresholds)} thresholds for {cfg.n_classes} classes")
+    if thresholds != cfg.thresholds():
+        cfg.postprocessing.class_thresholds = list(thresholds)
+    return cfg, thresholds
 
 
 # ------------------------------------------------------------------ low level
@@ -152,26 +193,15 @@ def _check_meta(meta: Any, path: Path) -> dict:
 
 
 def _build(meta: dict, state: dict, path: Path) -> ModelBundle:
-    from .config import config_from_dict
-    from .errors import ConfigError
     from .model import build_model
 
-    raw = dict(meta["config"])
-    if isinstance(raw.get("egmd_midi_mapping"), dict):  # JSON turned the int note keys into strings
-        raw["egmd_midi_mapping"] = {int(k): v for k, v in raw["egmd_midi_mapping"].items()}
-    try:
-        cfg = config_from_dict(raw)
-    except ConfigError as exc:
-        raise CheckpointError(f"{path}: stored config is invalid ({exc})") from None
+    cfg, thresholds = config_from_meta(meta, path)
     model = build_model(cfg)
     try:
         model.load_state_dict(state, strict=True)
     except RuntimeError as exc:
         raise CheckpointError(f"{path}: weights do not match the stored model config: {exc}") from None
     model.eval()
-    thresholds = [float(x) for x in meta.get("thresholds") or cfg.thresholds()]
-    if len(thresholds) != cfg.n_classes:
-        raise CheckpointError(f"{path}: {len(thresholds)} thresholds for {cfg.n_classes} classes")
     return ModelBundle(
         model=model,
         config=cfg,
@@ -234,6 +264,9 @@ def _ckpt_meta(ckpt: dict) -> Any:
         meta = {"version": BUNDLE_VERSION, "config": dict(ckpt["hyper_parameters"]["config"])}
     return meta
 
+
+# Lightning's copy of the hyper-parameters (the config, again): not stored (see the module docstring)
+HPARAM_KEYS = ("hyper_parameters", "hparams_name", "hparams_type")
 
 # what Lightning needs to continue a run (``trainer.fit(ckpt_path=...)``)
 TRAINING_STATE_KEYS = ("epoch", "global_step", "optimizer_states", "lr_schedulers", "loops")
@@ -300,6 +333,8 @@ def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
 
     ``path``: a ``.ckpt`` (rewritten whole, through a temp file + rename) or a
     ``.safetensors``/``.json`` shipped model (only the sidecar is rewritten).
+    Only the meta's ``thresholds`` holds them; the copies older files kept (the stored config's
+    ``class_thresholds``, Lightning's ``hyper_parameters``) are dropped on the way.
     """
     path = Path(path).expanduser()
     if path.suffix in (".safetensors", ".json"):
@@ -311,7 +346,7 @@ def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
             raise CheckpointError(f"{side}: not a drumscribe model sidecar")
         th = _check_thresholds(thresholds, len(meta["class_names"]), side)
         meta["thresholds"] = th
-        meta["config"].setdefault("postprocessing", {})["class_thresholds"] = th
+        meta["config"] = _config_without_thresholds(meta["config"])
         atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
         return
     if not path.is_file():
@@ -324,10 +359,76 @@ def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
     meta = _check_meta(ckpt.get("drumscribe"), path)
     th = _check_thresholds(thresholds, len(meta["class_names"]), path)
     meta["thresholds"] = th
-    meta["config"].setdefault("postprocessing", {})["class_thresholds"] = th
-    hp = ckpt.get("hyper_parameters")
-    if isinstance(hp, dict) and isinstance(hp.get("config"), dict):
-        hp["config"].setdefault("postprocessing", {})["class_thresholds"] = th
+    meta["config"] = _config_without_thresholds(meta["config"])
+    for key in HPARAM_KEYS:  # an older checkpoint's second copy of the config
+        ckpt.pop(key, None)
     buf = io.BytesIO()
     torch.save(ckpt, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+# ------------------------------------------------------------------ which config, which thresholds
+
+# ``--set`` keys that choose thresholds from the config instead of the model's tuned ones
+THRESHOLD_KEYS = ("postprocessing.onset_threshold", "postprocessing.class_thresholds")
+
+
+def config_for(bundle: ModelBundle, config_path: str | Path | None, overrides=None):
+    """The config to evaluate/tune/transcribe with: ``--config`` (+ ``--set``) if given, else the
+    bundle's (+ ``--set``).
+
+    With ``--config``, its features and classes must be the model's (else the cache would not fit it):
+    a mismatch is a :class:`~drumscribe.errors.ConfigError` naming the key.  ``--set
+    postprocessing.onset_threshold=X`` without ``class_thresholds`` means X for every class (the
+    bundle's per-class thresholds are dropped from its config).
+    """
+    from .config import config_from_dict, load_config
+    from .errors import ConfigError
+    from .features import feature_params
+
+    overrides = list(overrides or [])
+    if config_path is None:
+        raw = bundle.config.to_dict()
+        if _sets(overrides, THRESHOLD_KEYS[0]) and not _sets(overrides, THRESHOLD_KEYS[1]):
+            raw = _config_without_thresholds(raw)
+        return config_from_dict(raw, overrides)
+    cfg = load_config(config_path, overrides)
+    if feature_params(cfg.audio) != feature_params(bundle.config.audio):
+        raise ConfigError(f"{config_path}: audio.* differs from the checkpoint's feature settings "
+                          f"{feature_params(bundle.config.audio)}; the model cannot read these features")
+    if cfg.class_names != list(bundle.class_names):
+        raise ConfigError(f"{config_path}: midi.drum_names {cfg.class_names} differ from the checkpoint's "
+                          f"{list(bundle.class_names)}")
+    return cfg
+
+
+def _sets(overrides, key: str) -> bool:
+    return any(o.split("=", 1)[0].strip() == key for o in overrides)
+
+
+def thresholds_overridden(overrides) -> bool:
+    """Whether ``--set`` items name a threshold key (:data:`THRESHOLD_KEYS`)."""
+    return any(o.split("=", 1)[0].strip().startswith(THRESHOLD_KEYS) for o in overrides or [])
+
+
+def resolve_thresholds(bundle: ModelBundle, cfg, cli_threshold: float | None, from_config: bool = False) -> list[float]:
+    """``--threshold`` (all classes) > ``--set`` threshold keys (``from_config``) > the model's (tuned)
+    thresholds > the config's."""
+    n = len(bundle.class_names)
+    if cli_threshold is not None:
+        if not 0.0 < cli_threshold < 1.0:
+            from .errors import ConfigError
+
+            raise ConfigError(f"--threshold must be in (0, 1), got {cli_threshold}")
+        return [float(cli_threshold)] * n
+    if from_config:
+        return cfg.thresholds()
+    return list(bundle.thresholds) if bundle.thresholds else cfg.thresholds()
+
+
+def resolve(bundle: ModelBundle, config_path: str | Path | None = None, overrides=None,
+            cli_threshold: float | None = None):
+    """``(config, thresholds)`` a command uses with ``bundle``: :func:`config_for` then :func:`resolve_thresholds`."""
+    overrides = list(overrides or [])
+    cfg = config_for(bundle, config_path, overrides)
+    return cfg, resolve_thresholds(bundle, cfg, cli_threshold, from_config=thresholds_overridden(overrides))

@@ -34,7 +34,8 @@ EXTRA_FOR_MODULE = {m: "train" for m in ("torch", "lightning", "h5py", "tensorbo
 EXTRA_FOR_MODULE["fluidsynth"] = "synth"
 
 
-def build_parser(available_only: bool = True) -> argparse.ArgumentParser:
+def build_parser(available_only: bool = True, only: str | None = None) -> argparse.ArgumentParser:
+    """The whole CLI, or with ``only`` a parser holding just that subcommand (imports one module: start-up)."""
     parser = argparse.ArgumentParser(
         prog="drumscribe",
         description="Drum audio to drum MIDI: preprocessing, training, evaluation, transcription.",
@@ -42,6 +43,8 @@ def build_parser(available_only: bool = True) -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"drumscribe {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
         try:
             module = importlib.import_module(module_name)
         except ModuleNotFoundError as exc:
@@ -55,7 +58,9 @@ def build_parser(available_only: bool = True) -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = build_parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # `drumscribe COMMAND ...` imports only COMMAND's module (start-up time); anything else builds the whole CLI
+    parser = build_parser(only=argv[0] if argv and argv[0] in COMMANDS else None)
     args = parser.parse_args(argv)
     if not getattr(args, "_run", None):
         parser.print_help()

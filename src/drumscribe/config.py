@@ -5,6 +5,10 @@ plus a few optional keys with defaults (marked "drumscribe extension" below).
 Loading fails *before any work* on an unknown key, a missing required key or a
 wrong type, and the message names the dotted key (``training.batch_size``).
 
+The drum vocabulary (``midi.drum_names``, ``midi.gm_mapping``,
+``egmd_midi_mapping``) defaults to :mod:`drumscribe.drums`; a config lists it
+only to override it (the plan's configs do).
+
 Any key can be overridden from the command line with ``--set key=value``
 (value parsed as YAML, so ``--set training.num_epochs=3`` is an int and
 ``--set model.conv_filters=[16,32]`` a list).
@@ -24,6 +28,7 @@ from typing import Any, Union
 
 import yaml
 
+from . import drums
 from .errors import ConfigError
 
 _REQUIRED = dataclasses.MISSING
@@ -164,8 +169,9 @@ class PostprocessingConfig:
 
 @dataclass
 class MidiConfig:
-    drum_names: list[str]
-    gm_mapping: dict[str, int]
+    # class names and their General MIDI output notes: drumscribe.drums unless a config lists them
+    drum_names: list[str] = field(default_factory=lambda: list(drums.CLASSES))
+    gm_mapping: dict[str, int] = field(default_factory=lambda: dict(drums.GM_OUTPUT))
     default_velocity: int = 80
     note_duration_ticks: int = 50
     # drumscribe extensions
@@ -179,8 +185,9 @@ class Config:
     audio: AudioConfig
     model: ModelConfig
     training: TrainingConfig
-    midi: MidiConfig
-    egmd_midi_mapping: dict[int, int]
+    midi: MidiConfig = field(default_factory=MidiConfig)
+    # E-GMD note -> class index: drumscribe.drums (E-GMD's own TD numbering) unless a config lists it
+    egmd_midi_mapping: dict[int, int] = field(default_factory=drums.td_mapping)
     augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
@@ -452,14 +459,15 @@ def stable_hash(obj: Any) -> str:
     return hashlib.sha256(blob).hexdigest()[:16]
 
 
+SET_HELP = "override a config key, repeatable: --set data.egmd_root=/data/e-gmd-v1.0.0"
+
+
+def add_set_argument(parser, help: str = SET_HELP) -> None:
+    """The one ``--set KEY=VALUE`` option (repeatable, collected in ``args.overrides``) every command takes."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
 def add_config_arguments(parser, required: bool = True) -> None:
-    """The ``--config`` / ``--set`` pair shared by every command."""
+    """The ``--config`` / ``--set`` pair of the commands that need a config (train, preprocess)."""
     parser.add_argument("--config", required=required, help="YAML config (e.g. configs/medium_test_config.yaml)")
-    parser.add_argument(
-        "--set",
-        dest="overrides",
-        action="append",
-        default=[],
-        metavar="KEY=VALUE",
-        help="override a config key, repeatable: --set data.egmd_root=/data/e-gmd-v1.0.0",
-    )
+    add_set_argument(parser)

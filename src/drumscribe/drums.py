@@ -2,9 +2,11 @@
 
 Plain data, no heavy imports.  Every other module takes these facts from here.
 
-* :data:`CLASSES` - the 8 model classes, in model-output order.
+* :data:`CLASSES` - the 8 model classes, in model-output order (the defaults of
+  ``midi.drum_names`` in :mod:`drumscribe.config`); :data:`TOM_CLASSES`,
+  :data:`CORE_CLASSES` (the plan's recall checklist) name subsets of them.
 * :data:`GM_OUTPUT` - the General MIDI note written for each class in
-  transcribed MIDI.
+  transcribed MIDI (the default of ``midi.gm_mapping``).
 * :data:`TD_NOTES` - every note E-GMD / GMD use (the Roland TD kit's numbering,
   NOT General MIDI for the toms) -> (class, articulation).  Source: the E-GMD and
   GMD papers / README; Magenta's own 9-voice reduction agrees on every tom.
@@ -12,6 +14,7 @@ Plain data, no heavy imports.  Every other module takes these facts from here.
   soundfont (how the synthesiser plays a TD articulation through a GM preset).
 * :data:`FOLD5` - the 5-class fold (kick, snare, toms, hi-hat, cymbals) used by
   metrics to compare with published E-GMD results.
+* :func:`td_mapping` - E-GMD note -> class index (the default of ``egmd_midi_mapping``).
 
 Tom numbering, the one trap: on a TD kit tom 1 (high) is 48 with rim 50, tom 2
 (mid) 45 with rim 47, tom 3 (floor) 43 with rim 58.  General MIDI calls 50 "High
@@ -23,6 +26,8 @@ from __future__ import annotations
 
 CLASSES: tuple[str, ...] = ("kick", "snare", "hihat", "hi_tom", "mid_tom", "low_tom", "crash", "ride")
 TOM_CLASSES: tuple[str, ...] = ("hi_tom", "mid_tom", "low_tom")  # high -> low pitch
+# the plan's core classes: its success checklist asks kick, snare and hi-hat recall > 0.30 each
+CORE_CLASSES: tuple[str, ...] = ("kick", "snare", "hihat")
 
 # General MIDI note written for each class (transcription output).
 GM_OUTPUT: dict[str, int] = {

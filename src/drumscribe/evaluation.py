@@ -1,10 +1,13 @@
-"""Evaluate a model on a split (from the feature cache) or on a folder of audio+MIDI pairs; tune thresholds.
+"""Evaluate a model on a split (from the feature cache) or on a folder of audio+MIDI pairs.
 
 * :func:`cache_items` / :func:`folder_items` yield :class:`EvalItem` (features + exact reference onsets).
 * :func:`predict_items` runs the model once per item (windowed, as ``transcribe`` does).
 * :func:`evaluate_predictions` decodes and scores (see :mod:`drumscribe.metrics`) -> the results dict
   written by ``drumscribe evaluate --output`` (format in ``docs/evaluation.md``).
-* :func:`tune_thresholds` picks per-class thresholds on a grid maximising per-class F1.
+* :func:`split_items` chooses between the two: a named split from the cache, or a folder.
+
+Threshold tuning on these predictions is :mod:`drumscribe.tuning`; which model, config and
+thresholds to use is :func:`drumscribe.checkpoint.resolve`.
 """
 
 from __future__ import annotations
@@ -19,12 +22,11 @@ import numpy as np
 from .dataset_index import AUDIO_EXTENSIONS, midi_partner
 from .decoding import DecodeSettings, decode, events_by_class
 from .errors import CacheError, DrumscribeError
-from .metrics import Counts, OnsetScorer, match_onsets
+from .metrics import OnsetScorer
 from .midi import onsets_by_class
 from .timebase import FrameClock
 
 AUDIO_SUFFIXES = AUDIO_EXTENSIONS + (".m4a",)  # transcription/evaluation also take m4a (via audioread)
-DEFAULT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 
 
 @dataclass
@@ -107,6 +109,22 @@ def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
         raise DrumscribeError(f"{folder}: none of the {len(pairs)} audio+MIDI pairs could be read")
 
 
+def split_items(cfg, split: str, expected_key: str | None = None) -> Iterator[EvalItem]:
+    """``--split``: ``train``/``val``/``test`` -> :func:`cache_items` (entries must carry ``expected_key``,
+    e.g. the model's cache key), else a folder of audio+MIDI pairs -> :func:`folder_items`."""
+    from .errors import ConfigError
+
+    if is_named_split(split):
+        if expected_key is None:
+            from .cache import cache_key
+
+            expected_key = cache_key(cfg)
+        return cache_items(cfg, split, expected_key=expected_key)
+    if not Path(split).is_dir():
+        raise ConfigError(f"--split {split!r}: not train/val/test and not a folder")
+    return folder_items(cfg, split)
+
+
 def predict_items(bundle, items: Iterable[EvalItem], window_s: float | None = None, overlap_s: float | None = None,
                   progress: bool = False) -> list[Prediction]:
     """Run the model on every item (windowed exactly like ``transcribe``)."""
@@ -152,10 +170,11 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
         targets = p.item.onsets
         if targets is None:
             targets = onset_roll(p.item.note_times, p.item.note_classes, p.onset_probs.shape[0], n_classes, clock)
-        fs = scorer.add(ref, est, p.onset_probs, targets, thresholds)
+        duration = float(clock.to_seconds(max(p.onset_probs.shape[0] - 1, 0)))
+        fs = scorer.add(ref, est, p.onset_probs, targets, thresholds, duration=duration)
         files.append({
             "file": p.item.name,
-            "duration": float(clock.to_seconds(max(p.onset_probs.shape[0] - 1, 0))),
+            "duration": duration,
             "n_reference": int(sum(len(r) for r in ref)),
             "n_estimated": int(sum(len(e) for e in est)),
             **{k: fs["micro"][k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")},
@@ -167,64 +186,6 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     res["class_names"] = list(class_names)
     res["decoding"] = {"min_onset_interval": pp.min_onset_interval, "peak_min_distance": pp.peak_min_distance}
     return res
-
-
-def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[float],
-                     tolerance: float | None = None) -> list[Counts]:
-    """Summed counts of class ``cls`` over all predictions for each threshold of ``grid``."""
-    settings = DecodeSettings.from_config(cfg)
-    pp = cfg.postprocessing
-    tol = pp.onset_tolerance if tolerance is None else float(tolerance)
-    totals = [Counts() for _ in grid]
-    for p in preds:
-        ref = np.sort(np.asarray(p.item.note_times)[np.asarray(p.item.note_classes) == cls])
-        act = p.onset_probs[:, cls]
-        for i, th in enumerate(grid):
-            pk = settings.peaks(act, th)
-            totals[i] = totals[i] + match_onsets(ref, settings.clock.to_seconds(pk.frames), tol)
-    return totals
-
-
-def tune_from_predictions(preds: Sequence[Prediction], cfg, current: Sequence[float],
-                          grid: Sequence[float] = DEFAULT_GRID, tolerance: float | None = None) -> tuple[list[float], list[dict]]:
-    """Per-class threshold maximising that class's F1 (summed counts over files).
-
-    Ties: the median of the best thresholds (a point inside the flat optimum, not its edge).
-    A class without reference onsets keeps its current threshold (nothing to tune on).
-    Returns ``(thresholds, details)``; ``details[c]`` = ``{"class", "support", "before_f1", "after_f1", "threshold"}``.
-    """
-    out, details = [], []
-    for c in range(len(current)):
-        support = int(sum(int(np.sum(np.asarray(p.item.note_classes) == c)) for p in preds))
-        before = threshold_scores(preds, cfg, c, [current[c]], tolerance)[0]
-        if support == 0:
-            out.append(float(current[c]))
-            details.append({"class": c, "support": 0, "before_f1": before.f1, "after_f1": before.f1,
-                            "threshold": float(current[c]), "tuned": False})
-            continue
-        scores = threshold_scores(preds, cfg, c, grid, tolerance)
-        f1 = np.array([s.f1 for s in scores])
-        best = np.flatnonzero(f1 >= f1.max() - 1e-12)
-        choice = float(grid[int(best[len(best) // 2])])
-        if before.f1 >= f1.max() - 1e-12:  # the current one is already optimal: keep it
-            choice = float(current[c])
-        out.append(choice)
-        details.append({"class": c, "support": support, "before_f1": before.f1, "after_f1": float(max(f1.max(), before.f1)),
-                        "threshold": choice, "tuned": True})
-    return out, details
-
-
-def tune_thresholds(bundle, items: Iterable[EvalItem], grid: Sequence[float] = DEFAULT_GRID,
-                    tolerance: float | None = None) -> list[float]:
-    """Per-class thresholds for ``bundle`` tuned on ``items`` (e.g. ``cache_items(cfg, "val")``).
-
-    Training may call this at the end and store the result with ``checkpoint.save_thresholds``.
-    """
-    preds = predict_items(bundle, items)
-    if not preds:
-        raise DrumscribeError("no items to tune thresholds on")
-    th, _ = tune_from_predictions(preds, bundle.config, bundle.thresholds, grid, tolerance)
-    return th
 
 
 # ------------------------------------------------------------------ printing
@@ -256,49 +217,12 @@ def results_tables(results: dict) -> list:
         tables.append(t)
     if results.get("cooccurrence"):
         t = Table(title="False alarms on another class's true onset (pattern priors)", title_justify="left")
-        for col in ("class", "false alarms", "on other onsets", "share", "mostly on"):
+        for col in ("class", "false alarms", "on other onsets", "share", "chance", "mostly on"):
             t.add_column(col, justify="left" if col in ("class", "mostly on") else "right")
         for name, d in results["cooccurrence"].items():
             top = sorted(((v, k) for k, v in d["on"].items() if v), reverse=True)[:3]
-            t.add_row(name, str(d["false_alarms"]), str(d["on_other"]), f"{d['share']:.2f}",
+            chance = f"{d['chance']:.2f}" if "chance" in d else ""
+            t.add_row(name, str(d["false_alarms"]), str(d["on_other"]), f"{d['share']:.2f}", chance,
                       ", ".join(f"{k} {v}" for v, k in top))
         tables.append(t)
     return tables
-
-
-# ------------------------------------------------------------------ config resolution
-
-def config_for(bundle, config_path: str | None, overrides: Sequence[str] | None):
-    """The config to evaluate/tune with: ``--config`` (+ ``--set``) if given, else the bundle's (+ ``--set``).
-
-    With ``--config``, its features and classes must be the model's (else the cache would not fit it):
-    a mismatch is a :class:`ConfigError` naming the key.
-    """
-    from .config import config_from_dict, load_config
-    from .errors import ConfigError
-    from .features import feature_params
-
-    if config_path is None:
-        return config_from_dict(bundle.config.to_dict(), list(overrides or []))
-    cfg = load_config(config_path, list(overrides or []))
-    if feature_params(cfg.audio) != feature_params(bundle.config.audio):
-        raise ConfigError(f"{config_path}: audio.* differs from the checkpoint's feature settings "
-                          f"{feature_params(bundle.config.audio)}; the model cannot read these features")
-    if cfg.class_names != list(bundle.class_names):
-        raise ConfigError(f"{config_path}: midi.drum_names {cfg.class_names} differ from the checkpoint's "
-                          f"{list(bundle.class_names)}")
-    return cfg
-
-
-def resolve_thresholds(bundle, cfg, cli_threshold: float | None, from_config: bool = False) -> list[float]:
-    """``--threshold`` (all classes) > the checkpoint's (tuned) thresholds > the config's."""
-    n = len(bundle.class_names)
-    if cli_threshold is not None:
-        if not 0.0 < cli_threshold < 1.0:
-            from .errors import ConfigError
-
-            raise ConfigError(f"--threshold must be in (0, 1), got {cli_threshold}")
-        return [float(cli_threshold)] * n
-    if from_config:
-        return cfg.thresholds()
-    return list(bundle.thresholds) if bundle.thresholds else cfg.thresholds()

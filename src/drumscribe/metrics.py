@@ -17,7 +17,7 @@
   would otherwise count as a free 1.0 or a spurious 0.0; madmom's
   ``MeanEvaluation`` over classes).
 * **5-class view** (comparable with published E-GMD results): classes are
-  merged *by name* through :data:`FIVE_CLASS_GROUPS` (toms = hi/mid/low tom,
+  merged *by name* through :data:`FIVE_CLASS_GROUPS` (``drumscribe.drums.FOLD5``; toms = hi/mid/low tom,
   cymbals = crash + ride); onsets of a group are pooled and re-matched, so a
   hi-tom predicted as mid-tom counts as correct in the merged view.
 * **frame-level** (reference only): per class, frames where ``prob >=
@@ -27,7 +27,10 @@
   reference onset of *another* class, and of which ones (a hi-hat that fires on
   every kick and snare hit: ``cooccurrence["hihat"]["on"]["kick"]``).  A false
   alarm near onsets of two other classes counts once in ``on_other`` and once
-  under each class in ``on``.
+  under each class in ``on``.  Given the files' durations, ``chance`` is the
+  share expected if false alarms fell at random times (the fraction of the audio
+  within ``tolerance`` of another class's onset): in a dense groove most of the
+  timeline is, so ``share`` is read against ``chance``.
 """
 
 from __future__ import annotations
@@ -37,15 +40,13 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from .drums import CLASSES, FOLD5, FOLD5_CLASSES
+
 DEFAULT_TOLERANCE = 0.05
 
-# merged view name -> member class names (classes as data: edit the table, not code)
+# merged view name -> member class names, from the vocabulary's 5-class fold (drumscribe.drums.FOLD5)
 FIVE_CLASS_GROUPS: dict[str, tuple[str, ...]] = {
-    "kick": ("kick",),
-    "snare": ("snare",),
-    "toms": ("hi_tom", "mid_tom", "low_tom"),
-    "hihat": ("hihat",),
-    "cymbals": ("crash", "ride"),
+    group: tuple(c for c in CLASSES if FOLD5[c] == group) for group in FOLD5_CLASSES
 }
 
 
@@ -109,9 +110,20 @@ def false_alarms(reference: np.ndarray, estimated: np.ndarray, tolerance: float 
     return est[~matched]
 
 
+def _covered_seconds(times: np.ndarray, tolerance: float, duration: float) -> float:
+    """Length of the union of ``[t - tolerance, t + tolerance]`` within ``[0, duration]``."""
+    t = np.unique(np.asarray(times, dtype=np.float64))
+    if t.size == 0:
+        return 0.0
+    lo, hi = np.clip(t - tolerance, 0, duration), np.clip(t + tolerance, 0, duration)
+    return float((hi - lo).sum() - np.clip(hi[:-1] - lo[1:], 0, None).sum())
+
+
 def cooccurring_false_alarms(ref_by_class: Sequence[np.ndarray], est_by_class: Sequence[np.ndarray],
-                             class_names: Sequence[str], tolerance: float = DEFAULT_TOLERANCE) -> dict:
-    """Per class: ``{"false_alarms": n, "on_other": k, "on": {other class: k_other}}`` for one file."""
+                             class_names: Sequence[str], tolerance: float = DEFAULT_TOLERANCE,
+                             duration: float | None = None) -> dict:
+    """Per class: ``{"false_alarms": n, "on_other": k, "on": {other class: k_other}}`` for one file
+    (plus ``covered_s`` and ``duration_s`` when the file's ``duration`` in seconds is given)."""
     refs = [np.sort(np.asarray(r, dtype=np.float64).reshape(-1)) for r in ref_by_class]
     out = {}
     for c, name in enumerate(class_names):
@@ -129,6 +141,10 @@ def cooccurring_false_alarms(ref_by_class: Sequence[np.ndarray], est_by_class: S
             on[other] = int(near.sum())
         out[name] = {"false_alarms": int(fa.size), "on_other": int(near_any.sum()),
                      "on": {k: v for k, v in on.items() if v is not None}}
+        if duration is not None:
+            others = np.concatenate([refs[o] for o in range(len(refs)) if o != c] or [np.zeros(0)])
+            out[name]["covered_s"] = _covered_seconds(others, tolerance, float(duration))
+            out[name]["duration_s"] = float(duration)
     return out
 
 
@@ -138,6 +154,9 @@ def add_cooccurrence(total: dict, part: dict) -> dict:
         t = total.setdefault(name, {"false_alarms": 0, "on_other": 0, "on": {}})
         t["false_alarms"] += d["false_alarms"]
         t["on_other"] += d["on_other"]
+        for k in ("covered_s", "duration_s"):
+            if k in d:
+                t[k] = t.get(k, 0.0) + d[k]
         for k, v in d["on"].items():
             t["on"][k] = t["on"].get(k, 0) + v
     return total
@@ -209,14 +228,17 @@ class OnsetScorer:
 
     def add(self, ref_by_class: Sequence[np.ndarray], est_by_class: Sequence[np.ndarray],
             probs: np.ndarray | None = None, frame_targets: np.ndarray | None = None,
-            thresholds=None) -> dict:
-        """Score one file, add it to the totals; returns the file's own summary (per class + micro + macro)."""
+            thresholds=None, duration: float | None = None) -> dict:
+        """Score one file, add it to the totals; returns the file's own summary (per class + micro + macro).
+
+        ``duration`` (seconds) lets the co-occurrence counts report their chance level."""
         file_counts = score_classes(ref_by_class, est_by_class, self.tolerance)
         self.counts = [a + b for a, b in zip(self.counts, file_counts)]
         g = score_classes(merge_groups(ref_by_class, self.class_names, self.groups),
                           merge_groups(est_by_class, self.class_names, self.groups), self.tolerance)
         self.group_counts = [a + b for a, b in zip(self.group_counts, g)]
-        add_cooccurrence(self.cooccurrence, cooccurring_false_alarms(ref_by_class, est_by_class, self.class_names, self.tolerance))
+        add_cooccurrence(self.cooccurrence, cooccurring_false_alarms(ref_by_class, est_by_class, self.class_names, self.tolerance,
+                                                                    duration))
         if probs is not None and frame_targets is not None:
             fc = frame_counts(probs, frame_targets, thresholds if thresholds is not None else 0.5)
             self.frame = [a + b for a, b in zip(self.frame, fc)]
@@ -228,7 +250,8 @@ class OnsetScorer:
             **summarize(self.counts, self.class_names),
             "five_class": summarize(self.group_counts, list(self.groups)),
             "frame": summarize(self.frame, self.class_names),
-            "cooccurrence": {n: {**d, "share": d["on_other"] / d["false_alarms"] if d["false_alarms"] else 0.0}
+            "cooccurrence": {n: {**d, "share": d["on_other"] / d["false_alarms"] if d["false_alarms"] else 0.0,
+                                 **({"chance": d["covered_s"] / d["duration_s"]} if d.get("duration_s") else {})}
                              for n, d in self.cooccurrence.items()},
             "tolerance": self.tolerance,
             "n_files": self.n_files,

@@ -65,11 +65,13 @@ class Note:
 
 
 def midi_file_bytes(tracks: Sequence[tuple[str, Sequence[Note]]], beat_map=None, *, ticks_per_beat: int = 480,
-                    tempo_bpm: float = 120.0, note_ticks: int = 50, channel: int = DRUM_CHANNEL) -> bytes:
+                    tempo_bpm: float = 120.0, note_ticks: int = 50, channel: int = DRUM_CHANNEL,
+                    midi_type: int = 1) -> bytes:
     """A Standard MIDI File (bytes): a tempo/meter track, then one track per ``(name, notes)``.
 
     ``beat_map``: a :class:`~drumscribe.beats.BeatMap` (tempo at every beat, its time
     signatures) or None (``tempo_bpm``, 4/4).  Notes without a duration last ``note_ticks``.
+    ``midi_type=0``: the same events merged into one track (E-GMD's / GMD's own file type).
     """
     import mido
     import numpy as np
@@ -104,10 +106,19 @@ def midi_file_bytes(tracks: Sequence[tuple[str, Sequence[Note]]], beat_map=None,
             on = max(int(on), 0)
             off = max(int(end), on + 1) if n.duration is not None else on + int(note_ticks)
             vel = min(max(int(n.velocity), 1), 127)
-            evs.append((on, 1, mido.Message("note_on", channel=channel, note=int(n.pitch), velocity=vel)))
-            evs.append((off, 0, mido.Message("note_off", channel=channel, note=int(n.pitch), velocity=0)))
+            pitch = int(n.pitch)
+            if not (0 <= pitch <= 127 and 0 <= channel <= 15):  # checked here once: mido's own checks are skipped
+                raise ValueError(f"MIDI note {pitch} on channel {channel} is out of range")
+            evs.append((on, 1, mido.Message("note_on", skip_checks=True, channel=channel, note=pitch, velocity=vel)))
+            evs.append((off, 0, mido.Message("note_off", skip_checks=True, channel=channel, note=pitch, velocity=0)))
         _append_sorted(track, evs)
         mf.tracks.append(track)
+    if midi_type == 0:
+        merged = mido.MidiFile(type=0, ticks_per_beat=tpb)
+        merged.tracks.append(mido.merge_tracks(mf.tracks))
+        mf = merged
+    elif midi_type != 1:
+        raise ValueError(f"midi_type must be 0 or 1, got {midi_type!r}")
     buf = io.BytesIO()
     mf.save(file=buf)
     return buf.getvalue()
@@ -119,7 +130,7 @@ def _append_sorted(track, evs) -> None:
     evs.sort(key=lambda m: (m[0], m[1]))
     now = 0
     for tick, _, msg in evs:
-        track.append(msg.copy(time=tick - now))
+        track.append(msg.copy(skip_checks=True, time=tick - now))  # ticks are sorted: delta >= 0
         now = tick
     track.append(mido.MetaMessage("end_of_track", time=0))
 

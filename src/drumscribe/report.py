@@ -39,6 +39,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from .drums import CORE_CLASSES
 from .errors import DrumscribeError
 
 PLATEAU_EPOCHS = 5
@@ -48,7 +49,7 @@ F1_SLOW = 0.15
 TARGET_VAL_LOSS = 0.20
 TARGET_F1 = 0.25
 TARGET_RECALL = 0.30
-RECALL_CLASSES = ("kick", "snare", "hihat")
+RECALL_CLASSES = CORE_CLASSES
 
 ROWS = {
     "good_progress": ("Good progress", "Proceed to full training"),

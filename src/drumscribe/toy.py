@@ -15,27 +15,30 @@ from pathlib import Path
 import numpy as np
 
 from .dataset_index import CSV_NAME, EGMD_COLUMNS
+from .drums import CLASSES, GM_OUTPUT, TD_CLASS
+from .synth import SR  # the synthesiser's one sample rate
 
-TOY_NOTES = [36, 38, 42, 50, 47, 45, 49, 51]  # one GM note per plan class
-SR = 44100
+TOY_NOTES = [GM_OUTPUT[c] for c in CLASSES]  # one General MIDI note per class
+_NOTE_CLASS = {note: c for c, note in GM_OUTPUT.items()}
+_TOM_HZ = {"hi_tom": 240.0, "mid_tom": 160.0, "low_tom": 100.0}
 
 
 def _hit(note: int, velocity: int, rng: np.random.Generator, sr: int = SR) -> np.ndarray:
-    dur = {49: 0.6, 51: 0.4}.get(note, 0.15)
+    cls = _NOTE_CLASS.get(note) or TD_CLASS.get(note, "ride")  # a GM output note, else E-GMD's numbering
+    dur = {"crash": 0.6, "ride": 0.4}.get(cls, 0.15)
     n = int(dur * sr)
     t = np.arange(n) / sr
     amp = velocity / 127.0
-    if note == 36:
+    if cls == "kick":
         x = np.sin(2 * np.pi * (50 + 60 * np.exp(-t * 40)) * t) * np.exp(-t * 18)
-    elif note == 38:
+    elif cls == "snare":
         x = 0.6 * rng.standard_normal(n) * np.exp(-t * 25) + 0.5 * np.sin(2 * np.pi * 190 * t) * np.exp(-t * 30)
-    elif note in (42, 44, 46):
+    elif cls == "hihat":
         noise = np.diff(rng.standard_normal(n + 1))
         x = 0.5 * noise * np.exp(-t * 60)
-    elif note in (50, 47, 45):
-        f0 = {50: 240.0, 47: 160.0, 45: 100.0}[note]
-        x = np.sin(2 * np.pi * f0 * t) * np.exp(-t * 12)
-    elif note == 49:
+    elif cls in _TOM_HZ:
+        x = np.sin(2 * np.pi * _TOM_HZ[cls] * t) * np.exp(-t * 12)
+    elif cls == "crash":
         noise = np.diff(rng.standard_normal(n + 1))
         x = 0.35 * (noise + 0.3 * rng.standard_normal(n)) * np.exp(-t * 5)
     else:  # ride
@@ -69,14 +72,11 @@ def render_events(events, seconds: float, seed: int, sr: int = SR) -> np.ndarray
 
 
 def write_midi(path: Path, events, ticks_per_beat: int = 480, bpm: float = 120.0) -> None:
-    import pretty_midi
+    """``(time s, note, velocity)`` events as a drum MIDI file, 50 ms notes (:func:`drumscribe.midi_out.write_midi`)."""
+    from .midi_out import Note, write_midi as write_tracks
 
-    pm = pretty_midi.PrettyMIDI(resolution=ticks_per_beat, initial_tempo=bpm)
-    inst = pretty_midi.Instrument(program=0, is_drum=True, name="drums")
-    for t, note, vel in events:
-        inst.notes.append(pretty_midi.Note(velocity=vel, pitch=note, start=t, end=t + 0.05))
-    pm.instruments.append(inst)
-    pm.write(str(path))
+    notes = [Note(float(t), int(note), int(vel), duration=0.05) for t, note, vel in events]
+    write_tracks(path, [("drums", notes)], ticks_per_beat=ticks_per_beat, tempo_bpm=bpm)
 
 
 def make_toy_egmd(root: str | Path, n_performances: int = 4, kits_per_performance: int = 2,

@@ -33,7 +33,7 @@ Validation metrics
     ``val_f1_macro``, ``val_precision``, ``val_recall``, ``val_f1/<class>``, ``lr``.
 
 Metrics history (``<logging.save_dir>/<logging.experiment_name>/metrics_history.csv``)
-    Rewritten atomically (temp file + rename) after every validation epoch by
+    Rewritten atomically (:mod:`drumscribe.atomic`) after every validation epoch by
     global rank 0; one row per completed epoch, comma-separated, header row::
 
         epoch,step,train_loss,val_loss,val_f1_micro,val_f1_macro,val_precision_micro,
@@ -53,10 +53,11 @@ Checkpoints
     ``auto_insert_metric_name`` (``medium-test-{epoch:02d}-{val_loss:.4f}`` ->
     ``medium-test-epoch=09-val_loss=0.1845.ckpt``); the last checkpoint is
     ``<prefix>-last.ckpt`` where prefix is the part of ``checkpoint.filename``
-    before the first ``-{``.  Every file is written to a hidden temp file in
-    the same directory and renamed over the target (Lightning's own save goes
-    through ``/tmp`` + ``shutil.move``, which is a non-atomic copy across
-    filesystems), so a kill mid-save never damages the previous ``-last.ckpt``.
+    before the first ``-{``.  Every file is written by :class:`AtomicCheckpointIO`
+    through :func:`drumscribe.atomic.atomic_write_bytes` (a temp sibling renamed
+    over the target; Lightning's own save goes through ``/tmp`` + ``shutil.move``,
+    a non-atomic copy across filesystems), so a kill mid-save never damages the
+    previous ``-last.ckpt``.
     Version counters are off: a fresh run in the same directory overwrites
     files of the same name.
 """
@@ -66,9 +67,7 @@ from __future__ import annotations
 import csv
 import io
 import math
-import os
 import time
-import uuid
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -79,8 +78,10 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
+from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from .checkpoint import make_meta
+from .atomic import atomic_write_bytes, atomic_write_text
+from .checkpoint import HPARAM_KEYS, make_meta
 from .config import Config, config_from_dict
 from .decoding import DecodeSettings, decode, events_by_class
 from .errors import DrumscribeError
@@ -347,6 +348,8 @@ class DrumscribeModule(L.LightningModule):
     # ---------------------------------------------------------------- checkpoint contract
     def on_save_checkpoint(self, checkpoint: dict) -> None:
         checkpoint["drumscribe"] = make_meta(self.cfg, self.thresholds)
+        for key in HPARAM_KEYS:  # the config is stored once, in checkpoint["drumscribe"] (the loggers keep hparams)
+            checkpoint.pop(key, None)
 
     def on_load_checkpoint(self, checkpoint: dict) -> None:
         meta = checkpoint.get("drumscribe")
@@ -364,8 +367,8 @@ def last_checkpoint_name(filename: str) -> str:
 
 
 class AtomicModelCheckpoint(ModelCheckpoint):
-    """ModelCheckpoint whose files appear only complete (temp file in the same dir + ``os.replace``)
-    and whose ``-last.ckpt`` is refreshed after *every* validation epoch.
+    """ModelCheckpoint (files written whole by :class:`AtomicCheckpointIO`) whose ``-last.ckpt`` is
+    refreshed after *every* validation epoch.
 
     (Lightning 2.6 only refreshes ``last`` when a top-k checkpoint was saved in the same step, so
     with ``save_top_k: 1`` and no improvement, "last" would lag behind and a resume would repeat epochs.)
@@ -384,17 +387,17 @@ class AtomicModelCheckpoint(ModelCheckpoint):
         super().on_train_epoch_end(trainer, pl_module)
         self._refresh_last(trainer, at_train_epoch_end=True)
 
-    def _save_checkpoint(self, trainer, filepath: str) -> None:
-        path = Path(filepath)
-        tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}-{uuid.uuid4().hex[:6]}")
-        try:
-            super()._save_checkpoint(trainer, str(tmp))
-            if trainer.is_global_zero and tmp.exists():
-                os.replace(tmp, path)
-        finally:
-            if trainer.is_global_zero and tmp.exists():
-                tmp.unlink()
-        self._last_checkpoint_saved = filepath
+
+class AtomicCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint writer, writing through :func:`drumscribe.atomic.atomic_write_bytes`
+    (a kill mid-save leaves the previous file whole)."""
+
+    def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
+        if storage_options is not None:
+            raise TypeError("AtomicCheckpointIO.save_checkpoint takes no storage_options")
+        buf = io.BytesIO()
+        torch.save(checkpoint, buf)
+        atomic_write_bytes(path, buf.getvalue())
 
 
 class MetricsHistory(Callback):
@@ -453,15 +456,12 @@ class MetricsHistory(Callback):
             self.write()
 
     def write(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
         buf = io.StringIO()
         w = csv.DictWriter(buf, fieldnames=self.columns, lineterminator="\n")
         w.writeheader()
         for r in self.rows:
             w.writerow({k: (f"{v:.6g}" if isinstance(v, float) else v) for k, v in r.items()})
-        tmp = self.path.with_name(f".{self.path.name}.tmp-{os.getpid()}")
-        tmp.write_text(buf.getvalue())
-        os.replace(tmp, self.path)
+        atomic_write_text(self.path, buf.getvalue())
 
 
 def run_dir(cfg: Config) -> Path:
@@ -513,7 +513,7 @@ def build_trainer(cfg: Config, *, fast_dev_run: bool | int = False, max_epochs: 
         callbacks=build_callbacks(cfg, checkpointing=not fast_dev_run) + list(callbacks or []),
         logger=build_logger(cfg), enable_checkpointing=not fast_dev_run,
         fast_dev_run=fast_dev_run, enable_progress_bar=enable_progress_bar, num_sanity_val_steps=1,
-        default_root_dir=str(run_dir(cfg)),
+        default_root_dir=str(run_dir(cfg)), plugins=[AtomicCheckpointIO()],
     )
     kwargs.update(overrides)
     return L.Trainer(**kwargs)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-THRESHOLD_KEYS = ("postprocessing.onset_threshold", "postprocessing.class_thresholds")
+from ..config import add_set_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -27,8 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "torch: PyTorch (default for .ckpt/.safetensors; needs drumscribe[train])")
     parser.add_argument("--config", default=None,
                         help="YAML config for paths and decoding (default: the config stored in the checkpoint)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, repeatable (e.g. --set data.processed_root=/data/cache)")
+    add_set_argument(parser, "override a config key, repeatable (e.g. --set data.processed_root=/data/cache)")
     parser.add_argument("--split", default="test",
                         help="train, val or test (read from the feature cache), or a folder of audio+MIDI pairs")
     parser.add_argument("--output", default=None, help="write all results as JSON here")
@@ -58,29 +57,17 @@ def evaluate(args) -> dict:
     """The whole command as a function; returns the results dict."""
     from .. import __version__
     from ..api import load_model
+    from ..checkpoint import resolve
     from ..errors import ConfigError
-    from ..evaluation import (cache_items, config_for, evaluate_predictions, folder_items, is_named_split,
-                              predict_items, resolve_thresholds)
+    from ..evaluation import evaluate_predictions, is_named_split, predict_items, split_items
 
     if args.tolerance is not None and args.tolerance <= 0:
         raise ConfigError("--tolerance must be positive")
     check_outputs(args)
     bundle = load_model(args.checkpoint, args.backend, threads=args.threads)
-    cfg = config_for(bundle, args.config, args.overrides)
-    thresholds = resolve_thresholds(bundle, cfg, args.threshold,
-                                    from_config=any(o.startswith(THRESHOLD_KEYS) for o in args.overrides))
-    if is_named_split(args.split):
-        from ..cache import cache_key
-
-        items = cache_items(cfg, args.split, expected_key=bundle.cache_key or cache_key(cfg))
-        source = "cache"
-    else:
-        from pathlib import Path
-
-        if not Path(args.split).is_dir():
-            raise ConfigError(f"--split {args.split!r}: not train/val/test and not a folder")
-        items = folder_items(cfg, args.split)
-        source = "folder"
+    cfg, thresholds = resolve(bundle, args.config, args.overrides, args.threshold)
+    items = split_items(cfg, args.split, bundle.cache_key)
+    source = "cache" if is_named_split(args.split) else "folder"
     preds = predict_items(bundle, items, progress=True)
     results = evaluate_predictions(preds, cfg, bundle.class_names, thresholds, args.tolerance)
     results.update({

@@ -19,13 +19,14 @@ from __future__ import annotations
 
 import argparse
 
+from ..config import add_set_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--run", default=None, metavar="DIR", help="a run folder holding the history (and eval JSON, MIDI)")
     parser.add_argument("--checkpoint", default=None, help="the evaluated checkpoint (for its config)")
     parser.add_argument("--config", default=None, help="YAML config (for training.num_epochs and the history path)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a config key, repeatable")
+    add_set_argument(parser)
     parser.add_argument("--eval", dest="eval_json", default=None, help="results JSON of `drumscribe evaluate --output`")
     parser.add_argument("--history", default=None, help="metrics_history.csv (default: from --run or the config)")
     parser.add_argument("--midi", default=None, help="a MIDI file made by `drumscribe transcribe` (checked non-empty)")

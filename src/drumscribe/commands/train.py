@@ -57,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
     result = fit(cfg, resume=args.resume, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
                  enable_progress_bar=not args.no_progress)
     if args.tune and not args.fast_dev_run and result.trainer.is_global_zero:  # DDP: rank 0 only
-        from .tune import tune_checkpoint
+        from ..tuning import tune_checkpoint
 
         done = set()
         for ckpt in (result.best_checkpoint, result.last_checkpoint):

@@ -23,12 +23,12 @@ import sys
 from pathlib import Path
 
 from ..beats import METERS
+from ..config import add_set_argument
 from ..evaluation import AUDIO_SUFFIXES
 from ..midi_out import QUANTIZE_CHOICES
 
 FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv", "musicxml": ".musicxml", "pdf": ".pdf", "png": ".png"}
 SCORE_FORMATS = ("musicxml", "pdf", "png")
-THRESHOLD_KEYS = ("postprocessing.onset_threshold", "postprocessing.class_thresholds")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -44,8 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--velocity", choices=("auto", "head", "strength", "fixed"), default="auto",
                         help="velocity source: the model's velocity head, the onset strength, or "
                              "midi.default_velocity (auto: head if the model has one, else strength)")
-    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a decoding/MIDI config key, e.g. --set postprocessing.min_onset_interval=0.03")
+    add_set_argument(parser, "override a decoding/MIDI config key, e.g. --set postprocessing.min_onset_interval=0.03")
     parser.add_argument("--plot", default=None, help="write a piano-roll PNG here (a folder in folder mode)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for the model (default: the runtime's, one per core)")
@@ -72,13 +71,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def load_for_transcription(checkpoint, overrides, threshold, backend=None, device="cpu", threads=None):
     """(bundle with the overridden config, thresholds).  ``backend``: see :func:`drumscribe.api.backend_for`."""
     from ..api import load_model
-    from ..evaluation import config_for, resolve_thresholds
+    from ..checkpoint import resolve
 
     bundle = load_model(checkpoint, backend, device, threads)
+    cfg, th = resolve(bundle, None, overrides, threshold)
     if overrides:
-        bundle.config = config_for(bundle, None, overrides)
-    th = resolve_thresholds(bundle, bundle.config, threshold,
-                            from_config=any(o.startswith(THRESHOLD_KEYS) for o in overrides))
+        bundle.config = cfg
     return bundle, th
 
 
@@ -235,10 +233,14 @@ def _skip_notice(in_path, existing) -> None:
           file=sys.stderr)
 
 
+def _console():
+    from rich.console import Console  # imported only when something is printed (start-up time)
+
+    return Console(highlight=False)
+
+
 def run(args) -> int:
     from pathlib import Path
-
-    from rich.console import Console
 
     from ..atomic import check_destination
     from ..errors import AudioError, DrumscribeError, OutputExistsError, os_error_line
@@ -266,7 +268,7 @@ def run(args) -> int:
             check_destination(o)  # a folder that cannot be written fails now, not after the work
         bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold, args.backend,
                                                      args.device, args.threads)
-        console = None if args.quiet else Console(highlight=False)
+        console = None if args.quiet else _console()
         transcribe_file(bundle, thresholds, in_path, out_path, format_for(out_path, args.format), args,
                         args.plot, console)
         return 0
@@ -280,7 +282,7 @@ def run(args) -> int:
     targets, clashes = folder_targets(files, in_path, out_path, FORMAT_SUFFIX[fmt])
     bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold, args.backend,
                                                  args.device, args.threads)
-    console = None if args.quiet else Console(highlight=False)
+    console = None if args.quiet else _console()
     failed, skipped, done = list(clashes), [], 0
     input_ids = file_ids(files)
     for f in clashes:

@@ -158,15 +158,15 @@ def kit_params(seed: int) -> dict:
 
 
 def _piece(p: dict, note: int, vel: float, rng) -> np.ndarray:
-    from ..drums import TD_NOTES
+    from ..drums import TD_NOTES, TOM_CLASSES
 
     cls, art = TD_NOTES[note]
     if cls == "kick":
         return _kick(p, vel, rng)
     if cls == "snare":
         return _snare(p, vel, rng, art)
-    if cls in ("hi_tom", "mid_tom", "low_tom"):
-        f = p["toms"][("hi_tom", "mid_tom", "low_tom").index(cls)]
+    if cls in TOM_CLASSES:
+        f = p["toms"][TOM_CLASSES.index(cls)]
         return _tom(p, f, vel, rng, rim=art.endswith("rim"))
     if cls == "hihat":
         kind = "pedal" if art == "pedal" else "open" if art.startswith("open") else "edge" if art.endswith("edge") else "closed"

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..atomic import atomic_write_bytes, atomic_write_text
 from ..dataset_index import CSV_NAME, EGMD_COLUMNS
-from ..drums import CLASSES, TD_CLASS, TD_CLASS_NOTES, TOM_CLASSES
+from ..drums import CLASSES, FOLD5, TD_CLASS, TD_CLASS_NOTES, TOM_CLASSES
 from ..errors import DrumscribeError
 from . import SR, effects
 from .kits import Kit, backing_soundfont, check_path, fluidsynth_available, get_kits, procedural_kit
@@ -239,35 +239,25 @@ def quantize(events, bpm: int):
 
 
 def write_midi(path: Path, qevents, tempo: int, sec_per_tick: float) -> None:
+    """Type 0 (as E-GMD), 80 ms notes cut at the next hit of the same note; :mod:`drumscribe.midi_out` writes it."""
     import mido
 
-    mid = mido.MidiFile(type=0, ticks_per_beat=TICKS_PER_BEAT)
-    tr = mido.MidiTrack()
-    mid.tracks.append(tr)
-    tr.append(mido.MetaMessage("set_tempo", tempo=tempo, time=0))
-    tr.append(mido.MetaMessage("time_signature", numerator=4, denominator=4, time=0))
-    msgs = []  # (tick, order, msg)
+    from ..midi_out import Note, midi_file_bytes
+
     dur = max(1, int(round(0.08 / sec_per_tick)))
     by_note = {}
     for tick, _, n, v in qevents:
         by_note.setdefault(n, []).append((tick, v))
+    notes = []
     for n, lst in by_note.items():
         for j, (tick, v) in enumerate(lst):
             end = tick + dur
             if j + 1 < len(lst):
                 end = min(end, lst[j + 1][0])
             end = max(end, tick + 1)
-            msgs.append((tick, 1, n, mido.Message("note_on", channel=9, note=n, velocity=v)))
-            msgs.append((end, 0, n, mido.Message("note_off", channel=9, note=n, velocity=0)))
-    msgs.sort(key=lambda m: (m[0], m[1], m[2]))
-    last = 0
-    for tick, _, _, m in msgs:
-        tr.append(m.copy(time=tick - last))
-        last = tick
-    tr.append(mido.MetaMessage("end_of_track", time=0))
-    buf = io.BytesIO()
-    mid.save(file=buf)
-    atomic_write_bytes(path, buf.getvalue())
+            notes.append(Note(tick * sec_per_tick, n, v, duration=(end - tick) * sec_per_tick))
+    atomic_write_bytes(path, midi_file_bytes([("drums", notes)], ticks_per_beat=TICKS_PER_BEAT,
+                                             tempo_bpm=mido.tempo2bpm(tempo), midi_type=0))
 
 
 def write_wav(path: Path, audio: np.ndarray) -> None:
@@ -404,8 +394,7 @@ def render_job(job: Job) -> dict:
         mrng = np.random.default_rng(mix_seed)
         hits = [(int(round(t * SR)), n, v) for _, t, n, v in qevents]
         if settings.get("bleed_db", "") != "":  # close-mic stems that bleed into each other
-            group = {c: ("toms" if c in TOM_CLASSES else "cymbals" if c in ("crash", "ride") else c) for c in CLASSES}
-            stems = {g: mix(bank, [h for h in hits if group.get(TD_CLASS.get(h[1]), "cymbals") == g], n_samples, mrng, variant)
+            stems = {g: mix(bank, [h for h in hits if FOLD5.get(TD_CLASS.get(h[1]), "cymbals") == g], n_samples, mrng, variant)
                      for g in effects.BLEED_GROUPS}
             audio = effects.bleed(stems, float(settings["bleed_db"]), mrng)
         else:

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -197,10 +196,13 @@ def _load_sf_oneshots(kit: Kit, channels: int) -> dict:
         except Exception:
             pass
     shots = render_sf_oneshots(kit, channels)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, suffix=".tmp.npz")
-    os.close(fd)
-    np.savez(tmp, **{f"{n}_{v}": a for (n, v), a in shots.items()})
-    os.replace(tmp, path)
+    import io
+
+    from ..atomic import atomic_write_bytes
+
+    buf = io.BytesIO()
+    np.savez(buf, **{f"{n}_{v}": a for (n, v), a in shots.items()})
+    atomic_write_bytes(path, buf.getvalue())
     return shots
 
 
