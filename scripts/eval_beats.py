@@ -12,7 +12,12 @@ Two sources of drum events:
   ``drumscribe.drums.TD_CLASS``;
 * ``--audio DIR``: an E-GMD-format folder (``drumscribe synth`` output: CSV +
   wav + midi) transcribed by a model (default the bundled one); the tracker
-  then sees only what the transcriber found.
+  then sees only what the transcriber found.  Render *human* performances
+  (``drumscribe synth --performances-from ../shared/gmd``): their MIDI keeps
+  GMD's click grid.  The synth's *generated* performances are no beat truth:
+  their notes start after a random 0.05-0.4 s lead-in that the MIDI's tempo
+  grid (starting at 0) does not include, which put every truth beat off by
+  that much (beat F 0.17 in a first trial, tempo fine).
 
 Metrics (per file, then summarised): tempo within 4% of the truth (MIREX
 "accuracy 1"), within 4% allowing octave errors x2, x1/2, x3, x1/3
@@ -21,7 +26,7 @@ Metrics (per file, then summarised): tempo within 4% of the truth (MIREX
 mean), downbeat F-measure likewise, and meter accuracy.
 
     python scripts/eval_beats.py --gmd ../shared/gmd --split train --out /tmp/beats_train.json
-    python scripts/eval_beats.py --audio /work/data/beats-test-clean --out docs/...json
+    python scripts/eval_beats.py --audio /work/data/beats-gmdtest-clean --out docs/results/beats_gmd_test_clean.json
 """
 
 from __future__ import annotations

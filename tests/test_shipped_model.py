@@ -54,3 +54,7 @@ def test_demo_command_writes_midi_and_png(tmp_path):
     assert pm.instruments[0].is_drum and len(pm.instruments[0].notes) > 100
     assert {n.pitch for n in pm.instruments[0].notes} >= {36, 38, 42}
     assert (out / "demo_clip.png").stat().st_size > 10_000
+    assert "bpm" in r.stdout
+    converter = pytest.importorskip("music21.converter")
+    chart = converter.parse(str(out / "demo_clip.musicxml"))
+    assert len(chart.parts[0].getElementsByClass("Measure")) >= 4 and len(chart.recurse().notes) > 50

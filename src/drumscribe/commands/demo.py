@@ -1,4 +1,4 @@
-"""Transcribe the bundled drum clip with the bundled model: MIDI, piano roll, and a score against its truth.
+"""Transcribe the bundled drum clip with the bundled model: MIDI, piano roll, drum chart, and a score against its truth.
 
 The clip ships with the package (rendered by ``drumscribe synth`` from kits
 the model never heard in training) together with its ground-truth MIDI, so
@@ -94,5 +94,17 @@ def run(args) -> int:
         m = res["micro"]
         t.add_row("micro", f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
         console.print(t)
-    console.print(f"wrote {midi_path} (General MIDI drums, channel 10) and {png_path} (piano roll)")
+    from ..score import write_score
+    from .transcribe import beat_map_for
+
+    beat_map = beat_map_for(tr, bundle, opts)
+    console.print(f"tempo {beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm, {beat_map.meter}, "
+                  f"{len(beat_map.downbeats[beat_map.downbeats <= tr.duration])} bars")
+    try:  # the chart needs the optional music21 (drumscribe[score])
+        score_path = write_score(out / f"{clip.stem}.musicxml", tr.events, bundle.class_names, beat_map,
+                                 "musicxml", title=clip.stem)[0]
+        chart = f" and {score_path} (drum chart: open it in MuseScore)"
+    except DrumscribeError as e:
+        chart = f"; no drum chart ({e})"
+    console.print(f"wrote {midi_path} (General MIDI drums, channel 10, tempo map), {png_path} (piano roll){chart}")
     return 0
