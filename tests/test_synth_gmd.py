@@ -184,3 +184,11 @@ def test_missing_gmd_folder_says_where_to_get_it(tmp_path, capsys):
     assert main(["synth", "--performances-from", str(tmp_path / "nope"), "--out", str(tmp_path / "o"), "--no-progress"]) == 2
     err = capsys.readouterr().err
     assert "Magenta" in err and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+def test_performances_from_without_a_size_renders_every_performance():
+    from drumscribe.synth.performances import read_index
+    from drumscribe.synth.render import plan
+
+    jobs = plan(performances_from=GMD, kits=["procedural:3"], kits_per_performance=1, seed=1)
+    assert len({j.perf for j in jobs}) == len(read_index(GMD)) == 3

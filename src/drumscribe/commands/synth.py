@@ -21,7 +21,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--splits", nargs="+", choices=("train", "validation", "test"), help="with --performances-from: only these splits")
     size = parser.add_mutually_exclusive_group()
-    size.add_argument("--performances", type=int, help="number of performances (default 10)")
+    size.add_argument("--performances", type=int, help="number of performances (default: 10 generated ones; with --performances-from, all of them)")
     size.add_argument("--hours", type=float, help="render until this many hours of audio (all renderings)")
     parser.add_argument("--kits", nargs="+", metavar="NAME", help="kit names (or a soundfont family: FluidR3, TimGM6mb, MuseScore)")
     parser.add_argument("--pool", choices=("train", "heldout", "all"), default="train", help="kit pool when --kits is not given (default train)")

@@ -147,11 +147,10 @@ def plan(
     variety: Variety | None = None,
 ) -> list[Job]:
     variety = variety or Variety()
-    if (performances is None) == (hours is None):
-        if performances is None:
-            performances = 10
-        else:
-            raise DrumscribeError("give --performances or --hours, not both")
+    if performances is not None and hours is not None:
+        raise DrumscribeError("give --performances or --hours, not both")
+    if performances is None and hours is None and performances_from is None:
+        performances = 10  # generated patterns; with --performances-from the default is every performance
     if performances is not None and performances < 1:
         raise DrumscribeError("--performances must be >= 1")
     if hours is not None and hours <= 0:
