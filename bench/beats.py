@@ -52,7 +52,6 @@ def main(argv=None) -> int:
     ap.add_argument("--repeat", type=int, default=3)
     args = ap.parse_args(argv)
 
-    import numpy as np
     import soundfile as sf
     import torch
 
