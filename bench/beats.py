@@ -2,9 +2,9 @@
 
     .venv/bin/python bench/beats.py [--minutes 3 10] [--repeat 3]
 
-For each length: a toy drum recording (``drumscribe.toy``, 44.1 kHz mono, made in memory) is
+For each length: a toy drum recording (``drumscribe.dataset.toy``, 44.1 kHz mono, made in memory) is
 transcribed in-process by the bundled model (one thread), then
-``drumscribe.beats.track_events`` runs on the transcribed events.  Reported in CPU time
+``drumscribe.transcription.beats.track_events`` runs on the transcribed events.  Reported in CPU time
 (``time.process_time``, best of ``--repeat``; the machine is shared, so CPU time is the
 honest measure): transcription and beat tracking in ms per minute of audio, and beat tracking
 as a percentage of transcription.  Finally, in a fresh process: which heavy modules a
@@ -56,10 +56,10 @@ def main(argv=None) -> int:
     import torch
 
     torch.set_num_threads(1)
-    from drumscribe.beats import track_events
-    from drumscribe.checkpoint import load_bundle
-    from drumscribe.inference import transcribe_audio
-    from drumscribe.toy import SR, render_events, toy_performance
+    from drumscribe.transcription.beats import track_events
+    from drumscribe.training.checkpoint import load_bundle
+    from drumscribe.transcription.inference import transcribe_audio
+    from drumscribe.dataset.toy import SR, render_events, toy_performance
 
     bundle = load_bundle(None)
     rows = []

@@ -21,9 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-from drumscribe.config import load_config  # noqa: E402
-from drumscribe.preprocess import run_preprocess  # noqa: E402
-from drumscribe.toy import make_toy_egmd  # noqa: E402
+from drumscribe.core.config import load_config  # noqa: E402
+from drumscribe.dataset.preprocess import run_preprocess  # noqa: E402
+from drumscribe.dataset.toy import make_toy_egmd  # noqa: E402
 
 
 def _cpu() -> float:

@@ -35,9 +35,9 @@ def main() -> None:
 
     import torch
 
-    from drumscribe.config import load_config
-    from drumscribe.model import build_model
-    from drumscribe.timebase import FrameClock
+    from drumscribe.core.config import load_config
+    from drumscribe.training.model import build_model
+    from drumscribe.core.timebase import FrameClock
 
     cfg = load_config(args.config)
     clock = FrameClock.from_config(cfg.audio)

@@ -43,7 +43,7 @@ def make_wav(path: Path, seconds: float, seed: int = 1) -> None:
     """Toy drums, 44.1 kHz stereo PCM-16; long files are written in 5-minute pieces (flat memory)."""
     import soundfile as sf
 
-    from drumscribe.toy import render_events, toy_performance
+    from drumscribe.dataset.toy import render_events, toy_performance
 
     piece = min(seconds, 300.0)
     y = render_events(toy_performance(piece, seed), piece, seed, sr=SR)
@@ -119,13 +119,14 @@ def main(argv=None) -> int:
 def stages(path: Path, seconds: float) -> None:
     """CPU seconds per stage of the default (ONNX) path on ``path``, 1 thread, in this process."""
     import drumscribe
-    from drumscribe.audio import iter_audio_blocks
-    from drumscribe.beats import track_events
-    from drumscribe.decoding import DecodeSettings, decode
-    from drumscribe.inference import (DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, WindowStitcher, _concat,
-                                      iter_feature_blocks, window_frames_for)
-    from drumscribe.midi_out import midi_bytes
-    from drumscribe.timebase import FrameClock
+    from drumscribe.audio.io import iter_audio_blocks
+    from drumscribe.transcription.beats import track_events
+    from drumscribe.transcription.decoding import DecodeSettings, decode
+    from drumscribe.audio.features import iter_feature_blocks
+    from drumscribe.transcription.inference import (DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, WindowStitcher, _concat,
+                                                    window_frames_for)
+    from drumscribe.transcription.midi_out import midi_bytes
+    from drumscribe.core.timebase import FrameClock
 
     bundle = drumscribe.load_model(threads=1)
     acfg = bundle.config.audio

@@ -15,9 +15,9 @@ then::
         --output docs/results/adtof_heldout_clean.json
 
 FOLDER is an E-GMD-format folder (audio with a ``.midi`` truth of the same stem; E-GMD/TD note
-numbers).  Both systems are scored by :mod:`drumscribe.metrics` (``mir_eval`` matching, +-50 ms) in
+numbers).  Both systems are scored by :mod:`drumscribe.evaluation.metrics` (``mir_eval`` matching, +-50 ms) in
 the 5-class fold kick / snare / toms / hi-hat / cymbals (ADTOF's classes: 35, 38, 47, 42, 49).  The
-truth is read with the project's E-GMD note map (:func:`drumscribe.drums.td_mapping`), whatever the
+truth is read with the project's E-GMD note map (:func:`drumscribe.core.drums.td_mapping`), whatever the
 model's own training config said.
 """
 
@@ -33,11 +33,11 @@ from pathlib import Path
 
 import numpy as np
 
-from drumscribe import drums
-from drumscribe.atomic import atomic_write_text
-from drumscribe.dataset_index import midi_partner
-from drumscribe.evaluation import AUDIO_SUFFIXES
-from drumscribe.metrics import FIVE_CLASS_GROUPS, Counts, merge_groups, score_classes, summarize
+from drumscribe.core import drums
+from drumscribe.core.atomic import atomic_write_text
+from drumscribe.dataset.index import midi_partner
+from drumscribe.evaluation.evaluate import AUDIO_SUFFIXES
+from drumscribe.evaluation.metrics import FIVE_CLASS_GROUPS, Counts, merge_groups, score_classes, summarize
 
 # ADTOF's output notes (its LABELS_5) -> the 5-class fold.
 ADTOF_NOTE_TO_FOLD = {35: "kick", 36: "kick", 38: "snare", 47: "toms", 42: "hihat", 49: "cymbals"}

@@ -1,5 +1,5 @@
 #!/usr/bin/env python
-"""Tempo / beat / downbeat accuracy of ``drumscribe.beats`` against GMD's click-track truth.
+"""Tempo / beat / downbeat accuracy of ``drumscribe.transcription.beats`` against GMD's click-track truth.
 
 GMD and E-GMD performances were played to a click: their MIDI's tempo and bar
 grid are the truth (``pretty_midi`` ``get_beats`` / ``get_downbeats``, cut at
@@ -9,7 +9,7 @@ Two sources of drum events:
 
 * ``--gmd DIR --split S``: the GMD MIDI onsets themselves (the *oracle*: a
   perfect transcription), mapped to the model's classes through
-  ``drumscribe.drums.TD_CLASS``;
+  ``drumscribe.core.drums.TD_CLASS``;
 * ``--audio DIR``: an E-GMD-format folder (``drumscribe synth`` output: CSV +
   wav + midi) transcribed by a model (default the bundled one); the tracker
   then sees only what the transcriber found.  Render *human* performances
@@ -91,8 +91,8 @@ def summarise(rows: list[dict]) -> dict:
 
 
 def run_gmd(root: Path, split: str, limit: int | None):
-    from drumscribe.beats import track
-    from drumscribe.drums import CLASSES, TD_CLASS
+    from drumscribe.transcription.beats import track
+    from drumscribe.core.drums import CLASSES, TD_CLASS
 
     rows, secs, cpu = [], 0.0, 0.0
     with open(root / "info.csv", newline="") as fh:
@@ -116,9 +116,9 @@ def run_gmd(root: Path, split: str, limit: int | None):
 
 
 def run_audio(root: Path, checkpoint: str | None, limit: int | None):
-    from drumscribe.beats import track_events
-    from drumscribe.checkpoint import load_bundle
-    from drumscribe.inference import transcribe_audio
+    from drumscribe.transcription.beats import track_events
+    from drumscribe.training.checkpoint import load_bundle
+    from drumscribe.transcription.inference import transcribe_audio
 
     bundle = load_bundle(checkpoint)
     csvs = sorted(root.glob("*.csv"))
@@ -168,7 +168,7 @@ def main(argv=None) -> int:
             if not r["acc1"]:
                 print(f"  {r['file']}: ref {r['ref_bpm']} est {r['est_bpm']} beatF {r['beat_f']}")
     if args.out:
-        from drumscribe.atomic import atomic_write_text
+        from drumscribe.core.atomic import atomic_write_text
 
         atomic_write_text(args.out, json.dumps({"source": label, "summary": summary, "files": rows}, indent=1) + "\n")
     return 0

@@ -44,7 +44,7 @@ $DS evaluate --checkpoint "$BEST" --split test --set data.processed_root="$W/pro
   --set data.splits_dir="$W/processed/synth-train8/splits" --output "$W/runs/shipped/eval_synth_test.json"
 $PY - "$BEST" <<'PY'
 import sys
-from drumscribe.checkpoint import export_bundle
+from drumscribe.training.checkpoint import export_bundle
 print(export_bundle(sys.argv[1], "src/drumscribe/pretrained/drumscribe-default"))
 PY
 

@@ -2,8 +2,8 @@
 
 import numpy as np
 
-from drumscribe.decoding import Event
-from drumscribe.drums import CLASSES
+from drumscribe.transcription.decoding import Event
+from drumscribe.core.drums import CLASSES
 
 KICK, SNARE, HIHAT, CRASH = (CLASSES.index(n) for n in ("kick", "snare", "hihat", "crash"))
 

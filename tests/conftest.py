@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny E-GMD-format data made by drumscribe.toy, and configs pointed at it."""
+"""Shared fixtures: tiny E-GMD-format data made by drumscribe.dataset.toy, and configs pointed at it."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 @pytest.fixture(scope="session")
 def toy_root(tmp_path_factory) -> Path:
     """4 performances x 2 kits x 3 s, with an E-GMD CSV (read-only: copy before modifying)."""
-    from drumscribe.toy import make_toy_egmd
+    from drumscribe.dataset.toy import make_toy_egmd
 
     return make_toy_egmd(tmp_path_factory.mktemp("toy") / "e-gmd-v1.0.0", n_performances=4,
                          kits_per_performance=2, seconds=3.0, seed=0)
@@ -43,7 +43,7 @@ def path_overrides(egmd_root: Path, work: Path) -> list[str]:
 @pytest.fixture
 def make_cfg(tmp_path):
     """make_cfg(egmd_root, name="medium_test", extra=[...]) -> Config with all paths under tmp_path."""
-    from drumscribe.config import load_config
+    from drumscribe.core.config import load_config
 
     def _make(egmd_root: Path, name: str = "medium_test", extra: list[str] | None = None):
         return load_config(CONFIGS / f"{name}_config.yaml", path_overrides(egmd_root, tmp_path) + list(extra or []))

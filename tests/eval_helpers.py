@@ -11,7 +11,7 @@ SMALL = ["model.conv_filters=[4,8]", "model.hidden_size=8", "model.num_gru_layer
 
 
 def small_config(extra=()):
-    from drumscribe.config import load_config
+    from drumscribe.core.config import load_config
 
     return load_config(ROOT / "configs" / "medium_test_config.yaml", list(SMALL) + list(extra))
 
@@ -24,8 +24,8 @@ def fake_checkpoint(path: Path, cfg, seed: int = 0, features: np.ndarray | None 
     """
     import torch
 
-    from drumscribe.checkpoint import make_meta
-    from drumscribe.model import build_model
+    from drumscribe.transcription.bundle import make_meta
+    from drumscribe.training.model import build_model
 
     torch.manual_seed(seed)
     model = build_model(cfg).eval()

@@ -4,8 +4,8 @@ import mir_eval
 import numpy as np
 import pytest
 
-from drumscribe.beats import PRIOR_BPM, BeatMap, fix_offbeat, track_events
-from drumscribe.drums import CLASSES
+from drumscribe.transcription.beats import PRIOR_BPM, BeatMap, fix_offbeat, track_events
+from drumscribe.core.drums import CLASSES
 
 from beat_helpers import drifting_beats, groove, steady_beats
 
@@ -31,7 +31,7 @@ def test_fast_tempo_is_read_at_the_right_tempo_or_half_of_it():
 
 def test_offbeat_lock_is_moved_onto_the_kicks():
     """Beats tracked on the "and"s (where a punk beat puts the snare) move half a beat onto the kicks; right ones stay."""
-    from drumscribe.beats import CLOCK
+    from drumscribe.transcription.beats import CLOCK
 
     ref = steady_beats(140.0, 20.0, offset=0.3)
     n = CLOCK.n_frames(2100)

@@ -4,8 +4,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drumscribe.config import config_from_dict, load_config, require_path
-from drumscribe.errors import ConfigError
+from drumscribe.core.config import config_from_dict, load_config, require_path
+from drumscribe.core.errors import ConfigError
 
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"
 PLAN = Path(__file__).resolve().parents[2] / "shared" / "seed" / "medium-training-test-plan.md"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drumscribe.metrics import OnsetScorer, add_cooccurrence, cooccurring_false_alarms, false_alarms
+from drumscribe.evaluation.metrics import OnsetScorer, add_cooccurrence, cooccurring_false_alarms, false_alarms
 
 NAMES = ["kick", "snare", "hihat", "crash"]
 
@@ -59,7 +59,7 @@ def test_chance_level_is_the_covered_share_of_the_timeline():
 
 
 def test_evaluate_table_shows_cooccurrence():
-    from drumscribe.evaluation import results_tables
+    from drumscribe.evaluation.evaluate import results_tables
 
     s = OnsetScorer(NAMES, 0.05)
     s.add([np.array([1.0]), np.array([]), np.array([]), np.array([])], [np.array([1.0]), np.array([]), np.array([1.0]), np.array([])])

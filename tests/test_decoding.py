@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
-from drumscribe.decoding import DecodeSettings, Event, decode, events_by_class, pick_peaks, strength_to_velocity
-from drumscribe.timebase import FrameClock
+from drumscribe.transcription.decoding import DecodeSettings, Event, decode, events_by_class, pick_peaks, strength_to_velocity
+from drumscribe.core.timebase import FrameClock
 
 CLOCK = FrameClock(100, 1)  # 100 frames per second: frame f <-> f / 100 s
 
@@ -132,7 +132,7 @@ def test_subframe_timing_measured_on_toy_activations():
 
 
 def test_settings_from_config_are_the_configs():
-    from drumscribe.config import load_config
+    from drumscribe.core.config import load_config
 
     from eval_helpers import ROOT
 

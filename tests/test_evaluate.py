@@ -15,8 +15,8 @@ torch.set_num_threads(1)
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, toy_root):
-    from drumscribe.config import load_config
-    from drumscribe.preprocess import run_preprocess
+    from drumscribe.core.config import load_config
+    from drumscribe.dataset.preprocess import run_preprocess
 
     from conftest import CONFIGS, path_overrides
 
@@ -50,9 +50,9 @@ def test_evaluate_scores_match_direct_decoding(setup):
     """The command's numbers equal decoding + mir_eval on the same activations."""
     import mir_eval
 
-    from drumscribe.checkpoint import load_bundle
-    from drumscribe.decoding import DecodeSettings, decode, events_by_class
-    from drumscribe.evaluation import cache_items, evaluate_predictions, predict_items
+    from drumscribe.training.checkpoint import load_bundle
+    from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
+    from drumscribe.evaluation.evaluate import cache_items, evaluate_predictions, predict_items
 
     cfg, ckpt, _ = setup
     bundle = load_bundle(ckpt)
@@ -102,9 +102,9 @@ def test_evaluate_with_config_and_errors(setup, tmp_path, capsys):
 def test_tune_stores_thresholds(setup, tmp_path):
     import shutil
 
-    from drumscribe.checkpoint import load_bundle
-    from drumscribe.evaluation import cache_items
-    from drumscribe.tuning import tune_thresholds
+    from drumscribe.training.checkpoint import load_bundle
+    from drumscribe.evaluation.evaluate import cache_items
+    from drumscribe.evaluation.tuning import tune_thresholds
 
     cfg, ckpt, _ = setup
     mine = tmp_path / "t.ckpt"
@@ -119,9 +119,9 @@ def test_tune_stores_thresholds(setup, tmp_path):
 
 def test_tuning_recovers_the_best_threshold():
     """On constructed activations the tuned threshold gives the best F1 of the grid."""
-    from drumscribe.config import load_config
-    from drumscribe.evaluation import EvalItem, Prediction
-    from drumscribe.tuning import tune_from_predictions
+    from drumscribe.core.config import load_config
+    from drumscribe.evaluation.evaluate import EvalItem, Prediction
+    from drumscribe.evaluation.tuning import tune_from_predictions
 
     from eval_helpers import ROOT
 
@@ -143,8 +143,8 @@ def test_checkpoint_stores_config_and_thresholds_once(setup, tmp_path):
     held both copies leaves one; loading puts the thresholds into the rebuilt config."""
     import shutil
 
-    from drumscribe.checkpoint import load_bundle, save_thresholds
-    from drumscribe.training import DrumscribeModule
+    from drumscribe.training.checkpoint import load_bundle, save_thresholds
+    from drumscribe.training.module import DrumscribeModule
 
     cfg, ckpt, _ = setup
     tuned = cfg.copy()
@@ -172,7 +172,8 @@ def test_threshold_choice_in_one_place(setup, tmp_path):
     onset_threshold means that value for every class even when the model holds tuned ones."""
     import shutil
 
-    from drumscribe.checkpoint import load_bundle, resolve, save_thresholds
+    from drumscribe.training.checkpoint import load_bundle, save_thresholds
+    from drumscribe.transcription.bundle import resolve
 
     cfg, ckpt, _ = setup
     tuned = tmp_path / "tuned.ckpt"

@@ -6,7 +6,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drumscribe.features import compute_features, feature_params, mel_filterbank
+from drumscribe.audio.features import compute_features, feature_params, mel_filterbank
 
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURE = ROOT / "tests" / "fixtures" / "egmd_tiny"
@@ -14,7 +14,7 @@ DEMO = ROOT / "src" / "drumscribe" / "data" / "demo" / "demo_clip.flac"
 
 
 def _cfg():
-    from drumscribe.config import load_config
+    from drumscribe.core.config import load_config
 
     return load_config(ROOT / "configs" / "medium_test_config.yaml")
 
@@ -40,7 +40,7 @@ def test_filterbank_equals_librosa(fmax):
 @pytest.mark.filterwarnings("ignore:n_fft=.*is too large")
 def test_logmel_equals_librosa_on_real_and_edge_audio():
     """Within float32 rounding of librosa's, on the demo clip, noise with a near-silent stretch and odd lengths."""
-    from drumscribe.audio import load_audio
+    from drumscribe.audio.io import load_audio
 
     a = _cfg().audio
     rng = np.random.default_rng(0)
@@ -61,8 +61,8 @@ def test_feature_kind_marks_the_implementation():
 
 def test_bundled_sidecar_cache_key_is_current():
     """The bundled model reads caches made by this code (its stored cache key is today's for its config)."""
-    from drumscribe.cache import cache_key
-    from drumscribe.onnx_runtime import load_onnx_bundle
+    from drumscribe.dataset.cache import cache_key
+    from drumscribe.transcription.onnx_runtime import load_onnx_bundle
 
     b = load_onnx_bundle(None)
     assert b.cache_key == cache_key(b.config)
@@ -70,10 +70,10 @@ def test_bundled_sidecar_cache_key_is_current():
 
 def test_cached_features_equal_inference_features(tmp_path):
     """Preprocessing caches exactly the features `transcribe` computes for the same 44.1 kHz file."""
-    from drumscribe.audio import iter_audio_blocks
-    from drumscribe.cache import cache_path, read_item
-    from drumscribe.inference import iter_feature_blocks
-    from drumscribe.preprocess import process_single_file
+    from drumscribe.audio.io import iter_audio_blocks
+    from drumscribe.dataset.cache import cache_path, read_item
+    from drumscribe.audio.features import iter_feature_blocks
+    from drumscribe.dataset.preprocess import process_single_file
 
     pytest.importorskip("h5py")
     cfg = _cfg()
@@ -88,7 +88,7 @@ def test_cached_features_equal_inference_features(tmp_path):
 
 
 def test_mix_to_mono_equals_numpy_mean():
-    from drumscribe.audio import mix_to_mono
+    from drumscribe.audio.io import mix_to_mono
 
     rng = np.random.default_rng(0)
     for ch in (1, 2, 3, 6, 9):

@@ -6,8 +6,8 @@ torch = pytest.importorskip("torch")
 
 
 def test_fast_copy_rebuilt_after_weights_change():
-    from drumscribe.checkpoint import load_bundle
-    from drumscribe.inference import inference_model
+    from drumscribe.training.checkpoint import load_bundle
+    from drumscribe.training.torch_runner import inference_model
 
     model = load_bundle(None).model.eval()
     first = inference_model(model)

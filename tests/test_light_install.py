@@ -69,8 +69,8 @@ def test_midi_writer_output_is_valid_for_mido_with_checks():
     mido = pytest.importorskip("mido")
     import numpy as np
 
-    from drumscribe.beats import BeatMap
-    from drumscribe.midi_out import Note, midi_file_bytes
+    from drumscribe.transcription.beats import BeatMap
+    from drumscribe.transcription.midi_out import Note, midi_file_bytes
 
     rng = np.random.default_rng(0)
     t = np.sort(rng.random(500) * 60.0)

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from drumscribe.metrics import Counts, OnsetScorer, frame_counts, match_onsets, merge_groups, summarize
+from drumscribe.evaluation.metrics import Counts, OnsetScorer, frame_counts, match_onsets, merge_groups, summarize
 
 NAMES = ["kick", "snare", "hihat", "hi_tom", "mid_tom", "low_tom", "crash", "ride"]
 
@@ -75,12 +75,13 @@ def test_empty_conventions_and_frame_counts():
 
 def test_midi_round_trip_scores_perfectly(tmp_path):
     """truth MIDI -> perfect activations -> decode -> write MIDI -> read -> evaluate: F1 = 1."""
-    from drumscribe.config import load_config
-    from drumscribe.decoding import DecodeSettings, decode, onset_roll
-    from drumscribe.midi import make_targets, onsets_by_class, read_drum_notes
-    from drumscribe.midi_out import write_events
-    from drumscribe.timebase import FrameClock
-    from drumscribe.toy import toy_performance, write_midi
+    from drumscribe.core.config import load_config
+    from drumscribe.dataset.targets import onset_roll
+    from drumscribe.transcription.decoding import DecodeSettings, decode
+    from drumscribe.dataset.targets import make_targets, onsets_by_class, read_drum_notes
+    from drumscribe.transcription.midi_out import write_events
+    from drumscribe.core.timebase import FrameClock
+    from drumscribe.dataset.toy import toy_performance, write_midi
 
     from eval_helpers import ROOT
 

@@ -7,10 +7,10 @@ import numpy as np
 import pretty_midi
 import pytest
 
-from drumscribe.beats import BeatMap, track_events
-from drumscribe.config import load_config
-from drumscribe.drums import CLASSES
-from drumscribe.midi_out import Note, QUANTIZE_STEPS, write_events, write_midi
+from drumscribe.transcription.beats import BeatMap, track_events
+from drumscribe.core.config import load_config
+from drumscribe.core.drums import CLASSES
+from drumscribe.transcription.midi_out import Note, QUANTIZE_STEPS, write_events, write_midi
 
 from beat_helpers import drifting_beats, groove
 
@@ -78,7 +78,7 @@ def test_generic_writer_without_beat_map(tmp_path):
 
 
 def test_constant_map_quantize_rejects_unknown(performance):
-    from drumscribe.midi_out import quantized_times
+    from drumscribe.transcription.midi_out import quantized_times
 
     events, _, _ = performance
     bm = BeatMap.constant(120.0, 10.0)

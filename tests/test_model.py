@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from drumscribe.config import load_config
-from drumscribe.model import DrumTranscriptionCRNN, build_model
+from drumscribe.core.config import load_config
+from drumscribe.training.model import DrumTranscriptionCRNN, build_model
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]

@@ -77,17 +77,17 @@ def test_export_command_round_trip(tmp_path, capsys):
     pytest.importorskip("torch")
     import soundfile as sf
 
-    from drumscribe.checkpoint import load_bundle
+    from drumscribe.training.checkpoint import load_bundle
     from drumscribe.cli import main
-    from drumscribe.inference import predict_features
-    from drumscribe.onnx_runtime import load_onnx_bundle
-    from drumscribe.timebase import FrameClock
-    from drumscribe.toy import render_events, toy_performance
+    from drumscribe.transcription.inference import predict_features
+    from drumscribe.transcription.onnx_runtime import load_onnx_bundle
+    from drumscribe.core.timebase import FrameClock
+    from drumscribe.dataset.toy import render_events, toy_performance
     from eval_helpers import fake_checkpoint, small_config
 
     cfg = small_config()
     y = render_events(toy_performance(12.0, seed=3), 12.0, seed=3, sr=cfg.audio.sample_rate)
-    from drumscribe.features import compute_features
+    from drumscribe.audio.features import compute_features
 
     feats = compute_features(y, cfg.audio)
     ckpt = fake_checkpoint(tmp_path / "m.ckpt", cfg, features=feats, thresholds=[0.3] * cfg.n_classes)

@@ -11,14 +11,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from drumscribe.cache import cache_key, cache_path, is_valid, read_item, write_item
+from drumscribe.dataset.cache import cache_key, cache_path, is_valid, read_item, write_item
 from drumscribe.cli import main
-from drumscribe.dataset_index import Pair, assign_splits, index_dataset, select_subset
-from drumscribe.midi import read_drum_notes
-from drumscribe.preprocess import run_preprocess
-from drumscribe.splits import read_split
-from drumscribe.timebase import FrameClock
-from drumscribe.toy import write_midi
+from drumscribe.dataset.index import Pair, assign_splits, index_dataset, select_subset
+from drumscribe.dataset.targets import read_drum_notes
+from drumscribe.dataset.preprocess import run_preprocess
+from drumscribe.dataset.splits import read_split
+from drumscribe.core.timebase import FrameClock
+from drumscribe.dataset.toy import write_midi
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -118,7 +118,7 @@ def test_failure_mid_write_leaves_nothing(tmp_path, monkeypatch):
 KILL_SCRIPT = r"""
 import sys, numpy as np
 from pathlib import Path
-from drumscribe.cache import write_item
+from drumscribe.dataset.cache import write_item
 out = Path(sys.argv[1])
 big = np.random.default_rng(0).standard_normal((20000, 128)).astype(np.float32)
 arrays = dict(features=big, onsets=np.zeros((20000, 8), np.uint8), velocities=np.zeros((20000, 8), np.float32),
@@ -146,7 +146,7 @@ def test_sigkill_at_any_moment_leaves_no_trusted_partial_file(tmp_path):
 
 
 def test_serial_equals_parallel(toy_copy, tmp_path, make_cfg):
-    from drumscribe.config import load_config
+    from drumscribe.core.config import load_config
     from conftest import path_overrides
 
     cfg1 = load_config(ROOT / "configs/medium_test_config.yaml", path_overrides(toy_copy, tmp_path / "serial"))
@@ -279,7 +279,7 @@ def test_unmapped_notes_are_counted(toy_copy, make_cfg):
 
 
 def test_missing_dataset_dir_names_key(tmp_path, make_cfg):
-    from drumscribe.errors import ConfigError
+    from drumscribe.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="data.egmd_root"):
         run_preprocess(make_cfg(tmp_path / "absent"), progress=False)

@@ -5,7 +5,7 @@ import json
 import pytest
 
 from drumscribe.cli import main
-from drumscribe.report import decide, loss_trend
+from drumscribe.evaluation.report import decide, loss_trend
 
 
 def hist(losses):
@@ -87,7 +87,7 @@ def test_report_cli(tmp_path, capsys):
         for r in hist(DECREASING):
             w.writerow({**r, "step": 10 * r["epoch"], "val_f1_micro": 0.3})
     (run / "eval_results.json").write_text(json.dumps(ev(0.45)))
-    from drumscribe.toy import write_midi
+    from drumscribe.dataset.toy import write_midi
 
     write_midi(run / "t.mid", [(0.5, 36, 100)])
     out = tmp_path / "d.json"

@@ -9,8 +9,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from drumscribe.audio import iter_audio_blocks, load_audio
-from drumscribe.toy import render_events, toy_performance
+from drumscribe.audio.io import iter_audio_blocks, load_audio
+from drumscribe.dataset.toy import render_events, toy_performance
 
 from eval_helpers import fake_checkpoint, small_config
 

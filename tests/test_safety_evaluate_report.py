@@ -33,7 +33,7 @@ def _lines(err):
 
 def _no_work(monkeypatch):
     """Make the model pass fail loudly: a destination error must come before it."""
-    import drumscribe.evaluation as ev
+    import drumscribe.evaluation.evaluate as ev
 
     def boom(*a, **k):
         raise AssertionError("the evaluation ran before the destination was checked")
@@ -83,7 +83,7 @@ def _report_run(tmp_path):
 def test_report_json_destination_checked_first(tmp_path, capsys, monkeypatch):
     run = _report_run(tmp_path)
     (tmp_path / "afile").write_text("x")
-    import drumscribe.report as rep
+    import drumscribe.evaluation.report as rep
 
     monkeypatch.setattr(rep, "decide", lambda *a, **k: (_ for _ in ()).throw(AssertionError("decided first")))
     rc = main(["report", "--run", str(run), "--json", str(tmp_path / "afile" / "d.json")])

@@ -22,7 +22,7 @@ def _args(cfg, *extra):
 
 
 def test_second_run_on_the_same_cache_refuses_in_one_line(toy_copy, make_cfg, capsys):
-    from drumscribe.cache import cache_lock
+    from drumscribe.dataset.cache import cache_lock
 
     cfg = make_cfg(toy_copy)
     root = cfg.data.processed_root
@@ -38,8 +38,8 @@ def test_second_run_on_the_same_cache_refuses_in_one_line(toy_copy, make_cfg, ca
 
 
 def test_only_dead_writers_temp_files_are_removed(tmp_path):
-    from drumscribe.atomic import writer_tag
-    from drumscribe.cache import ARRAYS, write_item
+    from drumscribe.core.atomic import writer_tag
+    from drumscribe.dataset.cache import ARRAYS, write_item
 
     host = writer_tag().rsplit("-", 1)[0]
     dead = subprocess.Popen([sys.executable, "-c", "pass"])

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from drumscribe.cli import main
-from drumscribe.config import load_config
+from drumscribe.core.config import load_config
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_helpers import CONFIGS, FAST_AUDIO, TINY_MODEL, build_toy_cache, read_history  # noqa: E402
@@ -75,7 +75,7 @@ def test_resume_corrupt_truncated_and_foreign_checkpoints(trained, tmp_path, cap
 
 
 def test_resume_shipped_model_is_refused(trained, tmp_path, capsys):
-    from drumscribe.checkpoint import export_bundle
+    from drumscribe.training.checkpoint import export_bundle
 
     root, ov, last = trained
     st, _ = export_bundle(last, tmp_path / "ship" / "m")
@@ -102,7 +102,7 @@ def test_max_epochs_not_above_done_says_so(trained, capsys):
 def test_failed_start_leaves_no_empty_version_folder(tmp_path):
     import lightning as L
 
-    from drumscribe.training import fit
+    from drumscribe.training.module import fit
 
     ov = build_toy_cache(tmp_path, FAST_AUDIO + TINY_MODEL, n_performances=2, seconds=2.0) + BASE
 

@@ -10,7 +10,7 @@ import soundfile as sf
 import torch
 
 from drumscribe.cli import main
-from drumscribe.toy import render_events, toy_performance
+from drumscribe.dataset.toy import render_events, toy_performance
 
 from eval_helpers import fake_checkpoint, small_config
 

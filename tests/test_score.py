@@ -5,9 +5,9 @@ import pytest
 
 pytest.importorskip("music21")
 
-from drumscribe.beats import track_events  # noqa: E402
-from drumscribe.drums import CLASSES  # noqa: E402
-from drumscribe.score import NOTATION, find_musescore, write_score  # noqa: E402
+from drumscribe.transcription.beats import track_events  # noqa: E402
+from drumscribe.core.drums import CLASSES  # noqa: E402
+from drumscribe.transcription.score import NOTATION, find_musescore, write_score  # noqa: E402
 
 from beat_helpers import groove, steady_beats  # noqa: E402
 
@@ -59,8 +59,8 @@ def test_png_render_is_not_empty(tmp_path, groove_and_map):
 
 
 def test_pdf_without_musescore_is_one_clear_error(tmp_path, groove_and_map, monkeypatch):
-    import drumscribe.score as score
-    from drumscribe.errors import DrumscribeError
+    import drumscribe.transcription.score as score
+    from drumscribe.core.errors import DrumscribeError
 
     monkeypatch.setattr(score, "find_musescore", lambda: None)
     events, bm = groove_and_map
@@ -75,7 +75,7 @@ def test_pickup_is_an_incomplete_first_bar_in_the_music_s_meter(tmp_path):
 
     from music21 import converter, meter
 
-    from drumscribe.beats import BeatMap
+    from drumscribe.transcription.beats import BeatMap
 
     ref = steady_beats(100.0, 12.0, offset=0.0)
     events, _ = groove(ref, start_beat=3, seed=2)  # starts on beat 4: a one-beat pickup

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from drumscribe.checkpoint import default_model_path
+from drumscribe.transcription.bundle import default_model_path
 
 DEMO = Path(__file__).resolve().parents[1] / "src" / "drumscribe" / "data" / "demo"
 F1_FLOOR = 0.80  # measured 0.875 micro F1 on the demo clip (MODEL_CARD.md), minus a margin
@@ -27,10 +27,10 @@ def test_bundled_model_is_safetensors_and_small():
 
 
 def test_bundled_model_on_the_demo_clip(tmp_path):
-    from drumscribe.checkpoint import load_bundle
+    from drumscribe.training.checkpoint import load_bundle
     from drumscribe.commands.demo import score_against_truth
-    from drumscribe.inference import transcribe_audio
-    from drumscribe.midi import read_drum_notes
+    from drumscribe.transcription.inference import transcribe_audio
+    from drumscribe.dataset.targets import read_drum_notes
 
     bundle = load_bundle(None)
     tr = transcribe_audio(bundle, DEMO / "demo_clip.flac")

@@ -1,10 +1,9 @@
-"""drumscribe.smoothing gives scipy's results (the beat tracker swapped scipy's filters for these)."""
+"""drumscribe.transcription.smoothing gives scipy's results (the beat tracker swapped scipy's filters for these)."""
 
 import numpy as np
 import pytest
 
-from drumscribe import smoothing
-
+from drumscribe.transcription import smoothing
 ndimage = pytest.importorskip("scipy.ndimage")
 signal = pytest.importorskip("scipy.signal")
 
@@ -49,7 +48,7 @@ def test_beats_module_imports_no_scipy_filters():
     import subprocess
     import sys
 
-    code = ("import sys, numpy as np, drumscribe.beats as b\n"
+    code = ("import sys, numpy as np, drumscribe.transcription.beats as b\n"
             "t = np.arange(0, 30, 0.5); c = np.zeros(len(t), int); v = np.full(len(t), 100)\n"
             "b.track(t, c, v, ['kick', 'snare', 'hihat'], 30.0)\n"
             "print(sorted(m for m in ('scipy.signal', 'scipy.ndimage') if m in sys.modules))")

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drumscribe.errors import DrumscribeError
+from drumscribe.core.errors import DrumscribeError
 from drumscribe.synth import kits as kitmod
 
 FIXTURE = Path(__file__).parent / "fixtures" / "egmd_tiny"

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drumscribe.drums import CLASSES, TD_CLASS, TD_NOTES, td_mapping, tom_map_disagreements
+from drumscribe.core.drums import CLASSES, TD_CLASS, TD_NOTES, td_mapping, tom_map_disagreements
 
 GMD = Path(__file__).parent / "fixtures" / "gmd_tiny"
 ROOT = Path(__file__).resolve().parents[1]
@@ -24,7 +24,7 @@ def _rows(root):
 
 
 def _notes(path):
-    from drumscribe.midi import read_drum_notes
+    from drumscribe.dataset.targets import read_drum_notes
 
     n = read_drum_notes(path)
     return list(zip(n.times.tolist(), n.pitches.tolist(), n.velocities.tolist()))
@@ -65,9 +65,9 @@ def test_gmd_rendering_keeps_ids_splits_and_td_notes(gmd_out):
 
 def test_tom_map_round_trip(gmd_out):
     """A rendered tom-1 hit (TD 48) is a hi_tom target under default_config.yaml."""
-    from drumscribe.config import load_config
-    from drumscribe.midi import make_targets, read_drum_notes
-    from drumscribe.timebase import FrameClock
+    from drumscribe.core.config import load_config
+    from drumscribe.dataset.targets import make_targets, read_drum_notes
+    from drumscribe.core.timebase import FrameClock
 
     cfg = load_config(ROOT / "configs" / "default_config.yaml")
     assert cfg.egmd_midi_mapping == td_mapping()
@@ -88,7 +88,7 @@ def test_tom_map_round_trip(gmd_out):
 
 def test_plan_medium_config_is_flagged():
     """The plan's GM reading of the toms disagrees with E-GMD, and the check says where."""
-    from drumscribe.config import load_config
+    from drumscribe.core.config import load_config
 
     cfg = load_config(ROOT / "configs" / "medium_test_config.yaml")
     bad = tom_map_disagreements(cfg.egmd_midi_mapping)

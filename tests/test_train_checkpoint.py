@@ -1,4 +1,4 @@
-"""checkpoint.py: load_bundle / export_bundle / save_thresholds on a Lightning-shaped checkpoint."""
+"""training/checkpoint.py: load_bundle / export_bundle / save_thresholds on a Lightning-shaped checkpoint."""
 
 import json
 from pathlib import Path
@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 import torch
 
-from drumscribe.checkpoint import (CheckpointError, default_model_path, export_bundle, load_bundle, make_meta,
-                                   save_thresholds)
-from drumscribe.config import load_config
-from drumscribe.errors import DrumscribeError
-from drumscribe.model import build_model
+from drumscribe.training.checkpoint import export_bundle, load_bundle, save_thresholds
+from drumscribe.transcription.bundle import CheckpointError, default_model_path, make_meta
+from drumscribe.core.config import load_config
+from drumscribe.core.errors import DrumscribeError
+from drumscribe.training.model import build_model
 
 torch.set_num_threads(1)
 ROOT = Path(__file__).resolve().parents[1]

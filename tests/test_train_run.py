@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from drumscribe.checkpoint import export_bundle, load_bundle
+from drumscribe.training.checkpoint import export_bundle, load_bundle
 from drumscribe.cli import main
-from drumscribe.config import load_config
-from drumscribe.training import HardwareFallbackWarning, fit
+from drumscribe.core.config import load_config
+from drumscribe.training.module import HardwareFallbackWarning, fit
 
 sys.path.insert(0, str(Path(__file__).parent))
 from train_helpers import CONFIGS, FAST_AUDIO, TINY_MODEL, build_toy_cache, read_history  # noqa: E402

@@ -10,11 +10,11 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import EarlyStopping
 
-from drumscribe import augment
-from drumscribe.config import load_config
-from drumscribe.data import EvalItems, TrainWindows, make_dataloaders, soften
-from drumscribe.errors import CacheError
-from drumscribe.training import (AtomicModelCheckpoint, DrumscribeModule, HardwareFallbackWarning, build_callbacks,
+from drumscribe.training import augment
+from drumscribe.core.config import load_config
+from drumscribe.training.data import EvalItems, TrainWindows, make_dataloaders, soften
+from drumscribe.core.errors import CacheError
+from drumscribe.training.module import (AtomicModelCheckpoint, DrumscribeModule, HardwareFallbackWarning, build_callbacks,
                                  build_logger, build_trainer, last_checkpoint_name, resolve_hardware)
 
 sys.path.insert(0, str(Path(__file__).parent))
@@ -127,7 +127,7 @@ def test_loss_class_weights_and_masking(toy):
 
 def test_missing_cache_file_names_it(toy, tmp_path):
     cfg = cfg_of(toy)
-    from drumscribe.splits import read_split, write_split
+    from drumscribe.dataset.splits import read_split, write_split
 
     rels = read_split(cfg.data.splits_dir, "train")
     splits = tmp_path / "splits"

@@ -8,10 +8,12 @@ import soundfile as sf
 import torch
 
 from drumscribe.cli import main
-from drumscribe.features import compute_features
-from drumscribe.inference import iter_audio_blocks, iter_array_blocks, iter_feature_blocks, predict_features
-from drumscribe.timebase import FrameClock
-from drumscribe.toy import render_events, toy_performance, write_midi
+from drumscribe.audio.features import compute_features
+from drumscribe.audio.features import iter_feature_blocks
+from drumscribe.audio.io import iter_array_blocks, iter_audio_blocks
+from drumscribe.transcription.inference import predict_features
+from drumscribe.core.timebase import FrameClock
+from drumscribe.dataset.toy import render_events, toy_performance, write_midi
 
 from eval_helpers import fake_checkpoint, small_config
 
@@ -41,7 +43,7 @@ def test_streamed_features_equal_whole_file(long_audio):
 
 
 def test_resampled_stream_close_to_one_shot(tmp_path, long_audio):
-    from drumscribe.audio import load_audio
+    from drumscribe.audio.io import load_audio
 
     cfg, y, _ = long_audio
     path = tmp_path / "x44.wav"
@@ -55,7 +57,7 @@ def test_resampled_stream_close_to_one_shot(tmp_path, long_audio):
 
 
 def test_windowed_inference_equals_single_pass_away_from_edges(long_audio, ckpt):
-    from drumscribe.checkpoint import load_bundle
+    from drumscribe.training.checkpoint import load_bundle
 
     cfg, _, feats = long_audio
     bundle = load_bundle(ckpt)
@@ -98,7 +100,7 @@ def test_silent_audio_gives_empty_valid_midi(tmp_path, ckpt, capsys):
     assert main(["transcribe", str(tmp_path / "s.wav"), str(tmp_path / "s.mid"), "--checkpoint", str(ckpt),
                  "--threshold", "0.01"]) == 0
     assert "silent" in capsys.readouterr().err
-    from drumscribe.midi import read_drum_notes
+    from drumscribe.dataset.targets import read_drum_notes
 
     assert len(read_drum_notes(tmp_path / "s.mid", allow_empty=True).times) == 0
 

@@ -36,7 +36,7 @@ def _printed(out: str, row: str) -> tuple[float, float, float]:
 @pytest.mark.parametrize("window_s", [None, 1.0], ids=["one-window", "stitched-windows"])
 def test_history_val_f1_equals_evaluate_on_val(tmp_path, capsys, monkeypatch, window_s):
     if window_s is not None:
-        import drumscribe.inference as inf
+        import drumscribe.transcription.inference as inf
 
         monkeypatch.setattr(inf, "DEFAULT_WINDOW_S", window_s)  # 3-s files -> 4 windows of 1 s
         monkeypatch.setattr(inf, "DEFAULT_OVERLAP_S", 0.4)

@@ -1,4 +1,4 @@
-"""One drum vocabulary (drumscribe.drums): configs, metrics, report, toy data and the synth read it;
+"""One drum vocabulary (drumscribe.core.drums): configs, metrics, report, toy data and the synth read it;
 one MIDI writer (midi_out), one atomic writer (atomic), one synth sample rate."""
 
 import ast
@@ -6,8 +6,8 @@ from pathlib import Path
 
 import yaml
 
-from drumscribe import drums
-from drumscribe.config import load_config
+from drumscribe.core import drums
+from drumscribe.core.config import load_config
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = ROOT / "configs"
@@ -47,8 +47,9 @@ def test_plan_configs_list_the_plans_vocabulary_explicitly():
 
 
 def test_metrics_report_and_toy_read_drums():
-    from drumscribe import metrics, report, synth, toy
-
+    from drumscribe.evaluation import metrics, report
+    from drumscribe import synth
+    from drumscribe.dataset import toy
     assert {g: set(m) for g, m in metrics.FIVE_CLASS_GROUPS.items()} == {
         g: {c for c in drums.CLASSES if drums.FOLD5[c] == g} for g in drums.FOLD5_CLASSES}
     assert sorted(c for m in metrics.FIVE_CLASS_GROUPS.values() for c in m) == sorted(drums.CLASSES)
@@ -77,18 +78,18 @@ def _calls(tree, names):
 
 
 def test_one_midi_writer_one_atomic_writer_one_synth_rate():
-    """Only midi_out builds MIDI files, only atomic.py (and cache.py, for HDF5 files and folders, on atomic's
+    """Only transcription/midi_out builds MIDI files, only core/atomic.py (and dataset/cache.py, for HDF5 files and folders, on atomic's
     temp names) renames files into place, only synth/__init__ says 44100."""
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC).as_posix()
         text = path.read_text()
         tree = ast.parse(text)
-        if rel != "midi_out.py":
+        if rel != "transcription/midi_out.py":
             offenders += [(rel, *c) for c in _calls(tree, ("MidiFile", "PrettyMIDI.write", "MidiTrack"))]
             offenders += [(rel, n.lineno, "pretty_midi.PrettyMIDI(resolution=...)") for n in ast.walk(tree)
                           if isinstance(n, ast.Call) and any(k.arg in ("resolution", "initial_tempo") for k in n.keywords)]
-        if rel not in ("atomic.py", "cache.py"):  # cache.py: HDF5 files and .npy folders, on atomic's temp names
+        if rel not in ("core/atomic.py", "dataset/cache.py"):  # cache.py: HDF5 files and .npy folders, on atomic's temp names
             offenders += [(rel, *c) for c in _calls(tree, ("os.replace", "os.rename"))]
         if rel != "synth/__init__.py":
             offenders += [(rel, n.lineno, "44100") for n in ast.walk(tree)

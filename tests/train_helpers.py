@@ -31,14 +31,14 @@ def build_toy_cache(root: Path, overrides: list[str], config: str = "test_config
 
     Every file is in ``train`` and ``val`` unless indices are given.
     """
-    from drumscribe.audio import load_audio
-    from drumscribe.cache import cache_key, cache_path, write_item
-    from drumscribe.config import load_config
-    from drumscribe.features import compute_features
-    from drumscribe.midi import make_targets, read_drum_notes
-    from drumscribe.splits import write_split
-    from drumscribe.timebase import FrameClock
-    from drumscribe.toy import make_toy_egmd
+    from drumscribe.audio.io import load_audio
+    from drumscribe.dataset.cache import cache_key, cache_path, write_item
+    from drumscribe.core.config import load_config
+    from drumscribe.audio.features import compute_features
+    from drumscribe.dataset.targets import make_targets, read_drum_notes
+    from drumscribe.dataset.splits import write_split
+    from drumscribe.core.timebase import FrameClock
+    from drumscribe.dataset.toy import make_toy_egmd
 
     root = Path(root)
     ov = path_overrides(root) + list(overrides)

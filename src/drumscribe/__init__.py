@@ -21,13 +21,13 @@ __all__ = ["transcribe", "load_model", "__version__"]
 
 def transcribe(audio, sample_rate=None, **kwargs):
     """Drum audio (a path, or an array at ``sample_rate``) -> Transcription; see :func:`drumscribe.api.transcribe`."""
-    from .api import transcribe as _transcribe
+    from drumscribe.api import transcribe as _transcribe
 
     return _transcribe(audio, sample_rate, **kwargs)
 
 
 def load_model(path=None, **kwargs):
     """Load a model to reuse across :func:`transcribe` calls; see :func:`drumscribe.api.load_model`."""
-    from .api import load_model as _load_model
+    from drumscribe.api import load_model as _load_model
 
     return _load_model(path, **kwargs)

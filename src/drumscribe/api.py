@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .errors import DrumscribeError
+from drumscribe.core.errors import DrumscribeError
 
 BACKENDS = ("onnx", "torch")
 TORCH_SUFFIXES = (".ckpt", ".safetensors")
@@ -49,7 +49,7 @@ def require_torch(what: str) -> None:
 
 def load_model(path: str | Path | None = None, backend: str | None = None, device: str = "cpu",
                threads: int | None = None):
-    """Load a model once for many :func:`transcribe` calls -> :class:`~drumscribe.checkpoint.ModelBundle`.
+    """Load a model once for many :func:`transcribe` calls -> :class:`~drumscribe.transcription.bundle.ModelBundle`.
 
     ``path``: None (the bundled model), an ``.onnx`` file (with its ``.json`` sidecar), a shipped
     ``.safetensors`` or a training ``.ckpt``.  ``threads``: CPU threads for the model
@@ -62,7 +62,7 @@ def load_model(path: str | Path | None = None, backend: str | None = None, devic
                                   f"`drumscribe export --checkpoint {path} OUT.onnx`, or use the torch backend")
         if str(device) != "cpu":
             raise DrumscribeError(f"device {device!r}: the onnx backend runs on the CPU; use the torch backend")
-        from .onnx_runtime import load_onnx_bundle
+        from drumscribe.transcription.onnx_runtime import load_onnx_bundle
 
         return load_onnx_bundle(path, threads=threads)
     if path is not None and Path(path).suffix == ".onnx":
@@ -70,7 +70,7 @@ def load_model(path: str | Path | None = None, backend: str | None = None, devic
     require_torch("the torch backend")
     import torch
 
-    from .checkpoint import load_bundle
+    from drumscribe.training.checkpoint import load_bundle
 
     if threads:
         torch.set_num_threads(int(threads))
@@ -80,9 +80,20 @@ def load_model(path: str | Path | None = None, backend: str | None = None, devic
     return bundle
 
 
+def load_for_transcription(checkpoint, overrides, threshold, backend=None, device="cpu", threads=None):
+    """(bundle with the overridden config, thresholds).  ``backend``: see :func:`drumscribe.api.backend_for`."""
+    from drumscribe.transcription.bundle import resolve
+
+    bundle = load_model(checkpoint, backend, device, threads)
+    cfg, th = resolve(bundle, None, overrides, threshold)
+    if overrides:
+        bundle.config = cfg
+    return bundle, th
+
+
 def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: float | None = None,
                velocity: str = "auto", backend: str | None = None, device: str = "cpu", threads: int | None = None):
-    """Transcribe drums -> :class:`~drumscribe.inference.Transcription`.
+    """Transcribe drums -> :class:`~drumscribe.transcription.inference.Transcription`.
 
     ``audio``: a path (any format libsndfile reads, any rate and channel count) or a float array
     ``(samples,)`` / ``(samples, channels)`` at ``sample_rate`` Hz (default: the model's rate).
@@ -92,8 +103,8 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: 
     The result's ``events`` (time s, class index, velocity, strength = confidence) can be written with
     ``to_midi(path)``, ``to_json()``, ``to_csv()``.
     """
-    from .checkpoint import ModelBundle
-    from .inference import transcribe_audio
+    from drumscribe.transcription.bundle import ModelBundle
+    from drumscribe.transcription.inference import transcribe_audio
 
     bundle = model if isinstance(model, ModelBundle) else load_model(model, backend, device, threads)
     if threshold is not None and not 0.0 < float(threshold) < 1.0:

@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from . import __version__
+from drumscribe import __version__
 
 # name -> (module, one-line help).  Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {
@@ -67,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     import warnings
 
-    from .errors import DrumscribeError, os_error_line
+    from drumscribe.core.errors import DrumscribeError, os_error_line
 
     default_format = warnings.formatwarning
     warnings.formatwarning = _one_line_warning(args.command, default_format)

@@ -25,7 +25,7 @@ def truth_by_class(bundle, truth_midi: Path) -> list:
     """Reference onset times per class (seconds) of a MIDI file, through the model's note mapping."""
     import numpy as np
 
-    from ..midi import onsets_by_class, read_drum_notes
+    from drumscribe.dataset.targets import onsets_by_class, read_drum_notes
 
     mapping = bundle.config.egmd_midi_mapping
     notes = read_drum_notes(truth_midi)
@@ -36,8 +36,8 @@ def truth_by_class(bundle, truth_midi: Path) -> list:
 
 def score_against_truth(bundle, events, truth_midi: Path, tolerance: float | None = None) -> dict:
     """Onset P/R/F1 (mir_eval, +-50 ms) of decoded events against a MIDI file's notes."""
-    from ..decoding import events_by_class
-    from ..metrics import score_classes, summarize
+    from drumscribe.transcription.decoding import events_by_class
+    from drumscribe.evaluation.metrics import score_classes, summarize
 
     n = len(bundle.class_names)
     tol = bundle.config.postprocessing.onset_tolerance if tolerance is None else tolerance
@@ -51,8 +51,9 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..errors import DrumscribeError
-    from .transcribe import load_for_transcription, transcribe_file
+    from drumscribe.core.errors import DrumscribeError
+    from drumscribe.api import load_for_transcription
+    from drumscribe.transcription.files import transcribe_file
 
     clip = Path(args.input) if args.input else DEMO_CLIP
     truth = None if args.input else DEMO_TRUTH
@@ -68,8 +69,8 @@ def run(args) -> int:
     has_truth = truth is not None and truth.is_file()
     tr = transcribe_file(bundle, thresholds, clip, midi_path, "midi", opts, None if has_truth else png_path, console)
     if has_truth:  # the piano roll with the truth drawn under the prediction
-        from ..decoding import events_by_class
-        from ..plotting import piano_roll
+        from drumscribe.transcription.decoding import events_by_class
+        from drumscribe.transcription.plotting import piano_roll
 
         piano_roll(png_path, bundle.class_names, events_by_class(tr.events, len(bundle.class_names)),
                    truth_by_class(bundle, truth), tr.onset_probs, tr.clock.frame_rate,
@@ -94,8 +95,8 @@ def run(args) -> int:
         m = res["micro"]
         t.add_row("micro", f"{m['precision']:.3f}", f"{m['recall']:.3f}", f"{m['f1']:.3f}", str(m["support"]))
         console.print(t)
-    from ..score import write_score
-    from .transcribe import beat_map_for
+    from drumscribe.transcription.score import write_score
+    from drumscribe.transcription.files import beat_map_for
 
     beat_map = beat_map_for(tr, bundle, opts)
     console.print(f"tempo {beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm, {beat_map.meter}, "

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import add_set_argument
+from drumscribe.core.config import add_set_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -45,7 +45,7 @@ def check_outputs(args) -> None:
     """``--output`` and ``--plot`` must be writable *before* the evaluation runs (OSError naming the path)."""
     from pathlib import Path
 
-    from ..atomic import check_destination
+    from drumscribe.core.atomic import check_destination
 
     if args.output:
         check_destination(args.output)
@@ -55,11 +55,11 @@ def check_outputs(args) -> None:
 
 def evaluate(args) -> dict:
     """The whole command as a function; returns the results dict."""
-    from .. import __version__
-    from ..api import load_model
-    from ..checkpoint import resolve
-    from ..errors import ConfigError
-    from ..evaluation import evaluate_predictions, is_named_split, predict_items, split_items
+    from drumscribe import __version__
+    from drumscribe.api import load_model
+    from drumscribe.transcription.bundle import resolve
+    from drumscribe.core.errors import ConfigError
+    from drumscribe.evaluation.evaluate import evaluate_predictions, is_named_split, predict_items, split_items
 
     if args.tolerance is not None and args.tolerance <= 0:
         raise ConfigError("--tolerance must be positive")
@@ -82,9 +82,9 @@ def evaluate(args) -> dict:
 def _plots(folder, preds, results, cfg, class_names, thresholds, n) -> None:
     from pathlib import Path
 
-    from ..decoding import DecodeSettings, decode, events_by_class
-    from ..midi import onsets_by_class
-    from ..plotting import piano_roll
+    from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
+    from drumscribe.dataset.targets import onsets_by_class
+    from drumscribe.transcription.plotting import piano_roll
 
     settings = DecodeSettings.from_config(cfg, thresholds)
     clock = settings.clock
@@ -106,8 +106,8 @@ def run(args) -> int:
 
     from rich.console import Console
 
-    from ..evaluation import results_tables
-    from ..atomic import atomic_write_bytes
+    from drumscribe.evaluation.evaluate import results_tables
+    from drumscribe.core.atomic import atomic_write_bytes
 
     results = evaluate(args)
     console = Console()

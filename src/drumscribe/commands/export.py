@@ -24,8 +24,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     from pathlib import Path
 
-    from ..api import require_torch
-    from ..errors import DrumscribeError
+    from drumscribe.api import require_torch
+    from drumscribe.core.errors import DrumscribeError
 
     out = Path(args.output)
     if out.suffix != ".onnx":
@@ -39,9 +39,9 @@ def run(args) -> int:
     import numpy as np
     import torch
 
-    from ..checkpoint import load_bundle
-    from ..onnx_export import export_onnx
-    from ..onnx_runtime import load_onnx_bundle
+    from drumscribe.training.checkpoint import load_bundle
+    from drumscribe.training.onnx_export import export_onnx
+    from drumscribe.transcription.onnx_runtime import load_onnx_bundle
 
     bundle = load_bundle(args.checkpoint)
     onnx_path, side = export_onnx(bundle, out)

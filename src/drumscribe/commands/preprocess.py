@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from ..config import add_config_arguments
+from drumscribe.core.config import add_config_arguments
 
 
 def add_arguments(p) -> None:
@@ -26,9 +26,9 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from ..config import load_config
-    from ..errors import DrumscribeError
-    from ..preprocess import format_summary, run_preprocess
+    from drumscribe.core.config import load_config
+    from drumscribe.core.errors import DrumscribeError
+    from drumscribe.dataset.preprocess import format_summary, run_preprocess
 
     overrides = list(args.overrides)
     if args.max_files is not None:

@@ -12,14 +12,14 @@ the ``drumscribe evaluate --output`` JSON, optionally a transcribed MIDI file.  
 ``eval_results.json``/``results.json``/any evaluate JSON, ``*.mid``); explicit flags win.
 The configured epoch count comes from ``--epochs``, else ``--config``, else the
 checkpoint's config (``--checkpoint``, or the one named in the evaluation JSON).
-Definitions and precedence: see ``drumscribe.report``.
+Definitions and precedence: see ``drumscribe.evaluation.report``.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..config import add_set_argument
+from drumscribe.core.config import add_set_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +53,7 @@ def _find_eval(folder):
 def resolve_inputs(args) -> dict:
     from pathlib import Path
 
-    from ..errors import DrumscribeError
+    from drumscribe.core.errors import DrumscribeError
 
     if args.epochs is not None and args.epochs < 1:
         raise DrumscribeError(f"--epochs {args.epochs}: must be at least 1")
@@ -62,19 +62,19 @@ def resolve_inputs(args) -> dict:
         raise DrumscribeError(f"--run {run}: not a folder")
     cfg = None
     if args.config:
-        from ..config import load_config
+        from drumscribe.core.config import load_config
 
         cfg = load_config(args.config, args.overrides)
     eval_path = Path(args.eval_json) if args.eval_json else (_find_eval(run) if run else None)
     if eval_path is None:
         raise DrumscribeError("no evaluation results: pass --eval results.json (from `drumscribe evaluate --output`)")
-    from ..report import load_eval
+    from drumscribe.evaluation.report import load_eval
 
     results = load_eval(eval_path)
     ckpt = args.checkpoint or (results.get("checkpoint") if results.get("checkpoint") and Path(results["checkpoint"]).is_file() else None)
     if cfg is None and ckpt:
-        from ..checkpoint import load_bundle
-        from ..config import config_from_dict
+        from drumscribe.training.checkpoint import load_bundle
+        from drumscribe.core.config import config_from_dict
 
         cfg = config_from_dict(load_bundle(ckpt).config.to_dict(), args.overrides)
     history = Path(args.history) if args.history else None
@@ -98,11 +98,11 @@ def run(args) -> int:
     from rich.console import Console
     from rich.table import Table
 
-    from ..atomic import atomic_write_bytes
-    from ..report import count_midi_notes, decide, load_history
+    from drumscribe.core.atomic import atomic_write_bytes
+    from drumscribe.evaluation.report import count_midi_notes, decide, load_history
 
     if args.json_out:
-        from ..atomic import check_destination
+        from drumscribe.core.atomic import check_destination
 
         check_destination(args.json_out)  # fail before reading and deciding, not after
     inp = resolve_inputs(args)

@@ -71,9 +71,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def _list_kits(pool: str) -> int:
     from collections import Counter
 
-    from ..drums import CLASSES, TD_CLASS
-    from ..synth.kits import ARTICULATIONS, list_kits
-    from ..synth.sampler import load_bank
+    from drumscribe.core.drums import CLASSES, TD_CLASS
+    from drumscribe.synth.kits import ARTICULATIONS, list_kits
+    from drumscribe.synth.sampler import load_bank
 
     kits = [k for k in list_kits("all", probe=True) if pool == "all" or k.pool == pool]
     short = ("kick", "snare", "hihat", "hiTom", "midTom", "lowTom", "crash", "ride")
@@ -108,7 +108,7 @@ def _list_kits(pool: str) -> int:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..errors import DrumscribeError
+    from drumscribe.core.errors import DrumscribeError
 
     if args.list_kits:
         return _list_kits(args.pool)
@@ -120,8 +120,8 @@ def run(args: argparse.Namespace) -> int:
         raise DrumscribeError("--realism-prob must be in [0, 1]")
     if args.full_mix is not None and not 0.0 <= args.full_mix <= 1.0:
         raise DrumscribeError("--full-mix must be in [0, 1]")
-    from ..synth.effects import Realism
-    from ..synth.render import Variety, render_dataset
+    from drumscribe.synth.effects import Realism
+    from drumscribe.synth.render import Variety, render_dataset
 
     base = Variety.default() if args.variety else Variety()
     over = {}

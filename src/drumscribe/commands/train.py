@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..config import add_config_arguments
+from drumscribe.core.config import add_config_arguments
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,8 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from ..config import load_config
-    from ..errors import ConfigError
+    from drumscribe.core.config import load_config
+    from drumscribe.core.errors import ConfigError
 
     cfg = load_config(args.config, args.overrides)
     if args.max_epochs is not None and args.max_epochs <= 0:
@@ -52,12 +52,12 @@ def run(args: argparse.Namespace) -> int:
 
         torch.set_num_threads(args.threads)
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # else Lightning's DDP sets cores / processes
-    from ..training import fit
+    from drumscribe.training.module import fit
 
     result = fit(cfg, resume=args.resume, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
                  enable_progress_bar=not args.no_progress)
     if args.tune and not args.fast_dev_run and result.trainer.is_global_zero:  # DDP: rank 0 only
-        from ..tuning import tune_checkpoint
+        from drumscribe.evaluation.tuning import tune_checkpoint
 
         done = set()
         for ckpt in (result.best_checkpoint, result.last_checkpoint):

@@ -20,15 +20,14 @@ from __future__ import annotations
 import argparse
 import sys
 
-from pathlib import Path
-
-from ..beats import METERS
-from ..config import add_set_argument
-from ..evaluation import AUDIO_SUFFIXES
-from ..midi_out import QUANTIZE_CHOICES
+from drumscribe.transcription.beats import METERS
+from drumscribe.core.config import add_set_argument
+from drumscribe.evaluation.evaluate import AUDIO_SUFFIXES
+from drumscribe.api import load_for_transcription
+from drumscribe.transcription.files import transcribe_file
+from drumscribe.transcription.midi_out import QUANTIZE_CHOICES
 
 FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv", "musicxml": ".musicxml", "pdf": ".pdf", "png": ".png"}
-SCORE_FORMATS = ("musicxml", "pdf", "png")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -68,66 +67,6 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "and existing audio files are never replaced")
 
 
-def load_for_transcription(checkpoint, overrides, threshold, backend=None, device="cpu", threads=None):
-    """(bundle with the overridden config, thresholds).  ``backend``: see :func:`drumscribe.api.backend_for`."""
-    from ..api import load_model
-    from ..checkpoint import resolve
-
-    bundle = load_model(checkpoint, backend, device, threads)
-    cfg, th = resolve(bundle, None, overrides, threshold)
-    if overrides:
-        bundle.config = cfg
-    return bundle, th
-
-
-def beat_map_for(tr, bundle, args):
-    """The :class:`~drumscribe.beats.BeatMap` of a transcription (``--tempo``/``--meter`` honoured)."""
-    from ..beats import track_events
-
-    tempo, meter = getattr(args, "tempo", None), getattr(args, "meter", None)
-    bpm = None
-    if tempo is not None:
-        bpm = tempo / (1.5 if meter == "6/8" else 1.0)  # tracked beats: dotted quarters in 6/8
-    return track_events(tr.events, bundle.class_names, tr.duration, bpm=bpm, meter=meter)
-
-
-def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=None, console=None):
-    """Transcribe one file and write the output; returns the :class:`~drumscribe.inference.Transcription`."""
-    from ..inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, transcribe_audio
-    from ..midi_out import write_events
-
-    tr = transcribe_audio(bundle, in_path, thresholds=thresholds, velocity_source=args.velocity,
-                          window_s=args.window or DEFAULT_WINDOW_S,
-                          overlap_s=DEFAULT_OVERLAP_S if args.overlap is None else args.overlap, device=args.device)
-    if tr.silent:
-        print(f"drumscribe transcribe: warning: {in_path}: audio is silent (peak {tr.peak:.1e}); "
-              f"writing an empty {fmt.upper()} file", file=sys.stderr)
-    beat_map = beat_map_for(tr, bundle, args)
-    quantize = getattr(args, "quantize", "off")
-    if fmt in SCORE_FORMATS:
-        from ..score import write_score
-
-        write_score(out_path, tr.events, bundle.class_names, beat_map, fmt,
-                    quantize=None if quantize == "off" else quantize, title=Path(in_path).stem)
-    else:
-        write_events(out_path, tr.events, bundle.class_names, bundle.config.midi, fmt, tr.duration,
-                     beat_map=beat_map, quantize=quantize)
-    if plot_path:
-        from ..decoding import events_by_class
-        from ..plotting import piano_roll
-
-        piano_roll(plot_path, bundle.class_names, events_by_class(tr.events, len(bundle.class_names)),
-                   None, tr.onset_probs, tr.clock.frame_rate, title=str(in_path))
-    if console is not None:
-        counts = [sum(1 for e in tr.events if e.cls == c) for c in range(len(bundle.class_names))]
-        found = ", ".join(f"{n} {k}" for k, n in zip(bundle.class_names, counts) if n) or "no drum hits"
-        rtf = tr.duration / tr.timings["total"] if tr.timings["total"] > 0 else float("inf")
-        console.print(f"{in_path}: {tr.duration:.1f} s, {len(tr.events)} hits ({found}), "
-                      f"{beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm {beat_map.meter} -> {out_path} "
-                      f"[{rtf:.0f}x real time]", highlight=False)
-    return tr
-
-
 # ------------------------------------------------------------------ option checks and the output-path policy
 #
 # Never lose a user's file: an output that is the input (also through a link) or an existing audio file is
@@ -142,8 +81,8 @@ def validate_options(args) -> None:
     """``--window/--overlap/--threads/--device`` checked before any work (:class:`ConfigError`, one line)."""
     import math
 
-    from ..errors import ConfigError
-    from ..inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S
+    from drumscribe.core.errors import ConfigError
+    from drumscribe.transcription.inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S
 
     if args.window is not None and not (math.isfinite(args.window) and args.window >= MIN_WINDOW_S):
         raise ConfigError(f"--window {args.window:g}: must be at least {MIN_WINDOW_S:g} seconds")
@@ -162,7 +101,7 @@ def check_device(device: str) -> None:
         return
     import torch
 
-    from ..errors import ConfigError
+    from drumscribe.core.errors import ConfigError
 
     try:
         dev = torch.device(device)
@@ -242,9 +181,9 @@ def _console():
 def run(args) -> int:
     from pathlib import Path
 
-    from ..atomic import check_destination
-    from ..errors import AudioError, DrumscribeError, OutputExistsError, os_error_line
-    from ..midi_out import format_for
+    from drumscribe.core.atomic import check_destination
+    from drumscribe.core.errors import AudioError, DrumscribeError, OutputExistsError, os_error_line
+    from drumscribe.transcription.midi_out import format_for
 
     validate_options(args)
     in_path, out_path = Path(args.input), Path(args.output)

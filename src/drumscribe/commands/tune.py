@@ -1,13 +1,13 @@
 """Tune per-class onset thresholds on the validation split and store them in the checkpoint.
 
-The method (grid, ties, classes without support) is described in :mod:`drumscribe.tuning`.
+The method (grid, ties, classes without support) is described in :mod:`drumscribe.evaluation.tuning`.
 """
 
 from __future__ import annotations
 
 import argparse
 
-from ..config import add_set_argument
+from drumscribe.core.config import add_set_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 def run(args) -> int:
     import torch
 
-    from ..tuning import tune_checkpoint
+    from drumscribe.evaluation.tuning import tune_checkpoint
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -17,15 +17,15 @@ __all__ = ["SR", "render_dataset", "list_kits", "get_kits", "Realism", "Kit", "C
 
 def __getattr__(name):
     if name == "render_dataset":
-        from .render import render_dataset
+        from drumscribe.synth.render import render_dataset
 
         return render_dataset
     if name in ("list_kits", "get_kits", "Kit", "CLASSES"):
-        from . import kits
+        from drumscribe.synth import kits
 
         return getattr(kits, name)
     if name == "Realism":
-        from .effects import Realism
+        from drumscribe.synth.effects import Realism
 
         return Realism
     raise AttributeError(name)

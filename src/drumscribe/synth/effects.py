@@ -31,8 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SR
-from ._fluid import synth_float as _synth_float
+from drumscribe.synth import SR
+from drumscribe.synth._fluid import synth_float as _synth_float
 
 EFFECTS = ("reverb", "eq", "compress", "noise", "level", "backing", "bleed", "master", "bandlimit", "codec")  # first six: the originals
 FULL_MIX = ("backing", "master", "codec")  # what ``full_mix`` switches on together
@@ -453,7 +453,7 @@ VOWELS = [(730, 1090, 2440), (530, 1840, 2480), (270, 2290, 3010), (570, 840, 24
 
 def backing_plan(seed: int, pool: str = "train") -> dict | None:
     """The backing's soundfont and parts (pure function of ``seed`` and ``pool``; None: none installed)."""
-    from .kits import backing_soundfonts, check_path, fluidsynth_available
+    from drumscribe.synth.kits import backing_soundfonts, check_path, fluidsynth_available
 
     if not fluidsynth_available():
         return None
@@ -587,7 +587,7 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
     voice, then laid out in a random arrangement of 4-bar blocks from ``lead_in``
     (release tails overlap the next block).  Rendering cost is bounded by the two
     sections, whatever the file's length.  (n_samples, channels) float32."""
-    from ._fluid import fresh_synth
+    from drumscribe.synth._fluid import fresh_synth
 
     plan = backing_plan(seed, pool)
     if plan is None:

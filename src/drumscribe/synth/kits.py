@@ -2,7 +2,7 @@
 one-shot sample folders, and procedural (synthesised) kits.
 
 The instrument -> note tables are data (``kits/*.yaml``); notes are E-GMD's
-(Roland TD) numbering, facts from :mod:`drumscribe.drums`.  A :class:`Kit` is a
+(Roland TD) numbering, facts from :mod:`drumscribe.core.drums`.  A :class:`Kit` is a
 name, a source kind (hydrogen / soundfont / samples / procedural), a family (the
 Debian package or soundfont it comes from), a pool (train / heldout) and the TD
 notes it can sound.  Loading the audio is :mod:`drumscribe.synth.sampler`.
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 
-from ..errors import DrumscribeError
+from drumscribe.core.errors import DrumscribeError
 
 # Reserved for blind evaluation: never read, never render, never list.
 RESERVED = ("avldrums", "freepats", "exadrums")
@@ -25,7 +25,7 @@ RESERVED = ("avldrums", "freepats", "exadrums")
 HYDROGEN_DIR = Path(os.environ.get("DRUMSCRIBE_HYDROGEN_DIR", "/usr/share/hydrogen/data/drumkits"))
 TABLE_DIR = Path(__file__).with_name("kits")
 
-from ..drums import CLASSES, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TD_TO_GM
+from drumscribe.core.drums import CLASSES, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TD_TO_GM
 
 CLASS_NOTES = TD_CLASS_NOTES
 NOTE_CLASS = TD_CLASS
@@ -243,7 +243,7 @@ def list_kits(pool: str = "all", *, probe: bool = False) -> list[Kit]:
         raise DrumscribeError(f"unknown pool {pool!r} (train, heldout, all)")
     kits = [k for k in _all_kits() if pool == "all" or k.pool == pool]
     if probe:
-        from .sampler import sounding_notes
+        from drumscribe.synth.sampler import sounding_notes
 
         kits = [Kit(k.name, k.source, k.pool, k.path, {n: k.notes[n] for n in sounding_notes(k) if n in k.notes}, k.preset, k.family)
                 if k.source == "soundfont" else k for k in kits]

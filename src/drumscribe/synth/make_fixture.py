@@ -26,7 +26,7 @@ DEFAULT_OUT = Path(__file__).resolve().parents[3] / "tests" / "fixtures" / "egmd
 
 
 def make(out_dir) -> dict:
-    from .render import render_dataset
+    from drumscribe.synth.render import render_dataset
 
     return render_dataset(out_dir, **FIXTURE_ARGS)
 

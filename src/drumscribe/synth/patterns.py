@@ -8,7 +8,7 @@ flams, open/closed/pedal hi-hat, and E-GMD articulations (rim shot, cross
 stick, ride bell, HH edge/semi-open, china) used sparingly.  A virtual
 drummer adds timing jitter, per-limb push/pull, drift and velocity spread.
 
-Notes are E-GMD / TD notes (:mod:`drumscribe.drums`).  :func:`adapt_to_kit`
+Notes are E-GMD / TD notes (:mod:`drumscribe.core.drums`).  :func:`adapt_to_kit`
 then drops notes a kit cannot sound (counted), so the truth only holds notes
 the kit really plays.
 """
@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..drums import TD_CLASS
+from drumscribe.core.drums import TD_CLASS
 
 # style -> (bpm range, steps per beat (4 straight, 3 triplet), weight)
 STYLES = {
@@ -91,7 +91,7 @@ class _Ctx:
         self.d = drummer
         self.steps = steps  # per beat
         r = rng
-        # TD toms (drumscribe.drums): 48 tom 1, 45 tom 2, 43 floor; the rims now and then
+        # TD toms (drumscribe.core.drums): 48 tom 1, 45 tom 2, 43 floor; the rims now and then
         self.hi = 48 if r.random() < 0.9 else 50
         self.mid = 45 if r.random() < 0.9 else 47
         self.low = 43 if r.random() < 0.9 else 58

@@ -3,7 +3,7 @@
 GMD (Groove MIDI Dataset, CC BY 4.0): ``info.csv`` + ``.mid`` files.  E-GMD: its
 ``e-gmd-v1.0.0.csv`` + ``.midi`` files (one performance ``id`` appears once per kit;
 the first row of each id is used).  Both keep the Roland TD note numbers
-(:mod:`drumscribe.drums`), which the synthesiser keeps in its truth MIDI.
+(:mod:`drumscribe.core.drums`), which the synthesiser keeps in its truth MIDI.
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..dataset_index import CSV_NAME
-from ..drums import TD_CLASS
-from ..errors import DrumscribeError
+from drumscribe.dataset.index import CSV_NAME
+from drumscribe.core.drums import TD_CLASS
+from drumscribe.core.errors import DrumscribeError
 
 GMD_INDEX = "info.csv"
 GET_GMD = (
@@ -104,7 +104,7 @@ def select(sources: list[Source], *, performances=None, hours=None, kits_per_per
 
 def load_events(src: Source, stats: Counter | None = None) -> list[tuple[float, int, int]]:
     """(time s, TD note, velocity) of every note-on, sorted; notes outside the TD set are counted and dropped."""
-    from ..midi import read_drum_notes
+    from drumscribe.dataset.targets import read_drum_notes
 
     notes = read_drum_notes(src.midi, allow_empty=True)
     out = []

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from . import SR
+from drumscribe.synth import SR
 
 VELS = (0.35, 0.7, 1.0)
 
@@ -158,7 +158,7 @@ def kit_params(seed: int) -> dict:
 
 
 def _piece(p: dict, note: int, vel: float, rng) -> np.ndarray:
-    from ..drums import TD_NOTES, TOM_CLASSES
+    from drumscribe.core.drums import TD_NOTES, TOM_CLASSES
 
     cls, art = TD_NOTES[note]
     if cls == "kick":
@@ -178,7 +178,7 @@ def _piece(p: dict, note: int, vel: float, rng) -> np.ndarray:
 
 def make_voices(seed: int) -> dict:
     """{TD note: [[(lo, hi, float32 mono audio)]]} for procedural kit ``seed`` (one variant, 3 layers)."""
-    from ..drums import TD_NOTES
+    from drumscribe.core.drums import TD_NOTES
 
     p = kit_params(seed)
     voices = {}

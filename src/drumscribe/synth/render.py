@@ -17,13 +17,13 @@ from pathlib import Path
 
 import numpy as np
 
-from ..atomic import atomic_write_bytes, atomic_write_text
-from ..dataset_index import CSV_NAME, EGMD_COLUMNS
-from ..drums import CLASSES, FOLD5, TD_CLASS, TD_CLASS_NOTES, TOM_CLASSES
-from ..errors import DrumscribeError
-from . import SR, effects
-from .kits import Kit, backing_soundfont, check_path, fluidsynth_available, get_kits, procedural_kit
-from .patterns import Drummer, adapt_to_kit, generate_performance
+from drumscribe.core.atomic import atomic_write_bytes, atomic_write_text
+from drumscribe.dataset.index import CSV_NAME, EGMD_COLUMNS
+from drumscribe.core.drums import CLASSES, FOLD5, TD_CLASS, TD_CLASS_NOTES, TOM_CLASSES
+from drumscribe.core.errors import DrumscribeError
+from drumscribe.synth import SR, effects
+from drumscribe.synth.kits import Kit, backing_soundfont, check_path, fluidsynth_available, get_kits, procedural_kit
+from drumscribe.synth.patterns import Drummer, adapt_to_kit, generate_performance
 
 TICKS_PER_BEAT = 480
 EXTRA_COLUMNS = ["kit_pool", "kit_source", "kit_pieces", "variation", "pattern", *effects.COLUMNS]
@@ -111,7 +111,7 @@ def _draw_kit(cands, k_rng, variety: Variety, pool_name: str):
     """(kit, pieces) of one rendering: a stock kit, a fresh procedural kit, or a mixed kit."""
     u = k_rng.random(2)
     if u[0] < variety.procedural:
-        from .kits import N_PROCEDURAL, N_PROCEDURAL_HELDOUT
+        from drumscribe.synth.kits import N_PROCEDURAL, N_PROCEDURAL_HELDOUT
 
         if pool_name == "heldout":
             seed = int(k_rng.integers(N_PROCEDURAL - N_PROCEDURAL_HELDOUT, N_PROCEDURAL))
@@ -174,7 +174,7 @@ def plan(
         train_kits = held_kits = stock(get_kits(kits, pool))
     k_rend = kits_per_performance
     if performances_from is not None:
-        from .performances import read_index, select
+        from drumscribe.synth.performances import read_index, select
 
         sources = select(read_index(performances_from), performances=performances, hours=hours,
                          kits_per_performance=min(k_rend, max(len(train_kits), 1)), seed=seed, splits=splits)
@@ -238,10 +238,10 @@ def quantize(events, bpm: int):
 
 
 def write_midi(path: Path, qevents, tempo: int, sec_per_tick: float) -> None:
-    """Type 0 (as E-GMD), 80 ms notes cut at the next hit of the same note; :mod:`drumscribe.midi_out` writes it."""
+    """Type 0 (as E-GMD), 80 ms notes cut at the next hit of the same note; :mod:`drumscribe.transcription.midi_out` writes it."""
     import mido
 
-    from ..midi_out import Note, midi_file_bytes
+    from drumscribe.transcription.midi_out import Note, midi_file_bytes
 
     dur = max(1, int(round(0.08 / sec_per_tick)))
     by_note = {}
@@ -328,7 +328,7 @@ def _stem(job: Job, perf) -> str:
 
 def _bank(job: Job):
     """(Bank, CSV kit_pieces) of a rendering: the kit's bank, or a mixed one (one kit per piece)."""
-    from .sampler import load_bank, mixed_bank
+    from drumscribe.synth.sampler import load_bank, mixed_bank
 
     if not job.pieces:
         return load_bank(job.kit, job.channels), ""
@@ -337,7 +337,7 @@ def _bank(job: Job):
 
 
 def render_job(job: Job) -> dict:
-    from .sampler import mix, playable, vary
+    from drumscribe.synth.sampler import mix, playable, vary
 
     rng = np.random.default_rng([job.seed, 5, job.perf, job.k])
     stats = Counter()
@@ -352,7 +352,7 @@ def render_job(job: Job) -> dict:
         }
         raw, bpm, lead_in, duration_s = perf.events, perf.bpm, perf.lead_in, perf.duration
     else:
-        from .performances import load_events
+        from drumscribe.synth.performances import load_events
 
         src = job.source
         raw = load_events(src, stats)
@@ -428,7 +428,7 @@ def render_job(job: Job) -> dict:
 
 
 def _prepare_kit(args):
-    from .sampler import load_bank
+    from drumscribe.synth.sampler import load_bank
 
     kit, channels = args
     return kit.name, sorted(load_bank(kit, channels).voices)

@@ -28,10 +28,10 @@ from pathlib import Path
 
 import numpy as np
 
-from . import SR
-from ._fluid import synth_float as _synth_float
-from ..drums import CYMBAL_NOTES, HIHAT_NOTES, OPEN_HIHAT, SOUND_FALLBACK, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TOM_CLASSES
-from .kits import Kit, check_path, parse_hydrogen
+from drumscribe.synth import SR
+from drumscribe.synth._fluid import synth_float as _synth_float
+from drumscribe.core.drums import CYMBAL_NOTES, HIHAT_NOTES, OPEN_HIHAT, SOUND_FALLBACK, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TOM_CLASSES
+from drumscribe.synth.kits import Kit, check_path, parse_hydrogen
 
 ONSET_DB = -30.0  # onset = first sample above peak - 30 dB
 ONSET_PAD = 22  # samples (0.5 ms) kept before the detected onset, faded in
@@ -198,7 +198,7 @@ def _load_sf_oneshots(kit: Kit, channels: int) -> dict:
     shots = render_sf_oneshots(kit, channels)
     import io
 
-    from ..atomic import atomic_write_bytes
+    from drumscribe.core.atomic import atomic_write_bytes
 
     buf = io.BytesIO()
     np.savez(buf, **{f"{n}_{v}": a for (n, v), a in shots.items()})
@@ -251,7 +251,7 @@ def _samples_bank(kit: Kit, channels: int) -> Bank:
 
 
 def _procedural_bank(kit: Kit, channels: int) -> Bank:
-    from .procedural import make_voices
+    from drumscribe.synth.procedural import make_voices
 
     voices = {}
     for note, variants in make_voices(kit.preset).items():

@@ -1,0 +1,473 @@
+"""Typed, validated configuration.
+
+The YAML schema is the one of ``configs/medium_test_config.yaml`` (the plan's),
+plus a few optional keys with defaults (marked "drumscribe extension" below).
+Loading fails *before any work* on an unknown key, a missing required key or a
+wrong type, and the message names the dotted key (``training.batch_size``).
+
+The drum vocabulary (``midi.drum_names``, ``midi.gm_mapping``,
+``egmd_midi_mapping``) defaults to :mod:`drumscribe.core.drums`; a config lists it
+only to override it (the plan's configs do).
+
+Any key can be overridden from the command line with ``--set key=value``
+(value parsed as YAML, so ``--set training.num_epochs=3`` is an int and
+``--set model.conv_filters=[16,32]`` a list).
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import hashlib
+import json
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from drumscribe.core import drums
+from drumscribe.core.errors import ConfigError
+
+_REQUIRED = dataclasses.MISSING
+# training.precision spellings accepted (Lightning's, and the plan's short forms; 32/16/64 may be YAML numbers)
+PRECISIONS = ("32", "32-true", "16", "16-mixed", "bf16", "bf16-mixed", "64", "64-true")
+
+
+@dataclass
+class DataConfig:
+    egmd_root: str
+    processed_root: str
+    splits_dir: str
+    max_files: int | None = None
+    train_split: float = 0.7
+    val_split: float = 0.15
+    test_split: float = 0.15
+    random_seed: int = 42
+    # drumscribe extension: "group" keeps renderings of one performance (the
+    # CSV's `id`, else the file stem without its kit suffix) in one split;
+    # "official" uses the CSV's split column; "random" is a plain per-file
+    # split (leaks performances across splits; for comparison only).
+    split_strategy: str = "group"
+
+
+@dataclass
+class AudioConfig:
+    sample_rate: int
+    n_fft: int
+    hop_length: int
+    n_mels: int
+    fmin: float = 30.0
+    fmax: float | None = None
+
+
+@dataclass
+class ModelConfig:
+    name: str
+    n_mels: int
+    n_classes: int
+    conv_filters: list[int]
+    conv_kernel_size: int = 3
+    pool_size: int = 2
+    dropout_cnn: float = 0.25
+    hidden_size: int = 128
+    num_gru_layers: int = 2
+    dropout_gru: float = 0.3
+    bidirectional: bool = True
+    # drumscribe extension: a second per-frame head predicting velocity.
+    velocity_head: bool = False
+
+
+@dataclass
+class TrainingConfig:
+    num_epochs: int
+    batch_size: int
+    learning_rate: float
+    weight_decay: float = 0.0
+    optimizer: str = "Adam"
+    scheduler: str = "ReduceLROnPlateau"
+    scheduler_patience: int = 5
+    scheduler_factor: float = 0.5
+    gradient_clip_val: float | None = None
+    accumulate_grad_batches: int = 1
+    precision: Union[str, int] = "32"  # YAML/--set may give 32 or 16 as numbers: stored as the string
+    # drumscribe extensions
+    window_seconds: float = 5.0  # length of the random training windows
+    soft_target_weight: float = 0.0  # target value of the frames next to an onset (0 = hard targets)
+    seed: int = 42
+    val_window_seconds: float | None = None  # None: whole files in validation
+
+    def __post_init__(self) -> None:
+        if isinstance(self.precision, int) and not isinstance(self.precision, bool):
+            self.precision = str(self.precision)
+
+
+@dataclass
+class AugmentationConfig:
+    enabled: bool = False
+    time_stretch_prob: float = 0.0
+    pitch_shift_prob: float = 0.0
+    volume_scale_prob: float = 0.0
+    reverb_prob: float = 0.0
+    noise_prob: float = 0.0
+
+
+@dataclass
+class LossConfig:
+    type: str = "BCELoss"
+    class_weights: list[float] | None = None
+
+
+@dataclass
+class EarlyStoppingConfig:
+    enabled: bool = False
+    monitor: str = "val_loss"
+    patience: int = 5
+    mode: str = "min"
+
+
+@dataclass
+class CheckpointConfig:
+    monitor: str = "val_loss"
+    save_top_k: int = 1
+    mode: str = "min"
+    save_last: bool = True
+    dirpath: str = "checkpoints"
+    filename: str = "drumscribe-{epoch:02d}-{val_loss:.4f}"
+
+
+@dataclass
+class LoggingConfig:
+    logger: str = "tensorboard"
+    project_name: str = "drumscribe"
+    experiment_name: str = "run"
+    log_every_n_steps: int = 10
+    save_dir: str = "logs"
+
+
+@dataclass
+class HardwareConfig:
+    devices: Union[list[int], int, str] = "auto"
+    num_workers: int = 0
+    accelerator: str = "auto"
+    # drumscribe extensions (multi-GPU / multi-node through Lightning)
+    num_nodes: int = 1
+    strategy: str = "auto"
+
+
+@dataclass
+class PostprocessingConfig:
+    onset_threshold: float = 0.5
+    min_onset_interval: float = 0.05  # seconds
+    peak_min_distance: int = 2  # frames
+    # drumscribe extensions
+    class_thresholds: list[float] | None = None  # per-class, overrides onset_threshold
+    onset_tolerance: float = 0.05  # seconds, evaluation matching window (mir_eval)
+
+
+@dataclass
+class MidiConfig:
+    # class names and their General MIDI output notes: drumscribe.core.drums unless a config lists them
+    drum_names: list[str] = field(default_factory=lambda: list(drums.CLASSES))
+    gm_mapping: dict[str, int] = field(default_factory=lambda: dict(drums.GM_OUTPUT))
+    default_velocity: int = 80
+    note_duration_ticks: int = 50
+    # drumscribe extensions
+    ticks_per_beat: int = 480
+    tempo_bpm: float = 120.0
+
+
+@dataclass
+class Config:
+    data: DataConfig
+    audio: AudioConfig
+    model: ModelConfig
+    training: TrainingConfig
+    midi: MidiConfig = field(default_factory=MidiConfig)
+    # E-GMD note -> class index: drumscribe.core.drums (E-GMD's own TD numbering) unless a config lists it
+    egmd_midi_mapping: dict[int, int] = field(default_factory=drums.td_mapping)
+    augmentation: AugmentationConfig = field(default_factory=AugmentationConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    early_stopping: EarlyStoppingConfig = field(default_factory=EarlyStoppingConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    logging: LoggingConfig = field(default_factory=LoggingConfig)
+    hardware: HardwareConfig = field(default_factory=HardwareConfig)
+    postprocessing: PostprocessingConfig = field(default_factory=PostprocessingConfig)
+
+    # ------------------------------------------------------------------ derived
+    @property
+    def class_names(self) -> list[str]:
+        return list(self.midi.drum_names)
+
+    @property
+    def n_classes(self) -> int:
+        return self.model.n_classes
+
+    def thresholds(self) -> list[float]:
+        """Per-class decoding thresholds (tuned ones if present)."""
+        if self.postprocessing.class_thresholds is not None:
+            return list(self.postprocessing.class_thresholds)
+        return [self.postprocessing.onset_threshold] * self.n_classes
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def copy(self) -> "Config":
+        return copy.deepcopy(self)
+
+
+# --------------------------------------------------------------------- loading
+
+def _type_name(tp: Any) -> str:
+    if typing.get_origin(tp) in (Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(tp) if a is not type(None))
+    if typing.get_origin(tp) is not None:
+        return str(tp).replace("typing.", "")
+    return getattr(tp, "__name__", None) or str(tp).replace("typing.", "")
+
+
+def _coerce(value: Any, tp: Any, key: str) -> Any:
+    """Check ``value`` against the annotation ``tp``; return it (ints accepted for floats)."""
+    origin = typing.get_origin(tp)
+    args = typing.get_args(tp)
+    if origin in (Union, types.UnionType):
+        if value is None and type(None) in args:
+            return None
+        errors = []
+        for option in args:
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(f"{key}: expected {_type_name(tp)}, got {value!r} ({type(value).__name__})")
+    if dataclasses.is_dataclass(tp):
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping (section), got {type(value).__name__}")
+        return _build(tp, value, key)
+    if origin is list:
+        if not isinstance(value, (list, tuple)):
+            raise ConfigError(f"{key}: expected a list, got {value!r} ({type(value).__name__})")
+        (item_tp,) = args
+        return [_coerce(v, item_tp, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{key}: expected a mapping, got {value!r} ({type(value).__name__})")
+        k_tp, v_tp = args
+        return {_coerce(k, k_tp, f"{key} key {k!r}"): _coerce(v, v_tp, f"{key}.{k}") for k, v in value.items()}
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ConfigError(f"{key}: expected a number, got {value!r} ({type(value).__name__})")
+        return float(value)
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ConfigError(f"{key}: expected an integer, got {value!r} ({type(value).__name__})")
+        return value
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ConfigError(f"{key}: expected true/false, got {value!r} ({type(value).__name__})")
+        return value
+    if tp is str:
+        if not isinstance(value, str):
+            raise ConfigError(f"{key}: expected a string, got {value!r} ({type(value).__name__})")
+        return value
+    raise ConfigError(f"{key}: unsupported type {tp}")  # pragma: no cover
+
+
+def _build(cls: type, raw: dict[str, Any], prefix: str = "") -> Any:
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in names:
+            dotted = f"{prefix}.{key}" if prefix else str(key)
+            close = [n for n in names if n.startswith(str(key)[:4])]
+            hint = f" (did you mean {', '.join(sorted(close))}?)" if close else ""
+            raise ConfigError(f"{dotted}: unknown key{hint}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        dotted = f"{prefix}.{f.name}" if prefix else f.name
+        if f.name in raw:
+            kwargs[f.name] = _coerce(raw[f.name], hints[f.name], dotted)
+        elif f.default is _REQUIRED and f.default_factory is _REQUIRED:  # type: ignore[misc]
+            raise ConfigError(f"{dotted}: required key is missing")
+    return cls(**kwargs)
+
+
+def _validate(cfg: Config) -> None:
+    def fail(key: str, msg: str) -> None:
+        raise ConfigError(f"{key}: {msg}")
+
+    d, a, m, t = cfg.data, cfg.audio, cfg.model, cfg.training
+    if d.split_strategy not in ("group", "official", "random"):
+        fail("data.split_strategy", f"must be group, official or random, got {d.split_strategy!r}")
+    if d.max_files is not None and d.max_files <= 0:
+        fail("data.max_files", "must be positive or null")
+    for k in ("train_split", "val_split", "test_split"):
+        v = getattr(d, k)
+        if not 0.0 <= v <= 1.0:
+            fail(f"data.{k}", f"must be in [0, 1], got {v}")
+    total = d.train_split + d.val_split + d.test_split
+    if abs(total - 1.0) > 1e-6:
+        fail("data.train_split", f"train/val/test ratios must sum to 1, got {total:g}")
+    for k in ("sample_rate", "n_fft", "hop_length", "n_mels"):
+        if getattr(a, k) <= 0:
+            fail(f"audio.{k}", "must be positive")
+    if a.fmax is not None and a.fmax > a.sample_rate / 2:
+        fail("audio.fmax", f"{a.fmax} is above the Nyquist frequency {a.sample_rate / 2}")
+    if a.fmax is not None and a.fmin >= a.fmax:
+        fail("audio.fmin", f"must be below audio.fmax ({a.fmax})")
+    if m.n_mels != a.n_mels:
+        fail("model.n_mels", f"must equal audio.n_mels ({a.n_mels}), got {m.n_mels}")
+    if not m.conv_filters:
+        fail("model.conv_filters", "must list at least one conv block")
+    if a.n_mels // (m.pool_size ** len(m.conv_filters)) < 1:
+        fail("model.pool_size", "pooling removes every mel band; use fewer conv blocks or a smaller pool")
+    for k in ("dropout_cnn", "dropout_gru"):
+        if not 0.0 <= getattr(m, k) < 1.0:
+            fail(f"model.{k}", "must be in [0, 1)")
+    if len(cfg.midi.drum_names) != m.n_classes:
+        fail("midi.drum_names", f"has {len(cfg.midi.drum_names)} names but model.n_classes is {m.n_classes}")
+    missing = [n for n in cfg.midi.drum_names if n not in cfg.midi.gm_mapping]
+    if missing:
+        fail("midi.gm_mapping", f"no GM note for {', '.join(missing)}")
+    for name, note in cfg.midi.gm_mapping.items():
+        if not 0 <= note <= 127:
+            fail(f"midi.gm_mapping.{name}", f"MIDI note must be 0-127, got {note}")
+    if not 1 <= cfg.midi.default_velocity <= 127:
+        fail("midi.default_velocity", "must be 1-127")
+    for note, cls in cfg.egmd_midi_mapping.items():
+        if not 0 <= note <= 127:
+            fail(f"egmd_midi_mapping.{note}", "MIDI note must be 0-127")
+        if not 0 <= cls < m.n_classes:
+            fail(f"egmd_midi_mapping.{note}", f"class index {cls} out of range 0..{m.n_classes - 1}")
+    for k in ("num_epochs", "batch_size", "accumulate_grad_batches"):
+        if getattr(t, k) <= 0:
+            fail(f"training.{k}", "must be positive")
+    if t.learning_rate <= 0:
+        fail("training.learning_rate", "must be positive")
+    if t.optimizer not in ("Adam", "AdamW"):
+        fail("training.optimizer", f"supported: Adam, AdamW; got {t.optimizer!r}")
+    if t.scheduler not in ("ReduceLROnPlateau", "none"):
+        fail("training.scheduler", f"supported: ReduceLROnPlateau, none; got {t.scheduler!r}")
+    if t.precision not in PRECISIONS:
+        fail("training.precision", f"unknown precision {t.precision!r}; one of {', '.join(PRECISIONS)}")
+    if t.window_seconds <= 0:
+        fail("training.window_seconds", "must be positive")
+    if not 0.0 <= t.soft_target_weight < 1.0:
+        fail("training.soft_target_weight", "must be in [0, 1)")
+    if cfg.loss.type not in ("BCELoss", "BCEWithLogitsLoss"):
+        fail("loss.type", f"supported: BCELoss, BCEWithLogitsLoss (both computed from logits); got {cfg.loss.type!r}")
+    if cfg.loss.class_weights is not None and len(cfg.loss.class_weights) != m.n_classes:
+        fail("loss.class_weights", f"needs {m.n_classes} values, got {len(cfg.loss.class_weights)}")
+    for sec in ("early_stopping", "checkpoint"):
+        mode = getattr(cfg, sec).mode
+        if mode not in ("min", "max"):
+            fail(f"{sec}.mode", f"must be min or max, got {mode!r}")
+    if cfg.logging.logger not in ("tensorboard", "csv", "none"):
+        fail("logging.logger", f"supported: tensorboard, csv, none; got {cfg.logging.logger!r}")
+    p = cfg.postprocessing
+    if not 0.0 < p.onset_threshold < 1.0:
+        fail("postprocessing.onset_threshold", "must be in (0, 1)")
+    if p.class_thresholds is not None:
+        if len(p.class_thresholds) != m.n_classes:
+            fail("postprocessing.class_thresholds", f"needs {m.n_classes} values")
+        if not all(0.0 < x < 1.0 for x in p.class_thresholds):
+            fail("postprocessing.class_thresholds", "values must be in (0, 1)")
+    if p.min_onset_interval < 0 or p.peak_min_distance < 0:
+        fail("postprocessing.min_onset_interval", "must not be negative")
+    if p.onset_tolerance <= 0:
+        fail("postprocessing.onset_tolerance", "must be positive")
+
+
+def parse_overrides(overrides: list[str] | None) -> list[tuple[list[str], Any]]:
+    parsed = []
+    for item in overrides or []:
+        if "=" not in item:
+            raise ConfigError(f"--set {item!r}: expected KEY=VALUE, e.g. data.egmd_root=/data/e-gmd")
+        key, raw = item.split("=", 1)
+        key = key.strip()
+        if not key:
+            raise ConfigError(f"--set {item!r}: empty key")
+        try:
+            value = yaml.safe_load(raw) if raw.strip() != "" else ""
+        except yaml.YAMLError as exc:
+            raise ConfigError(f"{key}: cannot parse value {raw!r}: {exc}") from None
+        parsed.append((key.split("."), value))
+    return parsed
+
+
+def apply_overrides(raw: dict[str, Any], overrides: list[str] | None) -> dict[str, Any]:
+    raw = copy.deepcopy(raw)
+    for parts, value in parse_overrides(overrides):
+        node = raw
+        for i, part in enumerate(parts[:-1]):
+            if part not in node or not isinstance(node[part], dict):
+                node[part] = {}
+            node = node[part]
+        last: Any = parts[-1]
+        if parts[0] == "egmd_midi_mapping" and len(parts) == 2:
+            try:
+                last = int(last)
+            except ValueError:
+                raise ConfigError(f"egmd_midi_mapping.{last}: MIDI note numbers are integers") from None
+        node[last] = value
+    return raw
+
+
+def config_from_dict(raw: dict[str, Any], overrides: list[str] | None = None) -> Config:
+    if not isinstance(raw, dict):
+        raise ConfigError("config: the file must contain a YAML mapping of sections")
+    raw = apply_overrides(raw, overrides)
+    cfg = _build(Config, raw)
+    _validate(cfg)
+    return cfg
+
+
+def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
+    """Read a YAML config, apply ``--set`` overrides, validate, return a :class:`Config`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        raw = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    try:
+        return config_from_dict(raw or {}, overrides)
+    except ConfigError as exc:
+        raise ConfigError(f"{path}: {exc}") from None
+
+
+def require_path(cfg: Config, dotted: str, kind: str = "dir") -> Path:
+    """Return the path named by a config key; fail naming the key if it does not exist."""
+    obj: Any = cfg
+    for part in dotted.split("."):
+        obj = getattr(obj, part)
+    p = Path(obj).expanduser()
+    ok = p.is_dir() if kind == "dir" else p.is_file()
+    if not ok:
+        raise ConfigError(f"{dotted}: {kind} does not exist: {p} (set it with --set {dotted}=PATH)")
+    return p
+
+
+def stable_hash(obj: Any) -> str:
+    """Short sha256 of a JSON-serialisable object (sorted keys)."""
+    blob = json.dumps(obj, sort_keys=True, default=str).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+SET_HELP = "override a config key, repeatable: --set data.egmd_root=/data/e-gmd-v1.0.0"
+
+
+def add_set_argument(parser, help: str = SET_HELP) -> None:
+    """The one ``--set KEY=VALUE`` option (repeatable, collected in ``args.overrides``) every command takes."""
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE", help=help)
+
+
+def add_config_arguments(parser, required: bool = True) -> None:
+    """The ``--config`` / ``--set`` pair of the commands that need a config (train, preprocess)."""
+    parser.add_argument("--config", required=required, help="YAML config (e.g. configs/medium_test_config.yaml)")
+    add_set_argument(parser)

@@ -1,0 +1,111 @@
+"""MIDI in: drum notes and frame targets.  (MIDI *out* lives in ``midi_out``.)"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from drumscribe.core.errors import MidiError
+from drumscribe.core.timebase import FrameClock
+
+
+@dataclass
+class DrumNotes:
+    """Note onsets of one file, sorted by time.
+
+    times: seconds ``(N,)`` float64; pitches: MIDI note ``(N,)`` int; velocities: 1-127 ``(N,)`` int.
+    """
+
+    times: np.ndarray
+    pitches: np.ndarray
+    velocities: np.ndarray
+
+
+def read_drum_notes(path: str | Path, allow_empty: bool = False) -> DrumNotes:
+    """All note-on events of a MIDI file (every track; tempo map honoured)."""
+    import pretty_midi
+
+    path = Path(path)
+    if not path.is_file():
+        raise MidiError(f"{path}: MIDI file not found")
+    try:
+        pm = pretty_midi.PrettyMIDI(str(path))
+    except Exception as exc:
+        raise MidiError(f"{path}: cannot read MIDI ({type(exc).__name__}: {exc})") from None
+    notes = [(n.start, n.pitch, n.velocity) for inst in pm.instruments for n in inst.notes]
+    if not notes and not allow_empty:
+        raise MidiError(f"{path}: MIDI file contains no notes")
+    notes.sort()
+    arr = np.array(notes, dtype=np.float64).reshape(-1, 3)
+    return DrumNotes(arr[:, 0], arr[:, 1].astype(np.int64), arr[:, 2].astype(np.int64))
+
+
+@dataclass
+class Targets:
+    """Frame targets for one file.
+
+    onsets: ``(n_frames, n_classes)`` uint8, 1 where a class has an onset.
+    velocities: ``(n_frames, n_classes)`` float32, MIDI velocity / 127 at onsets.
+    note_times / note_classes / note_velocities: the exact mapped onsets
+    (seconds, class index, MIDI velocity), used for evaluation.
+    unmapped: note number -> count of notes outside the mapping (reported, not used).
+    beyond_audio: notes starting after the end of the audio (dropped, reported).
+    """
+
+    onsets: np.ndarray
+    velocities: np.ndarray
+    note_times: np.ndarray
+    note_classes: np.ndarray
+    note_velocities: np.ndarray
+    unmapped: Counter = field(default_factory=Counter)
+    beyond_audio: int = 0
+
+
+def onset_roll(note_times: np.ndarray, note_classes: np.ndarray, n_frames: int, n_classes: int,
+               clock: FrameClock) -> np.ndarray:
+    """Frame-wise onset targets ``(n_frames, n_classes)`` uint8 from exact onsets (as the cache's ``onsets``)."""
+    roll = np.zeros((n_frames, n_classes), dtype=np.uint8)
+    if len(note_times):
+        f = np.clip(clock.to_frames(np.asarray(note_times)), 0, n_frames - 1)
+        roll[np.asarray(f).reshape(-1), np.asarray(note_classes).reshape(-1)] = 1
+    return roll
+
+
+def make_targets(notes: DrumNotes, n_frames: int, clock: FrameClock, mapping: dict[int, int], n_classes: int) -> Targets:
+    vel = np.zeros((n_frames, n_classes), dtype=np.float32)
+    unmapped: Counter = Counter()
+    times, classes, vels = [], [], []
+    beyond = 0
+    duration = clock.to_seconds(n_frames - 1) + 0.5 * clock.frame_duration
+    for t, p, v in zip(notes.times, notes.pitches, notes.velocities):
+        cls = mapping.get(int(p))
+        if cls is None:
+            unmapped[int(p)] += 1
+            continue
+        if t < 0 or t > duration:
+            beyond += 1
+            continue
+        f = min(clock.to_frames(t), n_frames - 1)
+        vel[f, cls] = max(vel[f, cls], v / 127.0)
+        times.append(t)
+        classes.append(cls)
+        vels.append(v)
+    note_times = np.asarray(times, dtype=np.float64)
+    note_classes = np.asarray(classes, dtype=np.int64)
+    return Targets(
+        onsets=onset_roll(note_times, note_classes, n_frames, n_classes, clock),
+        velocities=vel,
+        note_times=note_times,
+        note_classes=note_classes,
+        note_velocities=np.asarray(vels, dtype=np.int64),
+        unmapped=unmapped,
+        beyond_audio=beyond,
+    )
+
+
+def onsets_by_class(note_times: np.ndarray, note_classes: np.ndarray, n_classes: int) -> list[np.ndarray]:
+    """Split flat (time, class) arrays into one sorted time array per class."""
+    return [np.sort(note_times[note_classes == c]) for c in range(n_classes)]

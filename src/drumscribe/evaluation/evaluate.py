@@ -1,0 +1,228 @@
+"""Evaluate a model on a split (from the feature cache) or on a folder of audio+MIDI pairs.
+
+* :func:`cache_items` / :func:`folder_items` yield :class:`EvalItem` (features + exact reference onsets).
+* :func:`predict_items` runs the model once per item (windowed, as ``transcribe`` does).
+* :func:`evaluate_predictions` decodes and scores (see :mod:`drumscribe.evaluation.metrics`) -> the results dict
+  written by ``drumscribe evaluate --output`` (format in ``docs/evaluation.md``).
+* :func:`split_items` chooses between the two: a named split from the cache, or a folder.
+
+Threshold tuning on these predictions is :mod:`drumscribe.evaluation.tuning`; which model, config and
+thresholds to use is :func:`drumscribe.transcription.bundle.resolve`.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Iterable, Iterator, Sequence
+
+import numpy as np
+
+from drumscribe.dataset.index import AUDIO_EXTENSIONS, midi_partner
+from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
+from drumscribe.core.errors import CacheError, DrumscribeError
+from drumscribe.evaluation.metrics import OnsetScorer
+from drumscribe.dataset.targets import onsets_by_class
+from drumscribe.core.timebase import FrameClock
+
+AUDIO_SUFFIXES = AUDIO_EXTENSIONS + (".m4a",)  # transcription/evaluation also take m4a (via audioread)
+
+
+@dataclass
+class EvalItem:
+    """One file: ``features`` (frames, n_mels) float32; reference ``note_times`` (s) / ``note_classes``;
+    ``onsets`` (frames, classes) frame targets (None: computed from the notes)."""
+
+    name: str
+    features: np.ndarray
+    note_times: np.ndarray
+    note_classes: np.ndarray
+    onsets: np.ndarray | None = None
+
+
+@dataclass
+class Prediction:
+    item: EvalItem
+    onset_probs: np.ndarray
+    velocity_probs: np.ndarray | None
+
+
+def is_named_split(split: str) -> bool:
+    from drumscribe.dataset.splits import ALIASES, SPLIT_NAMES
+
+    return ALIASES.get(split, split) in SPLIT_NAMES
+
+
+def cache_items(cfg, split: str, expected_key: str | None = None) -> Iterator[EvalItem]:
+    """Items of a named split read from ``data.processed_root`` (HDF5 or .npy entries)."""
+    from drumscribe.dataset.cache import cache_path, read_item
+    from drumscribe.dataset.splits import read_split
+
+    rels = read_split(Path(cfg.data.splits_dir).expanduser(), split)
+    if not rels:
+        raise CacheError(f"split {split!r} in {cfg.data.splits_dir} is empty")
+    root = Path(cfg.data.processed_root).expanduser()
+    for rel in rels:
+        path = cache_path(root, rel)
+        if not path.exists() and cache_path(root, rel, use_hdf5=False).exists():
+            path = cache_path(root, rel, use_hdf5=False)
+        item = read_item(path, ("features", "onsets", "note_times", "note_classes"), expected_key=expected_key)
+        yield EvalItem(rel, item["features"], item["note_times"], item["note_classes"], item["onsets"])
+
+
+def find_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]:
+    """(audio, midi) pairs under ``folder`` (same stem, MIDI ``.midi`` or ``.mid``) and audio files without MIDI."""
+    folder = Path(folder)
+    pairs, unpaired = [], []
+    for audio in sorted(p for p in folder.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES and p.is_file()):
+        midi = midi_partner(audio)
+        (pairs.append((audio, midi)) if midi else unpaired.append(audio))
+    return pairs, unpaired
+
+
+def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
+    """Items computed on the fly from a folder of audio+MIDI pairs never preprocessed."""
+    from drumscribe.audio.features import file_features
+    from drumscribe.dataset.targets import make_targets, read_drum_notes
+
+    folder = Path(folder)
+    pairs, unpaired = find_pairs(folder)
+    if not pairs:  # one line, not one warning per audio file
+        found = f" ({len(unpaired)} audio files, none with a MIDI partner)" if unpaired else ""
+        raise DrumscribeError(f"{folder}: no audio+MIDI pairs (*.wav with .midi/.mid of the same name) found{found}")
+    for a in unpaired:
+        warnings.warn(f"{a}: no .midi/.mid beside it; skipped", stacklevel=2)
+    clock = FrameClock.from_config(cfg.audio)
+    n_ok = 0
+    for audio_path, midi_path in pairs:
+        try:  # one unreadable file is reported and left out; the rest are scored
+            feats, _, _ = file_features(audio_path, cfg.audio)  # exactly what `transcribe` computes
+            notes = read_drum_notes(midi_path, allow_empty=True)
+        except DrumscribeError as exc:
+            warnings.warn(f"{exc}; left out of the evaluation", stacklevel=2)
+            continue
+        t = make_targets(notes, feats.shape[0], clock, cfg.egmd_midi_mapping, cfg.model.n_classes)
+        n_ok += 1
+        yield EvalItem(str(audio_path.relative_to(folder)), feats, t.note_times, t.note_classes, t.onsets)
+    if n_ok == 0:
+        raise DrumscribeError(f"{folder}: none of the {len(pairs)} audio+MIDI pairs could be read")
+
+
+def split_items(cfg, split: str, expected_key: str | None = None) -> Iterator[EvalItem]:
+    """``--split``: ``train``/``val``/``test`` -> :func:`cache_items` (entries must carry ``expected_key``,
+    e.g. the model's cache key), else a folder of audio+MIDI pairs -> :func:`folder_items`."""
+    from drumscribe.core.errors import ConfigError
+
+    if is_named_split(split):
+        if expected_key is None:
+            from drumscribe.dataset.cache import cache_key
+
+            expected_key = cache_key(cfg)
+        return cache_items(cfg, split, expected_key=expected_key)
+    if not Path(split).is_dir():
+        raise ConfigError(f"--split {split!r}: not train/val/test and not a folder")
+    return folder_items(cfg, split)
+
+
+def predict_items(bundle, items: Iterable[EvalItem], window_s: float | None = None, overlap_s: float | None = None,
+                  progress: bool = False) -> list[Prediction]:
+    """Run the model on every item (windowed exactly like ``transcribe``)."""
+    from drumscribe.transcription.inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, predict_features
+
+    model = bundle.model  # torch network or ONNX Runtime model (drumscribe.transcription.onnx_runtime)
+    clock = FrameClock.from_config(bundle.config.audio)
+    out = []
+    items = list(items) if progress else items
+    it = items
+    if progress:
+        from tqdm import tqdm
+
+        it = tqdm(items, desc="model", unit="file", leave=False, disable=None)  # off when not a terminal
+    for item in it:
+        probs, vel = predict_features(model, item.features, clock,
+                                      DEFAULT_WINDOW_S if window_s is None else window_s,
+                                      DEFAULT_OVERLAP_S if overlap_s is None else overlap_s)
+        out.append(Prediction(item, probs, vel))
+    return out
+
+
+def _reference(item: EvalItem, n_classes: int) -> list[np.ndarray]:
+    return onsets_by_class(np.asarray(item.note_times, dtype=np.float64), np.asarray(item.note_classes), n_classes)
+
+
+def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence[str], thresholds: Sequence[float],
+                         tolerance: float | None = None) -> dict:
+    """Decode + score every prediction; the results dict (without the run's provenance fields)."""
+    from drumscribe.dataset.targets import onset_roll
+
+    clock = FrameClock.from_config(cfg.audio)
+    pp = cfg.postprocessing
+    tol = pp.onset_tolerance if tolerance is None else float(tolerance)
+    n_classes = len(class_names)
+    settings = DecodeSettings.from_config(cfg, thresholds)
+    scorer = OnsetScorer(class_names, tol)
+    files = []
+    for p in preds:
+        events = decode(p.onset_probs, settings, p.velocity_probs)
+        est = events_by_class(events, n_classes)
+        ref = _reference(p.item, n_classes)
+        targets = p.item.onsets
+        if targets is None:
+            targets = onset_roll(p.item.note_times, p.item.note_classes, p.onset_probs.shape[0], n_classes, clock)
+        duration = float(clock.to_seconds(max(p.onset_probs.shape[0] - 1, 0)))
+        fs = scorer.add(ref, est, p.onset_probs, targets, thresholds, duration=duration)
+        files.append({
+            "file": p.item.name,
+            "duration": duration,
+            "n_reference": int(sum(len(r) for r in ref)),
+            "n_estimated": int(sum(len(e) for e in est)),
+            **{k: fs["micro"][k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")},
+            "per_class_f1": {n: fs["per_class"][n]["f1"] for n in class_names if fs["per_class"][n]["support"] > 0},
+        })
+    res = scorer.result()
+    res["files"] = files
+    res["thresholds"] = {n: float(t) for n, t in zip(class_names, thresholds)}
+    res["class_names"] = list(class_names)
+    res["decoding"] = {"min_onset_interval": pp.min_onset_interval, "peak_min_distance": pp.peak_min_distance}
+    return res
+
+
+# ------------------------------------------------------------------ printing
+
+def _fmt_row(table, name: str, d: dict, style: str | None = None) -> None:
+    support = d.get("support", d.get("n_classes", ""))
+    table.add_row(name, f"{d['precision']:.3f}", f"{d['recall']:.3f}", f"{d['f1']:.3f}", str(support), style=style)
+
+
+def results_tables(results: dict) -> list:
+    """rich Tables: per class (+ micro, macro), the 5-class view, frame level."""
+    from rich.table import Table
+
+    tables = []
+    for key, title in ((None, f"Onset scores (±{results['tolerance'] * 1000:.0f} ms, {results['n_files']} files)"),
+                       ("five_class", "5-class view (toms and cymbals merged; comparable with published E-GMD)"),
+                       ("frame", "Frame level (reference only)")):
+        part = results if key is None else results[key]
+        t = Table(title=title, title_justify="left")
+        for col in ("class", "precision", "recall", "F1", "support"):
+            t.add_column(col, justify="left" if col == "class" else "right")
+        for name, d in part["per_class"].items():
+            _fmt_row(t, name, d)
+        t.add_section()
+        _fmt_row(t, "micro", part["micro"], "bold")
+        macro = dict(part["macro"])
+        macro["support"] = f"{macro['n_classes']} cls"
+        _fmt_row(t, "macro", macro, "bold")
+        tables.append(t)
+    if results.get("cooccurrence"):
+        t = Table(title="False alarms on another class's true onset (pattern priors)", title_justify="left")
+        for col in ("class", "false alarms", "on other onsets", "share", "chance", "mostly on"):
+            t.add_column(col, justify="left" if col in ("class", "mostly on") else "right")
+        for name, d in results["cooccurrence"].items():
+            top = sorted(((v, k) for k, v in d["on"].items() if v), reverse=True)[:3]
+            chance = f"{d['chance']:.2f}" if "chance" in d else ""
+            t.add_row(name, str(d["false_alarms"]), str(d["on_other"]), f"{d['share']:.2f}", chance,
+                      ", ".join(f"{k} {v}" for v, k in top))
+        tables.append(t)
+    return tables

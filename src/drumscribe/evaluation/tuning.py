@@ -1,0 +1,116 @@
+"""Per-class onset thresholds tuned on a split (validation by default) and stored with the model.
+
+For each class the threshold on :data:`DEFAULT_GRID` (0.05, 0.10, ... 0.95) that maximises that
+class's F1 (counts summed over the split's files, ±tolerance matching, :mod:`drumscribe.evaluation.metrics`)
+is chosen; ties take the median of the best thresholds; a class without reference onsets keeps its
+threshold.  :func:`tune_checkpoint` writes the result into the model with
+:func:`drumscribe.training.checkpoint.save_thresholds` (atomic), so ``evaluate`` and ``transcribe`` use it.
+Used by ``drumscribe tune`` and, after training, by ``drumscribe train``.
+"""
+
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from drumscribe.transcription.decoding import DecodeSettings
+from drumscribe.core.errors import DrumscribeError
+from drumscribe.evaluation.evaluate import EvalItem, Prediction, predict_items
+from drumscribe.evaluation.metrics import Counts, match_onsets
+
+DEFAULT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+
+
+def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[float],
+                     tolerance: float | None = None) -> list[Counts]:
+    """Summed counts of class ``cls`` over all predictions for each threshold of ``grid``."""
+    settings = DecodeSettings.from_config(cfg)
+    pp = cfg.postprocessing
+    tol = pp.onset_tolerance if tolerance is None else float(tolerance)
+    totals = [Counts() for _ in grid]
+    for p in preds:
+        ref = np.sort(np.asarray(p.item.note_times)[np.asarray(p.item.note_classes) == cls])
+        act = p.onset_probs[:, cls]
+        for i, th in enumerate(grid):
+            pk = settings.peaks(act, th)
+            totals[i] = totals[i] + match_onsets(ref, settings.clock.to_seconds(pk.frames), tol)
+    return totals
+
+
+def tune_from_predictions(preds: Sequence[Prediction], cfg, current: Sequence[float],
+                          grid: Sequence[float] = DEFAULT_GRID, tolerance: float | None = None) -> tuple[list[float], list[dict]]:
+    """Per-class threshold maximising that class's F1 (summed counts over files).
+
+    Ties: the median of the best thresholds (a point inside the flat optimum, not its edge).
+    A class without reference onsets keeps its current threshold (nothing to tune on).
+    Returns ``(thresholds, details)``; ``details[c]`` = ``{"class", "support", "before_f1", "after_f1", "threshold"}``.
+    """
+    out, details = [], []
+    for c in range(len(current)):
+        support = int(sum(int(np.sum(np.asarray(p.item.note_classes) == c)) for p in preds))
+        before = threshold_scores(preds, cfg, c, [current[c]], tolerance)[0]
+        if support == 0:
+            out.append(float(current[c]))
+            details.append({"class": c, "support": 0, "before_f1": before.f1, "after_f1": before.f1,
+                            "threshold": float(current[c]), "tuned": False})
+            continue
+        scores = threshold_scores(preds, cfg, c, grid, tolerance)
+        f1 = np.array([s.f1 for s in scores])
+        best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+        choice = float(grid[int(best[len(best) // 2])])
+        if before.f1 >= f1.max() - 1e-12:  # the current one is already optimal: keep it
+            choice = float(current[c])
+        out.append(choice)
+        details.append({"class": c, "support": support, "before_f1": before.f1, "after_f1": float(max(f1.max(), before.f1)),
+                        "threshold": choice, "tuned": True})
+    return out, details
+
+
+def tune_thresholds(bundle, items: Iterable[EvalItem], grid: Sequence[float] = DEFAULT_GRID,
+                    tolerance: float | None = None) -> list[float]:
+    """Per-class thresholds for ``bundle`` tuned on ``items`` (e.g. ``cache_items(cfg, "val")``).
+
+    Training may call this at the end and store the result with ``checkpoint.save_thresholds``.
+    """
+    preds = predict_items(bundle, items)
+    if not preds:
+        raise DrumscribeError("no items to tune thresholds on")
+    th, _ = tune_from_predictions(preds, bundle.config, bundle.thresholds, grid, tolerance)
+    return th
+
+
+def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", tolerance=None, dry_run=False,
+                    console=None) -> list[float]:
+    """Tune ``checkpoint``'s per-class thresholds on ``split`` (a cache split or a folder); save unless dry_run.
+
+    Prints a table (class, support, threshold and F1 before and after) on ``console`` (rich; default stdout).
+    """
+    from rich.console import Console
+    from rich.table import Table
+
+    from drumscribe.training.checkpoint import load_bundle, save_thresholds
+    from drumscribe.transcription.bundle import config_for
+    from drumscribe.core.errors import ConfigError
+    from drumscribe.evaluation.evaluate import split_items
+
+    bundle = load_bundle(checkpoint)
+    cfg = config_for(bundle, config, list(overrides))
+    preds = predict_items(bundle, split_items(cfg, split, bundle.cache_key), progress=True)
+    if not preds:
+        raise ConfigError(f"--split {split}: no files")
+    th, details = tune_from_predictions(preds, cfg, bundle.thresholds, tolerance=tolerance)
+    console = console or Console()
+    t = Table(title=f"Per-class thresholds tuned on {split} ({len(preds)} files)", title_justify="left")
+    for col in ("class", "support", "threshold before", "F1 before", "threshold after", "F1 after"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+    for name, old, d in zip(bundle.class_names, bundle.thresholds, details):
+        t.add_row(name, str(d["support"]), f"{old:.2f}", f"{d['before_f1']:.3f}", f"{d['threshold']:.2f}",
+                  f"{d['after_f1']:.3f}" + ("" if d["tuned"] else " (no support)"))
+    console.print(t)
+    if dry_run:
+        console.print("dry run: checkpoint not changed")
+    else:
+        save_thresholds(bundle.path, th)
+        console.print(f"thresholds saved into {bundle.path}")
+    return th

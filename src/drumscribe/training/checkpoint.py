@@ -1,0 +1,273 @@
+"""Checkpoints and shipped models: the contract between training and inference (the torch half).
+
+The light half (what ONNX Runtime inference needs too: :class:`ModelBundle`, the metadata dict,
+default paths, which config and thresholds to use) is :mod:`drumscribe.transcription.bundle`.
+
+Two on-disk forms hold a trained model:
+
+1. **Lightning checkpoint** (``*.ckpt``, written by ``drumscribe train``).  Besides
+   Lightning's own keys (``state_dict`` with the network under ``model.``,
+   optimizer/scheduler/loop/callback states) it carries
+
+   - ``checkpoint["drumscribe"]``: ``{"version": BUNDLE_VERSION,
+     "code_version": str, "class_names": [str], "config": dict,
+     "thresholds": [float] (one per class), "cache_key": str}``.  The config
+     (``Config.to_dict()``) is stored here only (no Lightning
+     ``hyper_parameters`` copy), and the thresholds only in ``thresholds``
+     (the stored config's ``postprocessing.class_thresholds`` is null).
+     Older checkpoints that also hold ``hyper_parameters["config"]`` and a
+     mirrored ``class_thresholds`` load unchanged.
+
+2. **Shipped model**: ``<stem>.safetensors`` (the network's ``state_dict``, no
+   prefix) + ``<stem>.json`` sidecar holding the same ``drumscribe`` dict
+   (plus ``"format": "drumscribe-model"``).  :func:`export_bundle` writes it.
+
+:func:`load_bundle` reads either form and returns a :class:`ModelBundle`
+(network in eval mode on CPU, rebuilt :class:`~drumscribe.core.config.Config`,
+per-class thresholds, class names).  Weights are loaded strictly: any
+missing/unexpected/mis-shaped tensor is an error.  ``thresholds`` is the
+authority for decoding; :func:`save_thresholds` (used by ``drumscribe tune``)
+rewrites that one entry atomically.  On loading, the thresholds are put into
+the rebuilt config (:func:`config_from_meta`) so ``bundle.config.thresholds()``
+agrees.
+
+Which config and which thresholds a command then uses (``--config``, ``--set``,
+``--threshold`` against the model's own) is decided once, in :mod:`drumscribe.transcription.bundle`
+(:func:`config_for`, :func:`resolve_thresholds`, :func:`resolve`).
+
+Lightning checkpoints are read with ``torch.load(weights_only=True)`` and a
+short allow-list of the plain Python types Lightning stores; a checkpoint that
+needs anything else is loaded with ``weights_only=False`` after a warning
+(only load checkpoints you trust).
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+from typing import Any
+
+from drumscribe.core.atomic import atomic_write_bytes
+from drumscribe.transcription.bundle import (BUNDLE_VERSION, SIDECAR_FORMAT, CheckpointError, ModelBundle,
+                                          check_meta, check_thresholds, config_without_thresholds, sidecar_path,
+                                          config_from_meta, default_model_path, make_meta)
+
+# ------------------------------------------------------------------ low level
+
+def _safe_globals() -> list:
+    import collections
+    import pathlib
+
+    items: list = [collections.OrderedDict, collections.defaultdict, pathlib.PosixPath, pathlib.WindowsPath]
+    try:
+        from lightning.fabric.utilities.data import AttributeDict
+
+        items.append(AttributeDict)
+    except Exception:  # pragma: no cover - lightning missing
+        pass
+    return items
+
+
+def _torch_load(path: Path) -> dict:
+    """``torch.load`` a Lightning checkpoint safely (weights_only with an allow-list), else warn and trust."""
+    import pickle
+
+    import torch
+
+    import zipfile
+
+    if not zipfile.is_zipfile(path):
+        raise CheckpointError(f"{path}: corrupt or not a PyTorch checkpoint (not a torch.save zip archive)")
+    try:
+        with torch.serialization.safe_globals(_safe_globals()):
+            ckpt = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as exc:
+        if "Unsupported global" not in str(exc):
+            raise CheckpointError(f"{path}: corrupt checkpoint ({exc})") from None
+        warnings.warn(
+            f"{path}: checkpoint holds objects outside the weights-only allow-list; "
+            "loading it with weights_only=False (only load checkpoints you trust)",
+            stacklevel=3,
+        )
+        try:
+            ckpt = torch.load(path, map_location="cpu", weights_only=False)
+        except Exception as exc2:
+            raise CheckpointError(f"{path}: cannot read checkpoint ({type(exc2).__name__}: {exc2})") from None
+    except Exception as exc:
+        raise CheckpointError(f"{path}: corrupt or unreadable checkpoint ({type(exc).__name__}: {exc})") from None
+    if not isinstance(ckpt, dict):
+        raise CheckpointError(f"{path}: not a drumscribe checkpoint (top level is {type(ckpt).__name__})")
+    return ckpt
+
+
+def _network_state(ckpt: dict, path: Path) -> dict:
+    sd = ckpt.get("state_dict")
+    if not isinstance(sd, dict):
+        raise CheckpointError(f"{path}: not a drumscribe checkpoint (no state_dict)")
+    net = {k[len("model."):]: v for k, v in sd.items() if k.startswith("model.")}
+    if not net:
+        raise CheckpointError(f"{path}: not a drumscribe checkpoint (no 'model.*' weights in state_dict)")
+    return net
+
+
+def _build(meta: dict, state: dict, path: Path) -> ModelBundle:
+    from drumscribe.training.model import build_model
+
+    cfg, thresholds = config_from_meta(meta, path)
+    model = build_model(cfg)
+    try:
+        model.load_state_dict(state, strict=True)
+    except RuntimeError as exc:
+        raise CheckpointError(f"{path}: weights do not match the stored model config: {exc}") from None
+    model.eval()
+    return ModelBundle(
+        model=model,
+        config=cfg,
+        thresholds=thresholds,
+        class_names=list(meta.get("class_names") or cfg.class_names),
+        path=path,
+        cache_key=meta.get("cache_key"),
+        meta={k: v for k, v in meta.items() if k != "config"},
+    )
+
+
+# ------------------------------------------------------------------ public
+
+def load_bundle(path: str | Path | None = None) -> ModelBundle:
+    """Load a Lightning ``.ckpt`` or a shipped ``.safetensors`` (+ ``.json``) model.
+
+    ``path=None`` loads the shipped model at :func:`default_model_path`.
+    Raises :class:`CheckpointError` (a :class:`DrumscribeError`) with the path
+    when the file is missing, corrupt or not a drumscribe model.
+    """
+    if path is None:
+        path = default_model_path()
+        if not path.is_file():
+            raise CheckpointError(
+                f"no bundled model found at {path}; pass --checkpoint PATH (a .ckpt from `drumscribe train`)")
+    path = Path(path).expanduser()
+    if path.suffix == ".json":
+        path = path.with_suffix(".safetensors")
+    if not path.is_file():
+        raise CheckpointError(f"{path}: model file not found")
+    if path.suffix == ".safetensors":
+        side = sidecar_path(path)
+        if not side.is_file():
+            raise CheckpointError(f"{path}: sidecar {side.name} (config, thresholds, class names) not found")
+        try:
+            meta = json.loads(side.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+            raise CheckpointError(f"{side}: corrupt sidecar ({exc})") from None
+        if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT:
+            raise CheckpointError(f"{side}: not a drumscribe model sidecar")
+        try:
+            from safetensors.torch import load_file
+
+            state = load_file(str(path), device="cpu")
+        except Exception as exc:
+            raise CheckpointError(f"{path}: corrupt safetensors file ({type(exc).__name__}: {exc})") from None
+        return _build(check_meta(meta, path), state, path)
+    ckpt = _torch_load(path)
+    return _build(check_meta(_ckpt_meta(ckpt), path), _network_state(ckpt, path), path)
+
+
+def _ckpt_meta(ckpt: dict) -> Any:
+    meta = ckpt.get("drumscribe")
+    if meta is None and isinstance(ckpt.get("hyper_parameters"), dict) and "config" in ckpt["hyper_parameters"]:
+        # a checkpoint from before the drumscribe entry existed: rebuild it from the hparams
+        meta = {"version": BUNDLE_VERSION, "config": dict(ckpt["hyper_parameters"]["config"])}
+    return meta
+
+
+# Lightning's copy of the hyper-parameters (the config, again): not stored (see the module docstring)
+HPARAM_KEYS = ("hyper_parameters", "hparams_name", "hparams_type")
+
+# what Lightning needs to continue a run (``trainer.fit(ckpt_path=...)``)
+TRAINING_STATE_KEYS = ("epoch", "global_step", "optimizer_states", "lr_schedulers", "loops")
+
+
+def load_for_resume(path: str | Path) -> tuple[dict, ModelBundle]:
+    """``(raw checkpoint dict, bundle)`` of a ``.ckpt`` to continue training from.
+
+    The same checks as :func:`load_bundle` (corrupt, truncated, not a drumscribe checkpoint, weights
+    that do not fit the stored config), plus: a shipped model or a checkpoint without Lightning's
+    training state (optimizer, loops) is a :class:`CheckpointError`, not a traceback inside Lightning.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    if path.suffix in (".safetensors", ".json"):
+        raise CheckpointError(f"{path}: a shipped model holds no training state; --resume needs a .ckpt "
+                              "written by `drumscribe train` (e.g. <name>-last.ckpt)")
+    ckpt = _torch_load(path)
+    bundle = _build(check_meta(_ckpt_meta(ckpt), path), _network_state(ckpt, path), path)
+    missing = [k for k in TRAINING_STATE_KEYS if k not in ckpt]
+    if missing:
+        raise CheckpointError(f"{path}: not a training checkpoint (no {', '.join(missing)}); --resume needs a "
+                              ".ckpt written by `drumscribe train`")
+    return ckpt, bundle
+
+
+def export_bundle(bundle_or_ckpt: ModelBundle | str | Path, out_path_stem: str | Path) -> tuple[Path, Path]:
+    """Write ``<stem>.safetensors`` + ``<stem>.json`` from a bundle or a checkpoint path.
+
+    Returns the two paths.  Both files are written atomically.
+    """
+    from safetensors.torch import save
+
+    bundle = bundle_or_ckpt if isinstance(bundle_or_ckpt, ModelBundle) else load_bundle(bundle_or_ckpt)
+    stem = Path(out_path_stem)
+    if stem.suffix in (".safetensors", ".json"):
+        stem = stem.with_suffix("")
+    st_path = stem.parent / f"{stem.name}.safetensors"
+    js_path = stem.parent / f"{stem.name}.json"
+    state = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
+    meta = make_meta(bundle.config, bundle.thresholds)
+    meta["class_names"] = list(bundle.class_names)
+    if bundle.cache_key:
+        meta["cache_key"] = bundle.cache_key
+    meta["format"] = SIDECAR_FORMAT
+    meta["source"] = str(bundle.path) if bundle.path else None
+    atomic_write_bytes(st_path, save(state, metadata={"format": "pt", "drumscribe": SIDECAR_FORMAT}))
+    atomic_write_bytes(js_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+    return st_path, js_path
+
+
+def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
+    """Atomically replace the per-class thresholds stored with a model.
+
+    ``path``: a ``.ckpt`` (rewritten whole, through a temp file + rename) or a
+    ``.safetensors``/``.json`` shipped model (only the sidecar is rewritten).
+    Only the meta's ``thresholds`` holds them; the copies older files kept (the stored config's
+    ``class_thresholds``, Lightning's ``hyper_parameters``) are dropped on the way.
+    """
+    path = Path(path).expanduser()
+    if path.suffix in (".safetensors", ".json"):
+        side = sidecar_path(path)
+        if not side.is_file():
+            raise CheckpointError(f"{side}: model sidecar not found")
+        meta = json.loads(side.read_text())
+        if meta.get("format") != SIDECAR_FORMAT:
+            raise CheckpointError(f"{side}: not a drumscribe model sidecar")
+        th = check_thresholds(thresholds, len(meta["class_names"]), side)
+        meta["thresholds"] = th
+        meta["config"] = config_without_thresholds(meta["config"])
+        atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        return
+    if not path.is_file():
+        raise CheckpointError(f"{path}: checkpoint not found")
+    import io
+
+    import torch
+
+    ckpt = _torch_load(path)
+    meta = check_meta(ckpt.get("drumscribe"), path)
+    th = check_thresholds(thresholds, len(meta["class_names"]), path)
+    meta["thresholds"] = th
+    meta["config"] = config_without_thresholds(meta["config"])
+    for key in HPARAM_KEYS:  # an older checkpoint's second copy of the config
+        ckpt.pop(key, None)
+    buf = io.BytesIO()
+    torch.save(ckpt, buf)
+    atomic_write_bytes(path, buf.getvalue())

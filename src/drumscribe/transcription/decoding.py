@@ -1,0 +1,241 @@
+"""Activations -> drum events.  Pure functions: numpy in, events out; no I/O, no torch.
+
+One entry point: ``decode(probs, DecodeSettings.from_config(cfg, thresholds))``
+(:func:`decode`, :class:`DecodeSettings`).  Training validation, evaluation,
+threshold tuning and transcription all build their settings with
+:meth:`DecodeSettings.from_config`, so the same config decodes the same way
+everywhere; per-class onset times are ``events_by_class(decode(...), n_classes)``.
+
+Peak picking follows madmom's ``OnsetPeakPickingProcessor`` in spirit:
+
+1. a frame ``f`` of class ``c`` is a *candidate* when ``p[f] >= threshold[c]``
+   and ``p[f]`` is the maximum of ``p[f - d : f + d + 1]`` (``d`` =
+   ``peak_min_distance`` frames; the window is clipped at the array edges, so a
+   peak on frame 0 or on the last frame counts);
+2. a *plateau* (consecutive equal candidate frames) is one peak, placed at the
+   plateau's centre (fractional frame for an even length);
+3. the *minimum interval*: candidates are accepted strongest first (ties: the
+   earlier one); a candidate closer than ``max(min_onset_interval seconds,
+   peak_min_distance frames)`` to an already accepted peak of the same class
+   is dropped ("keep the stronger").
+4. optional sub-frame timing: the parabola through ``p[f-1], p[f], p[f+1]``
+   moves the peak by ``delta = 0.5 (p[f-1] - p[f+1]) / (p[f-1] - 2 p[f] + p[f+1])``
+   frames (``|delta| <= 0.5``; not applied at the array edges or on plateaus).
+   Off by default: see ``docs/evaluation.md`` ("sub-frame timing") for the
+   measurement that decided it.
+
+Times are seconds, converted only through :class:`drumscribe.core.timebase.FrameClock`.
+
+Velocity of an event (MIDI 1-127), see :func:`velocities_for`:
+
+* ``"head"``: the model's velocity head (sigmoid output, trained on
+  ``velocity / 127``) at the peak frame: ``clip(round(127 * v), 1, 127)``;
+* ``"strength"``: the onset probability at the peak: ``clip(round(127 * p), 1, 127)``
+  (so ``p = 0.5`` -> 64, ``p = 1`` -> 127);
+* ``"fixed"``: ``midi.default_velocity`` for every event;
+* ``"auto"`` (default): ``head`` when the model has one, else ``strength``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from typing import Sequence
+
+import numpy as np
+
+from drumscribe.core.timebase import FrameClock
+
+VELOCITY_SOURCES = ("auto", "head", "strength", "fixed")
+
+
+@dataclass(frozen=True)
+class Event:
+    """One drum hit: ``time`` seconds, class index ``cls``, MIDI ``velocity`` 1-127, ``strength`` = peak probability."""
+
+    time: float
+    cls: int
+    velocity: int
+    strength: float
+
+
+@dataclass
+class Peaks:
+    """Peaks of one class: ``frames`` (fractional frame positions, sorted), ``strengths`` (peak values), ``index`` (integer frame of each peak)."""
+
+    frames: np.ndarray
+    strengths: np.ndarray
+    index: np.ndarray
+
+
+def _as_thresholds(thresholds, n_classes: int) -> np.ndarray:
+    th = np.asarray(thresholds, dtype=np.float64)
+    if th.ndim == 0:
+        return np.full(n_classes, float(th))
+    if th.shape != (n_classes,):
+        raise ValueError(f"need {n_classes} per-class thresholds, got {th.shape[0]}")
+    return th
+
+
+def pick_peaks(act: np.ndarray, threshold: float, peak_min_distance: int = 0,
+               min_interval_frames: float = 0.0, interpolate: bool = False) -> Peaks:
+    """Peaks of one activation curve ``act`` (frames,).  See the module docstring for the rules.
+
+    ``min_interval_frames`` is the minimum interval already converted to frames
+    (possibly fractional).  Returns :class:`Peaks` sorted by frame.
+    """
+    a = np.asarray(act, dtype=np.float64).reshape(-1)
+    n = a.shape[0]
+    empty = Peaks(np.zeros(0), np.zeros(0), np.zeros(0, dtype=np.int64))
+    if n == 0:
+        return empty
+    d = max(int(peak_min_distance), 0)
+    if d > 0:
+        # running maximum over 2d+1 frames, edges repeated (scipy.ndimage.maximum_filter1d(mode="nearest"),
+        # in numpy so that transcription does not pay scipy's import time)
+        padded = np.concatenate([np.full(d, a[0]), a, np.full(d, a[-1])])
+        local_max = np.lib.stride_tricks.sliding_window_view(padded, 2 * d + 1).max(axis=1)
+    else:
+        local_max = a
+    cand = (a >= threshold) & (a >= local_max)
+    if d == 0:  # without a window a peak must still not be below a neighbour
+        left = np.r_[-np.inf, a[:-1]]
+        right = np.r_[a[1:], -np.inf]
+        cand &= (a >= left) & (a >= right)
+    idx = np.flatnonzero(cand)
+    if idx.size == 0:
+        return empty
+    # plateaus: runs of consecutive candidate frames with equal value -> one peak at the centre
+    new_run = np.r_[True, (np.diff(idx) != 1) | (a[idx[1:]] != a[idx[:-1]])]
+    starts = np.flatnonzero(new_run)
+    ends = np.r_[starts[1:], idx.size] - 1
+    first, last = idx[starts], idx[ends]
+    frames = (first + last) / 2.0
+    strengths = a[first]
+    index = first + (last - first) // 2
+    if interpolate:
+        single = (first == last) & (first > 0) & (first < n - 1)
+        f = first[single]
+        lo, mid, hi = a[f - 1], a[f], a[f + 1]
+        denom = lo - 2 * mid + hi
+        with np.errstate(divide="ignore", invalid="ignore"):
+            delta = np.where(denom < 0, 0.5 * (lo - hi) / denom, 0.0)
+        frames = frames.copy()
+        frames[single] = f + np.clip(delta, -0.5, 0.5)
+    min_interval_frames = max(float(min_interval_frames), float(d))
+    if min_interval_frames > 0 and frames.size > 1:
+        order = np.lexsort((frames, -strengths))  # strongest first, ties: earliest
+        import bisect
+
+        kept: list[int] = []
+        kept_frames: list[float] = []  # sorted: only the nearest kept peak on each side can be too close
+        gap = min_interval_frames - 1e-9
+        for i in order:
+            fr = float(frames[i])
+            j = bisect.bisect_left(kept_frames, fr)
+            if (j == 0 or fr - kept_frames[j - 1] >= gap) and (j == len(kept_frames) or kept_frames[j] - fr >= gap):
+                kept.append(i)
+                kept_frames.insert(j, fr)
+        sel = np.sort(np.asarray(kept, dtype=np.int64))
+        frames, strengths, index = frames[sel], strengths[sel], index[sel]
+    return Peaks(frames, strengths, index)
+
+
+def strength_to_velocity(strength) -> np.ndarray:
+    """Onset probability (or velocity-head output) in [0, 1] -> MIDI velocity 1-127."""
+    return np.clip(np.rint(127.0 * np.asarray(strength, dtype=np.float64)), 1, 127).astype(np.int64)
+
+
+def velocities_for(peaks: Peaks, cls: int, velocity_probs: np.ndarray | None, source: str,
+                   default_velocity: int) -> np.ndarray:
+    """MIDI velocities of one class's peaks (see the module docstring for ``source``)."""
+    if source not in VELOCITY_SOURCES:
+        raise ValueError(f"velocity source must be one of {VELOCITY_SOURCES}, got {source!r}")
+    if source == "auto":
+        source = "head" if velocity_probs is not None else "strength"
+    if source == "head":
+        if velocity_probs is None:
+            raise ValueError("velocity source 'head' but the model has no velocity head")
+        return strength_to_velocity(np.asarray(velocity_probs)[peaks.index, cls])
+    if source == "strength":
+        return strength_to_velocity(peaks.strengths)
+    return np.full(peaks.frames.shape[0], int(default_velocity), dtype=np.int64)
+
+
+@dataclass(frozen=True)
+class DecodeSettings:
+    """Everything decoding needs besides the activations, built once per run by :meth:`from_config`.
+
+    ``thresholds``: one per class (or a scalar for every class); ``min_onset_interval``: seconds;
+    ``peak_min_distance``: frames; ``default_velocity``/``velocity_source``: see the module docstring;
+    ``interpolate``: sub-frame timing.  Training validation, ``drumscribe evaluate``/``tune`` and
+    ``drumscribe transcribe`` all build theirs with :meth:`from_config`, so they decode alike.
+    """
+
+    clock: FrameClock
+    thresholds: tuple[float, ...] | float
+    min_onset_interval: float = 0.0
+    peak_min_distance: int = 0
+    default_velocity: int = 80
+    velocity_source: str = "auto"
+    interpolate: bool = False
+
+    def __post_init__(self):
+        th = self.thresholds
+        th = float(th) if np.ndim(th) == 0 else tuple(float(x) for x in th)
+        object.__setattr__(self, "thresholds", th)
+        if self.velocity_source not in VELOCITY_SOURCES:
+            raise ValueError(f"velocity source must be one of {VELOCITY_SOURCES}, got {self.velocity_source!r}")
+
+    @classmethod
+    def from_config(cls, cfg, thresholds=None, *, velocity_source: str = "auto",
+                    interpolate: bool = False) -> "DecodeSettings":
+        """The settings of a :class:`drumscribe.core.config.Config`: ``audio`` (frame rate),
+        ``postprocessing.min_onset_interval`` / ``peak_min_distance``, ``midi.default_velocity``;
+        ``thresholds`` None -> ``cfg.thresholds()`` (the tuned ones when the config holds them)."""
+        pp = cfg.postprocessing
+        return cls(FrameClock.from_config(cfg.audio), cfg.thresholds() if thresholds is None else thresholds,
+                   float(pp.min_onset_interval), int(pp.peak_min_distance), int(cfg.midi.default_velocity),
+                   velocity_source, bool(interpolate))
+
+    def with_thresholds(self, thresholds) -> "DecodeSettings":
+        return replace(self, thresholds=thresholds)
+
+    def peaks(self, act: np.ndarray, threshold: float) -> Peaks:
+        """:func:`pick_peaks` of one class's curve with these settings (used by threshold tuning)."""
+        return pick_peaks(act, threshold, self.peak_min_distance,
+                          self.min_onset_interval * self.clock.frame_rate, self.interpolate)
+
+
+def decode(probs: np.ndarray, settings: DecodeSettings, velocity_probs: np.ndarray | None = None) -> list[Event]:
+    """The one decoder: ``probs`` ``(frames, classes)`` in [0, 1] (+ optional velocity head output, same
+    shape) -> :class:`Event` list sorted by (time, class).  Per-class onset times:
+    :func:`events_by_class` of the result."""
+    probs = np.asarray(probs)
+    if probs.ndim != 2:
+        raise ValueError(f"probs must be (frames, classes), got shape {probs.shape}")
+    if velocity_probs is not None and np.asarray(velocity_probs).shape != probs.shape:
+        raise ValueError("velocity_probs must have the shape of probs")
+    th = _as_thresholds(settings.thresholds, probs.shape[1])
+    events: list[Event] = []
+    for c in range(probs.shape[1]):
+        pk = settings.peaks(probs[:, c], th[c])
+        vel = velocities_for(pk, c, velocity_probs, settings.velocity_source, settings.default_velocity)
+        t = np.asarray(settings.clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1)
+        events.extend(Event(float(ti), c, int(v), float(s)) for ti, v, s in zip(t, vel, pk.strengths))
+    events.sort(key=lambda e: (e.time, e.cls))
+    return events
+
+
+def events_to_arrays(events: Sequence[Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(times float64, classes int64, velocities int64) of a list of events."""
+    return (
+        np.array([e.time for e in events], dtype=np.float64),
+        np.array([e.cls for e in events], dtype=np.int64),
+        np.array([e.velocity for e in events], dtype=np.int64),
+    )
+
+
+def events_by_class(events: Sequence[Event], n_classes: int) -> list[np.ndarray]:
+    """One sorted array of onset times per class."""
+    times, classes, _ = events_to_arrays(events)
+    return [np.sort(times[classes == c]) for c in range(n_classes)]

@@ -1,0 +1,58 @@
+"""Transcribe one audio file into one output file (MIDI, JSON, CSV or a score), as ``drumscribe transcribe``
+and ``drumscribe demo`` do: :func:`transcribe_file` (the model already loaded, e.g. by
+:func:`drumscribe.api.load_for_transcription`)."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+SCORE_FORMATS = ("musicxml", "pdf", "png")
+
+
+def beat_map_for(tr, bundle, args):
+    """The :class:`~drumscribe.transcription.beats.BeatMap` of a transcription (``--tempo``/``--meter`` honoured)."""
+    from drumscribe.transcription.beats import track_events
+
+    tempo, meter = getattr(args, "tempo", None), getattr(args, "meter", None)
+    bpm = None
+    if tempo is not None:
+        bpm = tempo / (1.5 if meter == "6/8" else 1.0)  # tracked beats: dotted quarters in 6/8
+    return track_events(tr.events, bundle.class_names, tr.duration, bpm=bpm, meter=meter)
+
+
+def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=None, console=None):
+    """Transcribe one file and write the output; returns the :class:`~drumscribe.transcription.inference.Transcription`."""
+    from drumscribe.transcription.inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, transcribe_audio
+    from drumscribe.transcription.midi_out import write_events
+
+    tr = transcribe_audio(bundle, in_path, thresholds=thresholds, velocity_source=args.velocity,
+                          window_s=args.window or DEFAULT_WINDOW_S,
+                          overlap_s=DEFAULT_OVERLAP_S if args.overlap is None else args.overlap, device=args.device)
+    if tr.silent:
+        print(f"drumscribe transcribe: warning: {in_path}: audio is silent (peak {tr.peak:.1e}); "
+              f"writing an empty {fmt.upper()} file", file=sys.stderr)
+    beat_map = beat_map_for(tr, bundle, args)
+    quantize = getattr(args, "quantize", "off")
+    if fmt in SCORE_FORMATS:
+        from drumscribe.transcription.score import write_score
+
+        write_score(out_path, tr.events, bundle.class_names, beat_map, fmt,
+                    quantize=None if quantize == "off" else quantize, title=Path(in_path).stem)
+    else:
+        write_events(out_path, tr.events, bundle.class_names, bundle.config.midi, fmt, tr.duration,
+                     beat_map=beat_map, quantize=quantize)
+    if plot_path:
+        from drumscribe.transcription.decoding import events_by_class
+        from drumscribe.transcription.plotting import piano_roll
+
+        piano_roll(plot_path, bundle.class_names, events_by_class(tr.events, len(bundle.class_names)),
+                   None, tr.onset_probs, tr.clock.frame_rate, title=str(in_path))
+    if console is not None:
+        counts = [sum(1 for e in tr.events if e.cls == c) for c in range(len(bundle.class_names))]
+        found = ", ".join(f"{n} {k}" for k, n in zip(bundle.class_names, counts) if n) or "no drum hits"
+        rtf = tr.duration / tr.timings["total"] if tr.timings["total"] > 0 else float("inf")
+        console.print(f"{in_path}: {tr.duration:.1f} s, {len(tr.events)} hits ({found}), "
+                      f"{beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm {beat_map.meter} -> {out_path} "
+                      f"[{rtf:.0f}x real time]", highlight=False)
+    return tr

@@ -1,0 +1,257 @@
+"""Audio -> activations -> events, with memory flat in the audio's length.
+
+Pipeline of :func:`transcribe_audio` (every stage is a generator over blocks):
+
+1. :func:`iter_audio_blocks`: the file is read in blocks (``soundfile``), mixed
+   to mono and resampled with a streaming ``soxr`` resampler;
+2. :func:`iter_feature_blocks`: log-mel frames are computed chunk by chunk;
+   each chunk carries ``ceil(n_fft / 2 / hop) * hop`` samples of real context
+   on both sides (zeros beyond the file's ends, as the whole-file STFT pads),
+   so the frames equal :func:`drumscribe.audio.features.compute_features` of the
+   whole file;
+3. :class:`WindowStitcher`: the model runs on overlapping windows of
+   ``window_s`` seconds that advance by ``window_s - overlap_s``; window ``k``
+   keeps only its centre (from ``overlap/2`` after its start to ``overlap/2``
+   before its end; the first window keeps its head, the last its tail), so
+   every kept frame sees at least ``overlap/2`` of context on both sides.
+   Ready windows of equal length run as one batch (``batch_windows``): the
+   GRU then steps ``window`` frames instead of the file's length.
+
+Only the activations ``(frames, classes)`` (a few hundred bytes per second of
+audio) grow with the file.  The model is either an ONNX Runtime model
+(:mod:`drumscribe.transcription.onnx_runtime`; torch is then never imported) or the torch
+network, run under ``torch.inference_mode`` on ``device`` by :mod:`drumscribe.training.torch_runner` (see
+:func:`window_runner`); threads are the model's (``drumscribe transcribe --threads``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from drumscribe.audio.features import StreamStats, iter_feature_blocks
+from drumscribe.audio.io import AUDIO_BLOCK_S, SILENCE_PEAK, iter_array_blocks, iter_audio_blocks, resample
+from drumscribe.transcription.decoding import DecodeSettings, Event, decode
+from drumscribe.core.timebase import FrameClock
+
+DEFAULT_WINDOW_S = 20.0
+DEFAULT_OVERLAP_S = 3.0
+DEFAULT_BATCH_WINDOWS = 8
+
+
+# ------------------------------------------------------------------ model windows
+
+class WindowStitcher:
+    """Run ``model`` on overlapping windows of a frame stream; emit the stitched activations in order.
+
+    ``feed(features)`` / ``finish()`` return lists of ``(onset_probs, velocity_probs|None)`` blocks,
+    each ``(n, n_classes)`` float32.  See the module docstring for the window rule.
+    """
+
+    def __init__(self, model, window_frames: int, overlap_frames: int, batch_windows: int = DEFAULT_BATCH_WINDOWS,
+                 device: str = "cpu"):
+        if window_frames <= overlap_frames:
+            raise ValueError("window must be longer than the overlap")
+        self.run_windows = window_runner(model, device)
+        self.window = int(window_frames)
+        self.overlap = int(overlap_frames)
+        self.step = self.window - self.overlap
+        self.left = self.overlap // 2  # context kept before each window's centre
+        self.batch_windows = max(int(batch_windows), 1)
+        self.device = device
+        self.buf = None  # features from global frame self.buf_start
+        self.buf_start = 0
+        self.k = 0  # next window index
+        self.pending: list[tuple[np.ndarray, int, int, int]] = []  # (features, start, keep_lo, keep_hi)
+
+    def _run(self, windows: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        return self.run_windows(np.stack(windows))
+
+    def _flush(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        results = []
+        i = 0
+        while i < len(self.pending):  # batch consecutive windows of equal length
+            j = i
+            n = self.pending[i][0].shape[0]
+            while j < len(self.pending) and j - i < self.batch_windows and self.pending[j][0].shape[0] == n:
+                j += 1
+            onset, vel = self._run([p[0] for p in self.pending[i:j]])
+            for b, (_, start, lo, hi) in enumerate(self.pending[i:j]):
+                results.append((onset[b, lo - start:hi - start], None if vel is None else vel[b, lo - start:hi - start]))
+            i = j
+        self.pending = []
+        return results
+
+    def _window_bounds(self, k: int, end: int | None) -> tuple[int, int, int, int]:
+        start = k * self.step
+        stop = start + self.window if end is None else end
+        lo = 0 if k == 0 else start + self.left
+        hi = stop if end is not None else start + self.step + self.left
+        return start, stop, lo, hi
+
+    def feed(self, feats: np.ndarray) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        feats = np.asarray(feats, dtype=np.float32)
+        self.buf = feats if self.buf is None else np.concatenate([self.buf, feats])
+        while self.buf_start + self.buf.shape[0] >= (self.k * self.step + self.window):
+            start, stop, lo, hi = self._window_bounds(self.k, None)
+            self.pending.append((self.buf[start - self.buf_start:stop - self.buf_start], start, lo, hi))
+            self.k += 1
+            drop = self.k * self.step - self.buf_start
+            self.buf = self.buf[drop:]
+            self.buf_start += drop
+        if len(self.pending) >= self.batch_windows:
+            return self._flush()
+        return []
+
+    def finish(self) -> list[tuple[np.ndarray, np.ndarray | None]]:
+        end = self.buf_start + (0 if self.buf is None else self.buf.shape[0])
+        start, stop, lo, hi = self._window_bounds(self.k, end)
+        if self.buf is not None and hi > lo and stop > start:
+            self.pending.append((self.buf[start - self.buf_start:stop - self.buf_start], start, lo, hi))
+        out = self._flush()
+        self.buf = None
+        return out
+
+
+def window_runner(model, device: str = "cpu"):
+    """``f(windows) -> (onset_probs, velocity_probs|None)`` for a batch ``(B, T, n_mels)`` float32.
+
+    ``model``: anything with ``run_windows`` (an ONNX Runtime :class:`drumscribe.transcription.onnx_runtime.OnnxModel`)
+    or with ``window_runner(device)`` (the torch :class:`~drumscribe.training.model.DrumTranscriptionCRNN`, whose
+    runner lives in :mod:`drumscribe.training.torch_runner`).  This module never imports torch or the training code.
+    """
+    if hasattr(model, "run_windows"):
+        return model.run_windows
+    if hasattr(model, "window_runner"):
+        return model.window_runner(device)
+    raise TypeError(f"{type(model).__name__}: not a drumscribe model (no run_windows or window_runner)")
+
+
+def window_frames_for(clock: FrameClock, window_s: float, overlap_s: float) -> tuple[int, int]:
+    w = max(int(round(window_s * clock.frame_rate)), 2)
+    o = min(max(int(round(overlap_s * clock.frame_rate)), 0), w - 1)
+    return w, o
+
+
+def _concat(blocks: list[tuple[np.ndarray, np.ndarray | None]], n_classes: int) -> tuple[np.ndarray, np.ndarray | None]:
+    if not blocks:
+        return np.zeros((0, n_classes), dtype=np.float32), None
+    onset = np.concatenate([b[0] for b in blocks]).astype(np.float32, copy=False)
+    vel = None if blocks[0][1] is None else np.concatenate([b[1] for b in blocks]).astype(np.float32, copy=False)
+    return onset, vel
+
+
+def predict_features(model, features: np.ndarray, clock: FrameClock, window_s: float | None = DEFAULT_WINDOW_S,
+                     overlap_s: float = DEFAULT_OVERLAP_S, batch_windows: int = DEFAULT_BATCH_WINDOWS,
+                     device: str = "cpu") -> tuple[np.ndarray, np.ndarray | None]:
+    """Activations of in-memory features ``(frames, n_mels)`` -> ``(onset_probs, velocity_probs|None)``, ``(frames, classes)``.
+
+    ``window_s=None`` runs one pass over the whole array (the reference the windowed path is tested against).
+    """
+    n_classes = int(model.n_classes)
+    if window_s is None:
+        st = WindowStitcher(model, max(features.shape[0], 1) + 1, 0, 1, device)  # never fills: one pass in finish()
+        return _concat(st.feed(features) + st.finish(), n_classes)
+    w, o = window_frames_for(clock, window_s, overlap_s)
+    st = WindowStitcher(model, w, o, batch_windows, device)
+    blocks = st.feed(features)
+    blocks += st.finish()
+    return _concat(blocks, n_classes)
+
+
+# ------------------------------------------------------------------ end to end
+
+@dataclass
+class Transcription:
+    """Result of :func:`transcribe_audio`.
+
+    ``onset_probs`` / ``velocity_probs``: ``(frames, classes)`` float32 (velocity None without a head);
+    ``events``: decoded :class:`~drumscribe.transcription.decoding.Event` list; ``duration``: seconds;
+    ``silent``: the audio's peak is below -80 dBFS (then ``events`` is empty).
+    """
+
+    onset_probs: np.ndarray
+    velocity_probs: np.ndarray | None
+    events: list[Event]
+    duration: float
+    clock: FrameClock
+    class_names: list[str]
+    thresholds: list[float]
+    silent: bool = False
+    peak: float = 0.0
+    timings: dict = field(default_factory=dict)
+    midi_config: object = None  # the model's ``cfg.midi`` (GM notes, ticks, tempo) for the writers below
+
+    def to_midi(self, path) -> "Path":
+        """Write a General MIDI drum file (atomically; see :mod:`drumscribe.transcription.midi_out`); returns the path."""
+        from drumscribe.transcription.midi_out import write_events
+
+        return write_events(path, self.events, self.class_names, self.midi_config, "midi", self.duration)
+
+    def to_json(self) -> str:
+        """The events as JSON text (the format of ``drumscribe transcribe --format json``)."""
+        from drumscribe.transcription.midi_out import events_bytes
+
+        return events_bytes(self.events, self.class_names, self.midi_config, "json", self.duration).decode()
+
+    def to_csv(self) -> str:
+        """The events as CSV text (``time,class,name,note,velocity,strength``)."""
+        from drumscribe.transcription.midi_out import events_bytes
+
+        return events_bytes(self.events, self.class_names, self.midi_config, "csv", self.duration).decode()
+
+
+def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, thresholds=None,
+                     velocity_source: str = "auto", window_s: float = DEFAULT_WINDOW_S,
+                     overlap_s: float = DEFAULT_OVERLAP_S, batch_windows: int = DEFAULT_BATCH_WINDOWS,
+                     device: str = "cpu", interpolate: bool = False) -> Transcription:
+    """Transcribe ``audio`` (a path, or a mono float array at ``sample_rate``, default the model's rate).
+
+    ``bundle``: a :class:`drumscribe.transcription.bundle.ModelBundle`.  ``thresholds``: None (the bundle's),
+    a scalar or one per class.  Decoding settings (minimum interval, peak distance, default
+    velocity) come from ``bundle.config``.
+    """
+    import time
+
+    cfg = bundle.config
+    acfg = cfg.audio
+    clock = FrameClock.from_config(acfg)
+    sr = int(acfg.sample_rate)
+    if isinstance(audio, (str, Path)):
+        blocks = iter_audio_blocks(audio, sr, fmax=acfg.fmax)
+    else:
+        arr = np.asarray(audio, dtype=np.float32)
+        if arr.ndim == 2:  # (samples, channels)
+            arr = arr.mean(axis=1)
+        if sample_rate is not None and int(sample_rate) != sr:
+            arr = resample(arr, int(sample_rate), sr)
+        blocks = iter_array_blocks(arr, int(AUDIO_BLOCK_S * sr))
+    model = bundle.model
+    stats = StreamStats()
+    w, o = window_frames_for(clock, window_s, overlap_s)
+    stitcher = WindowStitcher(model, w, o, batch_windows, device)
+    out: list = []
+    t0 = time.perf_counter()
+    t_model = 0.0
+    for feats in iter_feature_blocks(blocks, acfg, stats=stats):
+        t1 = time.perf_counter()
+        out += stitcher.feed(feats)
+        t_model += time.perf_counter() - t1
+    t1 = time.perf_counter()
+    out += stitcher.finish()
+    t_model += time.perf_counter() - t1
+    onset, vel = _concat(out, len(bundle.class_names))
+    th = bundle.thresholds if thresholds is None else thresholds
+    th_list = list(np.broadcast_to(np.asarray(th, dtype=np.float64), (onset.shape[1],)).tolist())
+    silent = stats.peak < SILENCE_PEAK
+    t2 = time.perf_counter()
+    events = [] if silent else decode(
+        onset, DecodeSettings.from_config(cfg, th_list, velocity_source=velocity_source, interpolate=interpolate), vel)
+    t3 = time.perf_counter()
+    return Transcription(
+        onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
+        class_names=list(bundle.class_names), thresholds=th_list, silent=silent, peak=stats.peak,
+        midi_config=cfg.midi, timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
+    )

@@ -1,0 +1,128 @@
+"""The package's folders follow the data's path, and the light transcription path stays light.
+
+* importing every module of ``drumscribe.transcription`` (and ``drumscribe.api``, ``drumscribe.core``,
+  ``drumscribe.audio``) loads no training code, torch, Lightning, numba, librosa, scipy.signal or music21;
+* no file under ``transcription/`` imports ``drumscribe.training``, not even inside a function (the torch
+  backend is reached through the model object; ``api.py`` is the wiring point);
+* no folder imports "backwards" (``core`` imports no other folder, ``audio`` only ``core``), and the
+  module-level imports of the whole package form no circle.
+"""
+
+import ast
+import pkgutil
+import subprocess
+import sys
+from pathlib import Path
+
+SRC = Path(__file__).resolve().parents[1] / "src"
+PKG = SRC / "drumscribe"
+HEAVY = ("drumscribe.training", "torch", "lightning", "pytorch_lightning", "numba", "librosa", "scipy.signal",
+         "music21")
+# folder -> the drumscribe folders it may import (at any level); the top-level modules (api, cli) are not folders
+MAY_IMPORT = {
+    "core": {"core"},
+    "audio": {"core", "audio"},
+    "transcription": {"core", "audio", "dataset", "transcription"},
+}
+
+
+def _modules() -> dict[str, Path]:
+    """``{dotted module name: file}`` of every module of the package."""
+    out = {}
+    for path in sorted(PKG.rglob("*.py")):
+        parts = list(path.relative_to(SRC).with_suffix("").parts)
+        if parts[-1] == "__init__":
+            parts = parts[:-1]
+        out[".".join(parts)] = path
+    return out
+
+
+def _imports(path: Path, module: str, top_level_only: bool) -> set[str]:
+    """Dotted names of the drumscribe modules (or packages) ``path`` imports; ``top_level_only``: only the
+    imports run when the module is imported (module body, also inside a top-level ``if``/``try``)."""
+    tree = ast.parse(path.read_text())
+    is_pkg = path.name == "__init__.py"
+    package = module if is_pkg else module.rpartition(".")[0]
+    if top_level_only:
+        nodes, todo = [], list(tree.body)
+        while todo:
+            n = todo.pop()
+            nodes.append(n)
+            if isinstance(n, (ast.If, ast.Try)):
+                todo += n.body + n.orelse + getattr(n, "finalbody", []) + [
+                    s for h in getattr(n, "handlers", []) for s in h.body]
+    else:
+        nodes = list(ast.walk(tree))
+    mods = _modules()
+    out = set()
+    for n in nodes:
+        if isinstance(n, ast.Import):
+            out |= {a.name for a in n.names if a.name.split(".")[0] == "drumscribe"}
+        elif isinstance(n, ast.ImportFrom):
+            base = n.module or ""
+            if n.level:
+                anchor = package.split(".")[: len(package.split(".")) - (n.level - 1)]
+                base = ".".join(anchor + ([base] if base else []))
+            if base.split(".")[0] != "drumscribe":
+                continue
+            for a in n.names:
+                out.add(f"{base}.{a.name}" if f"{base}.{a.name}" in mods else base)
+    out.discard(module)
+    return out
+
+
+def _folder(module: str) -> str | None:
+    parts = module.split(".")
+    return parts[1] if len(parts) > 2 or (len(parts) == 2 and (PKG / parts[1]).is_dir()) else None
+
+
+def test_light_modules_import_no_training_code():
+    names = [m for m in _modules() if m.split(".")[:2] in (["drumscribe", "transcription"], ["drumscribe", "core"],
+                                                          ["drumscribe", "audio"])] + ["drumscribe.api"]
+    assert len(names) > 15, names
+    code = (f"import importlib, sys\nfor m in {names!r}:\n    importlib.import_module(m)\n"
+            f"print(sorted(m for m in sys.modules if m.startswith({HEAVY!r})))")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.strip().splitlines()[-1] == "[]", r.stdout
+
+
+def test_folders_import_only_forwards():
+    offenders = []
+    for module, path in _modules().items():
+        folder = _folder(module)
+        if folder not in MAY_IMPORT:
+            continue
+        for imp in _imports(path, module, top_level_only=False):
+            target = _folder(imp)
+            if target is not None and target not in MAY_IMPORT[folder]:
+                offenders.append((module, imp))
+    assert offenders == []
+
+
+def test_no_import_circle():
+    """Module-level imports (what runs on ``import``) form a DAG, inside ``synth/`` and across folders."""
+    graph = {m: _imports(p, m, top_level_only=True) for m, p in _modules().items()}
+    state, cycles = {}, []
+
+    def visit(m, stack):
+        state[m] = "open"
+        for n in sorted(graph.get(m, ())):
+            if state.get(n) == "open":
+                cycles.append(stack[stack.index(n):] + [n])
+            elif n not in state:
+                visit(n, stack + [n])
+        state[m] = "done"
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert cycles == []
+
+
+def test_every_module_is_in_a_folder_or_the_public_surface():
+    """The layout of README's "Project layout": the top level holds only the public surface."""
+    top = sorted(p.stem for p in PKG.glob("*.py"))
+    assert top == ["__init__", "__main__", "api", "cli"], top
+    folders = sorted(m.name for m in pkgutil.iter_modules([str(PKG)]) if m.ispkg)
+    assert folders == ["audio", "commands", "core", "dataset", "evaluation", "synth", "training", "transcription"]
