@@ -51,7 +51,7 @@ from typing import Any
 from drumscribe.core.atomic import atomic_write_bytes
 from drumscribe.transcription.bundle import (BUNDLE_VERSION, SIDECAR_FORMAT, CheckpointError, ModelBundle,
                                           check_meta, check_thresholds, config_without_thresholds, sidecar_path,
-                                          config_from_meta, default_model_path, make_meta)
+                                          config_from_meta, default_model_path, read_sidecar, sidecar_meta)
 
 # ------------------------------------------------------------------ low level
 
@@ -152,15 +152,7 @@ def load_bundle(path: str | Path | None = None) -> ModelBundle:
     if not path.is_file():
         raise CheckpointError(f"{path}: model file not found")
     if path.suffix == ".safetensors":
-        side = sidecar_path(path)
-        if not side.is_file():
-            raise CheckpointError(f"{path}: sidecar {side.name} (config, thresholds, class names) not found")
-        try:
-            meta = json.loads(side.read_text())
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise CheckpointError(f"{side}: corrupt sidecar ({exc})") from None
-        if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT:
-            raise CheckpointError(f"{side}: not a drumscribe model sidecar")
+        meta = read_sidecar(path)
         try:
             from safetensors.torch import load_file
 
@@ -223,12 +215,7 @@ def export_bundle(bundle_or_ckpt: ModelBundle | str | Path, out_path_stem: str |
     st_path = stem.parent / f"{stem.name}.safetensors"
     js_path = stem.parent / f"{stem.name}.json"
     state = {k: v.detach().cpu().contiguous() for k, v in bundle.model.state_dict().items()}
-    meta = make_meta(bundle.config, bundle.thresholds)
-    meta["class_names"] = list(bundle.class_names)
-    if bundle.cache_key:
-        meta["cache_key"] = bundle.cache_key
-    meta["format"] = SIDECAR_FORMAT
-    meta["source"] = str(bundle.path) if bundle.path else None
+    meta = sidecar_meta(bundle)
     atomic_write_bytes(st_path, save(state, metadata={"format": "pt", "drumscribe": SIDECAR_FORMAT}))
     atomic_write_bytes(js_path, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
     return st_path, js_path

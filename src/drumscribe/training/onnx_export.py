@@ -73,19 +73,14 @@ def export_onnx(bundle_or_ckpt, out_path: str | Path) -> tuple[Path, Path]:
     Both files are written atomically.  Returns the two paths.
     """
     from drumscribe.training.checkpoint import load_bundle
-    from drumscribe.transcription.bundle import SIDECAR_FORMAT, ModelBundle, make_meta
+    from drumscribe.transcription.bundle import ModelBundle, sidecar_meta
 
     bundle = bundle_or_ckpt if isinstance(bundle_or_ckpt, ModelBundle) else load_bundle(bundle_or_ckpt)
     out = Path(out_path)
     if out.suffix != ".onnx":
         out = out.with_name(out.name + ".onnx")
     side = out.with_suffix(".json")
-    meta = make_meta(bundle.config, bundle.thresholds)
-    meta["class_names"] = list(bundle.class_names)
-    if bundle.cache_key:
-        meta["cache_key"] = bundle.cache_key
-    meta["format"] = SIDECAR_FORMAT
-    meta["source"] = str(bundle.path) if bundle.path else None
+    meta = sidecar_meta(bundle)
     data = onnx_bytes(bundle.model)
     atomic_write_bytes(out, data)
     atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())

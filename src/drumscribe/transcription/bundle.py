@@ -10,6 +10,7 @@ config and thresholds a command uses (:func:`config_for`, :func:`resolve_thresho
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+import json
 from pathlib import Path
 from typing import Any
 
@@ -103,6 +104,34 @@ def check_meta(meta: Any, path: Path) -> dict:
 
 def sidecar_path(path: Path) -> Path:
     return path.with_suffix(".json")
+
+
+def read_sidecar(model_path: Path) -> dict:
+    """The ``.json`` sidecar of a shipped/exported model file (``.safetensors`` or ``.onnx``), checked.
+
+    :class:`CheckpointError` naming the file when it is missing, corrupt or not a drumscribe sidecar.
+    """
+    side = sidecar_path(model_path)
+    if not side.is_file():
+        raise CheckpointError(f"{model_path}: sidecar {side.name} (config, thresholds, class names) not found")
+    try:
+        meta = json.loads(side.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise CheckpointError(f"{side}: corrupt sidecar ({exc})") from None
+    if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT or "config" not in meta:
+        raise CheckpointError(f"{side}: not a drumscribe model sidecar")
+    return meta
+
+
+def sidecar_meta(bundle: "ModelBundle") -> dict[str, Any]:
+    """What a model file's ``.json`` sidecar holds for ``bundle`` (config, thresholds, classes, cache key)."""
+    meta = make_meta(bundle.config, bundle.thresholds)
+    meta["class_names"] = list(bundle.class_names)
+    if bundle.cache_key:
+        meta["cache_key"] = bundle.cache_key
+    meta["format"] = SIDECAR_FORMAT
+    meta["source"] = str(bundle.path) if bundle.path else None
+    return meta
 
 
 def check_thresholds(thresholds, n_classes: int, path: Path) -> list[float]:

@@ -9,12 +9,12 @@ network.  The graph contract is in :mod:`drumscribe.training.onnx_export`.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
 
-from drumscribe.transcription.bundle import DEFAULT_MODEL_STEM, SIDECAR_FORMAT, CheckpointError, ModelBundle
+from drumscribe.transcription.bundle import (DEFAULT_MODEL_STEM, CheckpointError, ModelBundle, config_from_meta,
+                                             read_sidecar, sidecar_path)
 
 
 def default_onnx_path() -> Path:
@@ -69,33 +69,14 @@ def load_onnx_bundle(path: str | Path | None = None, threads: int | None = None)
     Raises :class:`~drumscribe.transcription.bundle.CheckpointError` naming the file when either is
     missing, corrupt or not a drumscribe model.
     """
-    from drumscribe.core.config import config_from_dict
-    from drumscribe.core.errors import ConfigError
-
     path = default_onnx_path() if path is None else Path(path).expanduser()
     if path.suffix == ".json":
         path = path.with_suffix(".onnx")
     if not path.is_file():
         raise CheckpointError(f"{path}: model file not found")
-    side = path.with_suffix(".json")
-    if not side.is_file():
-        raise CheckpointError(f"{path}: sidecar {side.name} (config, thresholds, class names) not found")
-    try:
-        meta = json.loads(side.read_text())
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise CheckpointError(f"{side}: corrupt sidecar ({exc})") from None
-    if not isinstance(meta, dict) or meta.get("format") != SIDECAR_FORMAT or "config" not in meta:
-        raise CheckpointError(f"{side}: not a drumscribe model sidecar")
-    raw = dict(meta["config"])
-    if isinstance(raw.get("egmd_midi_mapping"), dict):  # JSON turned the int note keys into strings
-        raw["egmd_midi_mapping"] = {int(k): v for k, v in raw["egmd_midi_mapping"].items()}
-    try:
-        cfg = config_from_dict(raw)
-    except ConfigError as exc:
-        raise CheckpointError(f"{side}: stored config is invalid ({exc})") from None
-    thresholds = [float(x) for x in meta.get("thresholds") or cfg.thresholds()]
-    if len(thresholds) != cfg.n_classes:
-        raise CheckpointError(f"{side}: {len(thresholds)} thresholds for {cfg.n_classes} classes")
+    side = sidecar_path(path)
+    meta = read_sidecar(path)
+    cfg, thresholds = config_from_meta(meta, side)
     model = OnnxModel(path, cfg.model.n_mels, cfg.model.n_classes, threads)
     return ModelBundle(model=model, config=cfg, thresholds=thresholds,
                        class_names=list(meta.get("class_names") or cfg.class_names), path=path,
