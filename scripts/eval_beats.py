@@ -26,7 +26,7 @@ Metrics (per file, then summarised): tempo within 4% of the truth (MIREX
 mean), downbeat F-measure likewise, and meter accuracy.
 
     python scripts/eval_beats.py --gmd ../shared/gmd --split train --out /tmp/beats_train.json
-    python scripts/eval_beats.py --audio /work/data/beats-gmdtest-clean --out docs/results/beats_gmd_test_clean.json
+    python scripts/eval_beats.py --audio data/beats-gmdtest-clean --out docs/results/beats_gmd_test_clean.json
 """
 
 from __future__ import annotations
