@@ -36,7 +36,7 @@ import numpy as np
 from drumscribe.core import drums
 from drumscribe.core.atomic import atomic_write_text
 from drumscribe.dataset.index import midi_partner
-from drumscribe.evaluation.evaluate import AUDIO_SUFFIXES
+from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.evaluation.metrics import FIVE_CLASS_GROUPS, Counts, merge_groups, score_classes, summarize
 
 # ADTOF's output notes (its LABELS_5) -> the 5-class fold.

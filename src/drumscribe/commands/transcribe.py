@@ -22,7 +22,7 @@ import sys
 
 from drumscribe.transcription.beats import METERS
 from drumscribe.core.config import add_set_argument
-from drumscribe.evaluation.evaluate import AUDIO_SUFFIXES
+from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.api import load_for_transcription
 from drumscribe.transcription.files import transcribe_file
 from drumscribe.transcription.midi_out import QUANTIZE_CHOICES

@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from drumscribe.core.errors import DrumscribeError
+from drumscribe.audio.io import AUDIO_EXTENSIONS
 
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
 MIDI_EXTENSIONS = (".midi", ".mid")
 CSV_NAME = "e-gmd-v1.0.0.csv"
 # the release CSV's columns, in order (extra columns after them are allowed)

@@ -19,14 +19,14 @@ from typing import Iterable, Iterator, Sequence
 
 import numpy as np
 
-from drumscribe.dataset.index import AUDIO_EXTENSIONS, midi_partner
+from drumscribe.audio.io import AUDIO_SUFFIXES
+from drumscribe.dataset.index import midi_partner
 from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
 from drumscribe.core.errors import CacheError, DrumscribeError
 from drumscribe.evaluation.metrics import OnsetScorer
 from drumscribe.dataset.targets import onsets_by_class
 from drumscribe.core.timebase import FrameClock
 
-AUDIO_SUFFIXES = AUDIO_EXTENSIONS + (".m4a",)  # transcription/evaluation also take m4a (via audioread)
 
 
 @dataclass
