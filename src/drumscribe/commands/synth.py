@@ -76,7 +76,7 @@ def _list_kits(pool: str) -> int:
     from drumscribe.synth.sampler import load_bank
 
     kits = [k for k in list_kits("all", probe=True) if pool == "all" or k.pool == pool]
-    short = ("kick", "snare", "hihat", "hiTom", "midTom", "lowTom", "crash", "ride")
+    short = [c.split("_")[0] + "".join(p.title() for p in c.split("_")[1:]) for c in CLASSES]  # hi_tom -> hiTom
     w = max([len(k.name) for k in kits] + [4])
     fam_w = max([len(k.family) for k in kits] + [6])
     print(f"{'kit':<{w}}  {'source':<{fam_w}}  {'pool':<7}  " + " ".join(f"{c:>6}" for c in short) + "  own articulation sounds")

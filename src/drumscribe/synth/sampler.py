@@ -30,7 +30,7 @@ import numpy as np
 
 from drumscribe.synth import SR
 from drumscribe.synth._fluid import synth_float as _synth_float
-from drumscribe.core.drums import CYMBAL_NOTES, HIHAT_NOTES, OPEN_HIHAT, SOUND_FALLBACK, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TOM_CLASSES
+from drumscribe.core.drums import CLASSES, CYMBAL_NOTES, HIHAT_NOTES, OPEN_HIHAT, SOUND_FALLBACK, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TOM_CLASSES
 from drumscribe.synth.kits import Kit, check_path, parse_hydrogen
 
 ONSET_DB = -30.0  # onset = first sample above peak - 30 dB
@@ -349,7 +349,7 @@ def vary(bank: Bank, rng: np.random.Generator, variant_choice: dict) -> Bank:
     pitch order is kept.  Only the chosen variant of each note is processed.
     """
     draws = {}
-    for cls in ("kick", "snare", "hihat", "toms", "crash", "ride"):
+    for cls in dict.fromkeys("toms" if c in TOM_CLASSES else c for c in CLASSES):  # kick, snare, hihat, toms, crash, ride
         draws[cls] = (float(rng.uniform(-2, 2)), float(rng.uniform(0.4, 1.0)) if rng.random() < 0.4 else 1.0,
                       float(rng.uniform(-6, 6)), float(rng.uniform(-6, 3)))
     voices = {}
