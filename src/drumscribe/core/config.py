@@ -20,6 +20,7 @@ import copy
 import dataclasses
 import hashlib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -98,6 +99,9 @@ class TrainingConfig:
     soft_target_weight: float = 0.0  # target value of the frames next to an onset (0 = hard targets)
     seed: int = 42
     val_window_seconds: float | None = None  # None: whole files in validation
+    # training time budget in minutes (Lightning ``Trainer(max_time=...)``); None = no budget.
+    # A run stops at the budget and still writes -last.ckpt and the history (docs/training.md).
+    max_minutes: float | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.precision, int) and not isinstance(self.precision, bool):
@@ -356,6 +360,8 @@ def _validate(cfg: Config) -> None:
         fail("training.precision", f"unknown precision {t.precision!r}; one of {', '.join(PRECISIONS)}")
     if t.window_seconds <= 0:
         fail("training.window_seconds", "must be positive")
+    if t.max_minutes is not None and not (t.max_minutes > 0 and math.isfinite(t.max_minutes)):
+        fail("training.max_minutes", f"must be a positive number of minutes or null, got {t.max_minutes}")
     if not 0.0 <= t.soft_target_weight < 1.0:
         fail("training.soft_target_weight", "must be in [0, 1)")
     if cfg.loss.type not in ("BCELoss", "BCEWithLogitsLoss"):

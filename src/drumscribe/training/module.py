@@ -516,6 +516,10 @@ def build_trainer(cfg: Config, *, fast_dev_run: bool | int = False, max_epochs: 
         fast_dev_run=fast_dev_run, enable_progress_bar=enable_progress_bar, num_sanity_val_steps=1,
         default_root_dir=str(run_dir(cfg)), plugins=[AtomicCheckpointIO()],
     )
+    if t.max_minutes is not None and not fast_dev_run:  # time budget (Lightning's Timer callback)
+        from datetime import timedelta
+
+        kwargs["max_time"] = timedelta(minutes=t.max_minutes)
     kwargs.update(overrides)
     return L.Trainer(**kwargs)
 
