@@ -192,3 +192,13 @@ def test_performances_from_without_a_size_renders_every_performance():
 
     jobs = plan(performances_from=GMD, kits=["procedural:3"], kits_per_performance=1, seed=1)
     assert len({j.perf for j in jobs}) == len(read_index(GMD)) == 3
+
+
+def test_prior_breakers_never_leave_a_file_without_notes():
+    from drumscribe.synth.render import Variety, break_priors
+
+    events = [(0.5, 36, 100)]  # one kick: too few for a solo, and no room for random onsets
+    for kind in ("solo", "random_onsets"):
+        v = Variety(**{kind: 1.0})
+        out, pattern = break_priors(events, 0.0, {36}, v, np.random.default_rng(0))
+        assert out == events and pattern == "performance", kind

@@ -308,16 +308,19 @@ def break_priors(events, duration: float, playable: set, variety: Variety, rng) 
         out = [e for e, j in zip(events, idx) if TD_CLASS[e[1]] not in muted[min(j, len(muted) - 1)]]
         return out, "dropout"
     u -= variety.dropout
+    # a breaker that would leave a file without any note (a short fill, a sparse drum) keeps the
+    # performance instead: E-GMD-format truth always has notes, and preprocess rejects empty MIDI
     if u < variety.random_onsets and classes:
         sub = [c for c in classes if rng.random() < 0.7] or [classes[0]]
-        return [e for e in _random_onsets(sub, duration, rng) if e[1] in playable], "random"
+        out = [e for e in _random_onsets(sub, duration, rng) if e[1] in playable]
+        return (out, "random") if out else (events, "performance")
     u -= variety.random_onsets
     if u < variety.solo and classes:
         cls = classes[int(rng.integers(len(classes)))]
         own = [e for e in events if TD_CLASS[e[1]] == cls]
         if len(own) < 4:
             own = [e for e in _random_onsets([cls], duration, rng) if e[1] in playable]
-        return own, f"solo:{cls}"
+        return (own, f"solo:{cls}") if own else (events, "performance")
     return events, "performance"
 
 
