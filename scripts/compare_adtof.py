@@ -36,6 +36,7 @@ import numpy as np
 from drumscribe.core import drums
 from drumscribe.core.atomic import atomic_write_text
 from drumscribe.dataset.index import midi_partner
+from drumscribe.dataset.targets import read_drum_notes
 from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.evaluation.metrics import FIVE_CLASS_GROUPS, Counts, merge_groups, score_classes, summarize
 
@@ -46,15 +47,11 @@ FOLD = tuple(FIVE_CLASS_GROUPS)
 
 def truth_by_fold(midi_path: Path) -> list[np.ndarray]:
     """Reference onsets of one E-GMD truth file, pooled into the 5-class fold."""
-    import pretty_midi
-
+    notes = read_drum_notes(midi_path, allow_empty=True)
     mapping = drums.td_mapping()
-    by_class: list[list[float]] = [[] for _ in drums.CLASSES]
-    for inst in pretty_midi.PrettyMIDI(str(midi_path)).instruments:
-        for n in inst.notes:
-            if n.pitch in mapping:
-                by_class[mapping[n.pitch]].append(n.start)
-    return merge_groups([np.sort(np.asarray(t)) for t in by_class], drums.CLASSES)
+    cls = np.array([mapping.get(int(p), -1) for p in notes.pitches])
+    by_class = [np.sort(notes.times[cls == c]) for c in range(len(drums.CLASSES))]
+    return merge_groups(by_class, drums.CLASSES)
 
 
 def adtof_by_fold(midi_path: Path) -> list[np.ndarray]:
