@@ -46,6 +46,9 @@ def test_cli_errors_are_one_line(tmp_path, capsys):
     rc = main(["train", "--config", str(CONFIGS["test_config"]), "--resume", str(tmp_path / "none.ckpt"),
                "--set", f"data.splits_dir={tmp_path}"])
     assert rc == 2
+    rc = main(["train", "--config", str(CONFIGS["test_config"]), "--resume", str(tmp_path / "a.ckpt"),
+               "--init-from", "default"])
+    assert rc == 2 and "--init-from and --resume" in capsys.readouterr().err
 
 
 def _cfg(ov, *extra):

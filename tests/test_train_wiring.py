@@ -125,6 +125,26 @@ def test_loss_class_weights_and_masking(toy):
     assert torch.allclose(a, b)
 
 
+def test_focal_loss_matches_its_formula_and_downweights_easy_frames(toy):
+    cfg = cfg_of(toy, "loss.type=FocalLoss", "loss.focal_gamma=2")
+    m = DrumscribeModule(cfg)
+    B, T, C = 2, 5, cfg.n_classes
+    logits = torch.randn(B, T, C) * 3
+    target = (torch.rand(B, T, C) < 0.3).float()
+    batch = {"onsets": target, "mask": torch.ones(B, T)}
+    out = type("O", (), {"onset_logits": logits, "velocity_logits": None})
+    loss, _ = m.compute_loss(batch, out)
+    p = torch.sigmoid(logits)
+    p_t = torch.where(target > 0, p, 1 - p)
+    ref = -(1 - p_t) ** 2 * torch.log(p_t)
+    assert torch.allclose(loss, ref.mean(), rtol=1e-4)
+    # gamma 0 is plain BCE
+    plain, _ = DrumscribeModule(cfg_of(toy)).compute_loss(batch, out)
+    zero, _ = DrumscribeModule(cfg_of(toy, "loss.type=FocalLoss", "loss.focal_gamma=0")).compute_loss(batch, out)
+    assert torch.allclose(plain, zero)
+    assert loss < plain  # every element is scaled by (1 - p_t)**2 < 1
+
+
 def test_missing_cache_file_names_it(toy, tmp_path):
     cfg = cfg_of(toy)
     from drumscribe.dataset.splits import read_split, write_split
@@ -194,3 +214,40 @@ def test_soft_targets():
     on[2, 0] = 1
     assert soften(on, 0.0)[:, 0].tolist() == [0, 0, 1, 0, 0, 0]
     assert soften(on, 0.3)[:, 0].tolist() == pytest.approx([0, 0.3, 1, 0.3, 0, 0])
+
+
+def test_epoch_windows_sets_the_epoch_length_and_draws_from_every_file(toy):
+    full = TrainWindows(cfg_of(toy))
+    assert len(full) == full.index.shape[0]
+    short = TrainWindows(cfg_of(toy, "training.epoch_windows=7"))
+    assert len(short) == 7
+    torch.manual_seed(0)
+    item = short[0]
+    assert item["features"].shape[0] == short.window
+    with pytest.raises(Exception, match="training.epoch_windows"):
+        cfg_of(toy, "training.epoch_windows=0")
+
+
+def test_init_from_copies_weights_and_refuses_another_shape(toy, tmp_path):
+    from drumscribe.training.checkpoint import export_bundle
+    from drumscribe.transcription.bundle import make_meta
+    from drumscribe.core.errors import ConfigError
+    from drumscribe.training.module import init_weights_from
+
+    cfg = cfg_of(toy)
+    torch.manual_seed(1)
+    src = DrumscribeModule(cfg)
+    ckpt = tmp_path / "src.ckpt"
+    torch.save({"state_dict": {f"model.{k}": v for k, v in src.model.state_dict().items()},
+                "drumscribe": make_meta(cfg)}, ckpt)
+    st, _ = export_bundle(ckpt, tmp_path / "bundle")
+    for source in (ckpt, st):
+        torch.manual_seed(2)
+        dst = DrumscribeModule(cfg)
+        assert not torch.equal(dst.model.onset_head.weight, src.model.onset_head.weight)
+        init_weights_from(dst, source, log=lambda *_: None)
+        for k, v in src.model.state_dict().items():
+            assert torch.equal(dst.model.state_dict()[k], v), k
+    other = DrumscribeModule(cfg_of(toy, "model.hidden_size=4"))
+    with pytest.raises(ConfigError, match="model.hidden_size"):
+        init_weights_from(other, ckpt, log=lambda *_: None)

@@ -23,6 +23,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_config_arguments(parser)
     parser.add_argument("--resume", metavar="CKPT", default=None,
                         help="continue from a checkpoint (epoch count, optimizer, scheduler, early stopping)")
+    parser.add_argument("--init-from", metavar="MODEL", default=None,
+                        help="start from the weights of a trained model (a .ckpt, a .safetensors bundle, or "
+                             "'default' for the bundled model) with a fresh optimizer and epoch count: "
+                             "fine-tuning.  Its model and audio settings must equal the config's")
     parser.add_argument("--fast-dev-run", action="store_true",
                         help="run 1 training + 1 validation batch to check the pipeline (writes no checkpoints)")
     parser.add_argument("--max-epochs", type=int, default=None, metavar="N",
@@ -54,7 +58,9 @@ def run(args: argparse.Namespace) -> int:
         os.environ["OMP_NUM_THREADS"] = str(args.threads)  # else Lightning's DDP sets cores / processes
     from drumscribe.training.module import fit
 
-    result = fit(cfg, resume=args.resume, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
+    if args.init_from and args.resume:
+        raise ConfigError("--init-from and --resume: give one (a resumed run already has its weights)")
+    result = fit(cfg, resume=args.resume, init_from=args.init_from, fast_dev_run=args.fast_dev_run, max_epochs=args.max_epochs,
                  enable_progress_bar=not args.no_progress)
     if args.tune and not args.fast_dev_run and result.trainer.is_global_zero:  # DDP: rank 0 only
         from drumscribe.evaluation.tuning import tune_checkpoint

@@ -102,6 +102,9 @@ class TrainingConfig:
     # training time budget in minutes (Lightning ``Trainer(max_time=...)``); None = no budget.
     # A run stops at the budget and still writes -last.ckpt and the history (docs/training.md).
     max_minutes: float | None = None
+    # random training windows per epoch; None = one per window_seconds of training audio.  Set it
+    # to checkpoint (and validate) more often on a large corpus (docs/training.md).
+    epoch_windows: int | None = None
 
     def __post_init__(self) -> None:
         if isinstance(self.precision, int) and not isinstance(self.precision, bool):
@@ -120,8 +123,9 @@ class AugmentationConfig:
 
 @dataclass
 class LossConfig:
-    type: str = "BCELoss"
+    type: str = "BCELoss"  # or "FocalLoss" (Lin et al. 2017: BCE x (1 - p_t) ** focal_gamma)
     class_weights: list[float] | None = None
+    focal_gamma: float = 2.0
 
 
 @dataclass
@@ -360,12 +364,17 @@ def _validate(cfg: Config) -> None:
         fail("training.precision", f"unknown precision {t.precision!r}; one of {', '.join(PRECISIONS)}")
     if t.window_seconds <= 0:
         fail("training.window_seconds", "must be positive")
+    if t.epoch_windows is not None and t.epoch_windows < 1:
+        fail("training.epoch_windows", f"must be a positive number of windows or null, got {t.epoch_windows}")
     if t.max_minutes is not None and not (t.max_minutes > 0 and math.isfinite(t.max_minutes)):
         fail("training.max_minutes", f"must be a positive number of minutes or null, got {t.max_minutes}")
     if not 0.0 <= t.soft_target_weight < 1.0:
         fail("training.soft_target_weight", "must be in [0, 1)")
-    if cfg.loss.type not in ("BCELoss", "BCEWithLogitsLoss"):
-        fail("loss.type", f"supported: BCELoss, BCEWithLogitsLoss (both computed from logits); got {cfg.loss.type!r}")
+    if cfg.loss.type not in ("BCELoss", "BCEWithLogitsLoss", "FocalLoss"):
+        fail("loss.type", "supported: BCELoss, BCEWithLogitsLoss (both computed from logits), FocalLoss; "
+                          f"got {cfg.loss.type!r}")
+    if not (cfg.loss.focal_gamma >= 0 and math.isfinite(cfg.loss.focal_gamma)):
+        fail("loss.focal_gamma", f"must be a finite number >= 0, got {cfg.loss.focal_gamma}")
     if cfg.loss.class_weights is not None and len(cfg.loss.class_weights) != m.n_classes:
         fail("loss.class_weights", f"needs {m.n_classes} values, got {len(cfg.loss.class_weights)}")
     for sec in ("early_stopping", "checkpoint"):

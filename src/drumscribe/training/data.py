@@ -159,9 +159,12 @@ class TrainWindows:
         self.index = np.repeat(np.arange(len(self.paths)), counts)
         self.augmenter = Augmenter(cfg.augmentation, self.clock.frame_duration) if augment else None
         self.soft = float(cfg.training.soft_target_weight)
+        # training.epoch_windows: an epoch of that many windows, each from a file drawn in
+        # proportion to its length (the same file distribution as a full pass)
+        self.epoch_windows = cfg.training.epoch_windows
 
     def __len__(self) -> int:
-        return int(self.index.shape[0])
+        return int(self.index.shape[0] if self.epoch_windows is None else self.epoch_windows)
 
     def _rng(self) -> np.random.Generator:
         import torch  # torch's per-worker RNG is seeded by the DataLoader / seed_everything
@@ -169,9 +172,9 @@ class TrainWindows:
         return np.random.default_rng(int(torch.randint(0, 2**62, (1,)).item()))
 
     def __getitem__(self, i: int) -> dict:
-        f = int(self.index[i])
-        n = self.n_frames[f]
         rng = self._rng()
+        f = int(self.index[i] if self.epoch_windows is None else self.index[rng.integers(self.index.shape[0])])
+        n = self.n_frames[f]
         aug = self.augmenter if self.augmenter is not None and self.augmenter.enabled else None
         rate = aug.draw_stretch(rng) if aug else None
         src_len = self.window if rate is None else int(math.ceil(self.window / rate)) + 1

@@ -10,7 +10,10 @@ Loss
     cross-entropy computed *from logits* (``binary_cross_entropy_with_logits``,
     in float32 even under autocast).  Per element ``(frame, class)`` the loss
     is multiplied by ``loss.class_weights[class]`` (if set) and by the padding
-    mask; the sum is divided by ``mask.sum() * n_classes``.  With
+    mask; the sum is divided by ``mask.sum() * n_classes``.  ``FocalLoss``
+    multiplies each element's BCE by ``(1 - p_t) ** loss.focal_gamma``
+    (p_t: the probability given to the target; Lin et al. 2017), which
+    down-weights the many easy silent frames.  With
     ``model.velocity_head`` the MSE between ``sigmoid(velocity_logits)`` and
     ``velocity / 127`` at the true onset frames is added with weight
     :data:`VELOCITY_LOSS_WEIGHT`.
@@ -85,7 +88,7 @@ from drumscribe.training.checkpoint import HPARAM_KEYS
 from drumscribe.transcription.bundle import make_meta
 from drumscribe.core.config import Config, config_from_dict
 from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
-from drumscribe.core.errors import DrumscribeError
+from drumscribe.core.errors import ConfigError, DrumscribeError
 from drumscribe.training.model import build_model
 from drumscribe.core.timebase import FrameClock
 
@@ -243,6 +246,9 @@ class DrumscribeModule(L.LightningModule):
         logits = out.onset_logits.float()
         mask = batch["mask"].unsqueeze(-1)  # (B, T, 1)
         bce = F.binary_cross_entropy_with_logits(logits, batch["onsets"], reduction="none")
+        if self.cfg.loss.type == "FocalLoss":
+            p_t = torch.exp(-bce)  # probability given to the target (hard targets; soft: its geometric mean)
+            bce = bce * (1.0 - p_t).pow(self.cfg.loss.focal_gamma)
         weight = mask * self.class_weights.view(1, 1, -1)
         denom = mask.sum().clamp_min(1.0) * logits.shape[-1]
         onset_loss = (bce * weight).sum() / denom
@@ -553,10 +559,28 @@ def _remove_new_log_versions(cfg: Config, before: set[str] | None) -> None:
         d.rmdir()
 
 
-def fit(cfg: Config, resume: str | Path | None = None, *, fast_dev_run: bool | int = False,
-        max_epochs: int | None = None, callbacks: list[Callback] | None = None,
+def init_weights_from(module: "DrumscribeModule", source: str | Path, log=print) -> None:
+    """Copy the network weights of a trained model (``.ckpt``, ``.safetensors`` bundle, or
+    ``"default"`` = the bundled model) into ``module``; its model and audio settings must be the config's."""
+    from drumscribe.training.checkpoint import load_bundle
+
+    bundle = load_bundle(None if str(source) == "default" else source)
+    mine, theirs = module.cfg, bundle.config
+    for section in ("model", "audio"):
+        a, b = getattr(mine, section).__dict__, getattr(theirs, section).__dict__
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        if diff:
+            raise ConfigError(f"--init-from {bundle.path}: its {section} settings differ from the config's "
+                              f"({', '.join(f'{section}.{k}: {b.get(k)!r} vs {a.get(k)!r}' for k in diff)})")
+    module.model.load_state_dict(bundle.model.state_dict(), strict=True)
+    log(f"initialised from {bundle.path} (weights only: fresh optimizer, epoch 0)")
+
+
+def fit(cfg: Config, resume: str | Path | None = None, *, init_from: str | Path | None = None,
+        fast_dev_run: bool | int = False, max_epochs: int | None = None, callbacks: list[Callback] | None = None,
         enable_progress_bar: bool = True, log=print, **trainer_overrides) -> TrainResult:
-    """Train per the config; ``resume``: a ``.ckpt`` to continue (epochs, optimizer, scheduler, callbacks)."""
+    """Train per the config; ``resume``: a ``.ckpt`` to continue (epochs, optimizer, scheduler, callbacks);
+    ``init_from``: start from another model's weights (:func:`init_weights_from`)."""
     from drumscribe.training.data import make_dataloaders
 
     start_step = 0
@@ -574,6 +598,8 @@ def fit(cfg: Config, resume: str | Path | None = None, *, fast_dev_run: bool | i
     L.seed_everything(cfg.training.seed, workers=True, verbose=False)
     train_loader, val_loader = make_dataloaders(cfg)
     module = DrumscribeModule(cfg)
+    if init_from is not None and resume is None:
+        init_weights_from(module, init_from, log)
     trainer = build_trainer(cfg, fast_dev_run=fast_dev_run, max_epochs=max_epochs, callbacks=callbacks,
                             enable_progress_bar=enable_progress_bar, **trainer_overrides)
     logs_before = _log_versions(cfg)
