@@ -61,14 +61,9 @@ class AblateError(Exception):
 # ------------------------------------------------------------------ spec
 
 def read_candidates(path: Path) -> dict:
-    import yaml
+    from drumscribe.core.config import read_yaml
 
-    if not path.is_file():
-        raise AblateError(f"{path}: candidates file not found")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise AblateError(f"{path}: not valid YAML: {str(exc).splitlines()[0]}") from None
+    raw = read_yaml(path, "candidates file")  # ConfigError: one line, exit 2 (see main)
     if not isinstance(raw, dict) or not isinstance(raw.get("candidates"), dict) or not raw["candidates"]:
         raise AblateError(f"{path}: needs a 'candidates' mapping of name -> list of KEY=VALUE overrides")
     unknown = set(raw) - {"base_config", "common", "minutes", "candidates"}

@@ -38,6 +38,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     from drumscribe.core.atomic import atomic_write_text
     from drumscribe.core.config import config_from_dict
+    from drumscribe.core.timebase import FrameClock
     from drumscribe.evaluation.evaluate import evaluate_predictions, predict_items, split_items
     from drumscribe.evaluation.tuning import tune_from_predictions
     from drumscribe.training.checkpoint import load_bundle
@@ -45,7 +46,7 @@ def main(argv=None) -> int:
 
     bundle = load_bundle(args.checkpoint)
     base = config_for(bundle, None, [])
-    fps = base.audio.sample_rate / base.audio.hop_length
+    clock = FrameClock.from_config(base.audio)
     sets = {"tune": args.tune, **{Path(c).name: c for c in args.check}}
     preds = {name: predict_items(bundle, split_items(base, where, bundle.cache_key)) for name, where in sets.items()}
     rows = []
@@ -54,7 +55,7 @@ def main(argv=None) -> int:
                                                f"postprocessing.peak_min_distance={dist}"])
         th, _ = tune_from_predictions(preds["tune"], cfg, bundle.thresholds)
         row = {"min_onset_interval_s": interval, "peak_min_distance_frames": dist,
-               "peak_window_ms": round(1000 * dist / fps, 1), "thresholds": th, "sets": {}}
+               "peak_window_ms": round(1000 * float(clock.to_seconds(dist)), 1), "thresholds": th, "sets": {}}
         for name, p in preds.items():
             res = evaluate_predictions(p, cfg, bundle.class_names, th)
             row["sets"][name] = {"micro": res["micro"]["f1"],
@@ -71,7 +72,7 @@ def main(argv=None) -> int:
         print(f"best for {name:6s}: interval {r['min_onset_interval_s']:.3f} s, distance {r['peak_min_distance_frames']} fr  " +
               "  ".join(f"{n} {best[name][n]:.3f}" for n in sets))
     if args.output:
-        atomic_write_text(args.output, json.dumps({"checkpoint": str(bundle.path), "sets": sets, "frames_per_second": fps,
+        atomic_write_text(args.output, json.dumps({"checkpoint": str(bundle.path), "sets": sets, "frames_per_second": clock.frame_rate,
                                                    "rows": rows, "best_per_class": best}, indent=1) + "\n")
     return 0
 

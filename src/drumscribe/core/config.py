@@ -441,15 +441,21 @@ def config_from_dict(raw: dict[str, Any], overrides: list[str] | None = None) ->
     return cfg
 
 
+def read_yaml(path: str | Path, what: str = "config file") -> Any:
+    """The parsed YAML of ``path``; a missing file or bad YAML is a one-line :class:`ConfigError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    try:
+        return yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None  # one line
+
+
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:
     """Read a YAML config, apply ``--set`` overrides, validate, return a :class:`Config`."""
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    raw = read_yaml(path)
     try:
         return config_from_dict(raw or {}, overrides)
     except ConfigError as exc:
