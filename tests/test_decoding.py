@@ -151,3 +151,41 @@ def test_settings_from_config_are_the_configs():
     p = np.zeros((40, cfg.n_classes))
     p[[10, 12], 0] = [0.9, 0.8]
     assert len(decode(p, s)) == 1 and len(decode(p, DecodeSettings(s.clock, 0.5))) == 2
+
+
+def test_exclusive_group_keeps_the_strongest_member_per_hit():
+    """Rule 4: two classes of one group firing on one hit become the likelier one; hits further apart
+    than the minimum interval, and classes outside the group, are untouched."""
+    p = np.zeros((100, 4))
+    p[10, 0], p[11, 1] = 0.6, 0.8    # one hit heard as class 0 and class 1: class 1 is stronger
+    p[40, 0], p[40, 1] = 0.9, 0.9    # a tie: the earlier frame, then the lower class
+    p[70, 0], p[78, 1] = 0.7, 0.7    # 80 ms apart: two hits
+    p[11, 2] = 0.9                   # class 2 is in no group: kept beside the group's peak
+    p[[30, 31], 3] = [0.9, 0.0]
+    p[31, 1] = 0.5                   # class 3 is in the group: a weaker class-1 peak one frame later goes
+    grouped = DecodeSettings(CLOCK, 0.3, 0.05, 0, exclusive_groups=((0, 1, 3),))
+    got = sorted((round(e.time, 2), e.cls) for e in decode(p, grouped))
+    assert got == [(0.11, 1), (0.11, 2), (0.3, 3), (0.4, 0), (0.7, 0), (0.78, 1)]
+    plain = sorted((round(e.time, 2), e.cls) for e in decode(p, DecodeSettings(CLOCK, 0.3, 0.05, 0)))
+    assert len(plain) == 9 and set(got) <= set(plain)
+    # a chain: A(0.9) suppresses B(0.8) 40 ms later; C(0.7) 40 ms after B is 80 ms from A and stays
+    q = np.zeros((100, 2))
+    q[10, 0], q[14, 1], q[18, 0] = 0.9, 0.8, 0.7
+    got = sorted((round(e.time, 2), e.cls) for e in decode(q, DecodeSettings(CLOCK, 0.3, 0.05, 0, exclusive_groups=((0, 1),))))
+    assert got == [(0.1, 0), (0.18, 0)]
+
+
+def test_exclusive_groups_from_config_and_validation():
+    from drumscribe.core.config import load_config
+    from drumscribe.core.errors import ConfigError
+
+    from eval_helpers import ROOT
+
+    base = ROOT / "configs" / "default_config.yaml"
+    cfg = load_config(base, ["postprocessing.exclusive_groups=[[hi_tom,mid_tom,low_tom],[crash,ride]]"])
+    assert DecodeSettings.from_config(cfg).exclusive_groups == ((3, 4, 5), (6, 7))
+    assert DecodeSettings.from_config(load_config(base, ["postprocessing.exclusive_groups=[]"])).exclusive_groups == ()
+    for bad, msg in (("[[hi_tom,gong]]", "'gong' is not a class"), ("[[hi_tom]]", "2 or more"),
+                     ("[[hi_tom,mid_tom],[mid_tom,low_tom]]", "more than one group")):
+        with pytest.raises(ConfigError, match=msg):
+            load_config(base, [f"postprocessing.exclusive_groups={bad}"])

@@ -187,3 +187,32 @@ def test_threshold_choice_in_one_place(setup, tmp_path):
     assert resolve(b, None, [f"postprocessing.class_thresholds={[0.4] * n}"])[1] == [0.4] * n
     assert resolve(b, None, ["postprocessing.onset_threshold=0.3"], 0.7)[1] == [0.7] * n
     assert resolve(b, None, ["postprocessing.min_onset_interval=0.03"])[0].postprocessing.min_onset_interval == 0.03
+
+
+def test_tuning_scores_a_grouped_class_as_decode_would():
+    """With an exclusive group, a tom's threshold is scored after the group rule: the wrong tom that
+    fires weaker on every true hit of another tom costs nothing, so a low threshold wins."""
+    from drumscribe.core.config import load_config
+    from drumscribe.evaluation.evaluate import EvalItem, Prediction, evaluate_predictions
+    from drumscribe.evaluation.tuning import tune_from_predictions
+
+    from eval_helpers import ROOT
+
+    n = 600
+    a, b = np.arange(20, 300, 20), np.arange(320, n - 20, 20)  # hi_tom hits, then mid_tom hits
+    probs = np.zeros((n, 8), dtype=np.float32)
+    probs[a, 3], probs[a, 4] = 0.9, 0.2       # hi_tom hits: mid_tom echoes weakly
+    probs[b, 4] = 0.15                         # true mid_tom hits are weak too
+    times = np.r_[a, b] * 512 / 22050
+    item = EvalItem("x", np.zeros((n, 128), np.float32), times, np.r_[np.full(a.size, 3), np.full(b.size, 4)])
+    pred = [Prediction(item, probs, None)]
+    scores = {}
+    for groups in ("[]", "[[hi_tom,mid_tom,low_tom]]"):
+        cfg = load_config(ROOT / "configs" / "default_config.yaml", [f"postprocessing.exclusive_groups={groups}"])
+        th, _ = tune_from_predictions(pred, cfg, [0.5] * 8)
+        res = evaluate_predictions(pred, cfg, cfg.class_names, th)
+        scores[groups] = (th[4], res["per_class"]["mid_tom"]["f1"])
+    th_plain, f1_plain = scores["[]"]
+    th_group, f1_group = scores["[[hi_tom,mid_tom,low_tom]]"]
+    assert th_group <= 0.15 and f1_group == 1.0   # grouped: catch every weak mid_tom, echoes suppressed
+    assert f1_plain < 1.0                          # plain: either miss them or take the echoes

@@ -173,6 +173,9 @@ class PostprocessingConfig:
     # drumscribe extensions
     class_thresholds: list[float] | None = None  # per-class, overrides onset_threshold
     onset_tolerance: float = 0.05  # seconds, evaluation matching window (mir_eval)
+    # groups of classes of which one hit sounds at a time (e.g. the toms): within the minimum interval
+    # only the group's strongest peak is kept (drumscribe.transcription.decoding); [] = off
+    exclusive_groups: list[list[str]] = field(default_factory=list)
 
 
 @dataclass
@@ -395,6 +398,16 @@ def _validate(cfg: Config) -> None:
         fail("postprocessing.min_onset_interval", "must not be negative")
     if p.onset_tolerance <= 0:
         fail("postprocessing.onset_tolerance", "must be positive")
+    seen: set[str] = set()
+    for group in p.exclusive_groups or []:
+        if not isinstance(group, (list, tuple)) or len(group) < 2:
+            fail("postprocessing.exclusive_groups", f"each group lists 2 or more class names, got {group!r}")
+        for name in group:
+            if name not in cfg.midi.drum_names:
+                fail("postprocessing.exclusive_groups", f"{name!r} is not a class (midi.drum_names)")
+            if name in seen:
+                fail("postprocessing.exclusive_groups", f"{name!r} is in more than one group")
+            seen.add(name)
 
 
 def parse_overrides(overrides: list[str] | None) -> list[tuple[list[str], Any]]:

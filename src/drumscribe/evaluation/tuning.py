@@ -14,7 +14,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from drumscribe.transcription.decoding import DecodeSettings
+from drumscribe.transcription.decoding import DecodeSettings, as_thresholds, exclusive_keep, select_peaks
 from drumscribe.core.errors import DrumscribeError
 from drumscribe.evaluation.evaluate import EvalItem, Prediction, predict_items
 from drumscribe.evaluation.metrics import Counts, match_onsets
@@ -23,17 +23,27 @@ DEFAULT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
 
 
 def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[float],
-                     tolerance: float | None = None) -> list[Counts]:
-    """Summed counts of class ``cls`` over all predictions for each threshold of ``grid``."""
-    settings = DecodeSettings.from_config(cfg)
+                     tolerance: float | None = None, thresholds: Sequence[float] | None = None) -> list[Counts]:
+    """Summed counts of class ``cls`` over all predictions for each threshold of ``grid``.
+
+    When ``cls`` is in an exclusive group (``postprocessing.exclusive_groups``), the group's other
+    classes are decoded at ``thresholds`` (default: the config's) and the group rule applied, so a
+    threshold is scored as ``decode`` would use it."""
+    settings = DecodeSettings.from_config(cfg, thresholds)
+    group = settings.group_of(cls)
     pp = cfg.postprocessing
     tol = pp.onset_tolerance if tolerance is None else float(tolerance)
+    th_all = as_thresholds(settings.thresholds, preds[0].onset_probs.shape[1]) if (group and preds) else None
     totals = [Counts() for _ in grid]
     for p in preds:
         ref = np.sort(np.asarray(p.item.note_times)[np.asarray(p.item.note_classes) == cls])
         act = p.onset_probs[:, cls]
+        others = {g: settings.peaks(p.onset_probs[:, g], th_all[g]) for g in group if g != cls}
         for i, th in enumerate(grid):
             pk = settings.peaks(act, th)
+            if group:
+                masks = exclusive_keep([pk if g == cls else others[g] for g in group], settings.min_interval_frames)
+                pk = select_peaks(pk, masks[group.index(cls)])
             totals[i] = totals[i] + match_onsets(ref, settings.clock.to_seconds(pk.frames), tol)
     return totals
 
@@ -49,13 +59,14 @@ def tune_from_predictions(preds: Sequence[Prediction], cfg, current: Sequence[fl
     out, details = [], []
     for c in range(len(current)):
         support = int(sum(int(np.sum(np.asarray(p.item.note_classes) == c)) for p in preds))
-        before = threshold_scores(preds, cfg, c, [current[c]], tolerance)[0]
+        now = out + [float(x) for x in current[c:]]  # the classes tuned so far, the rest as they are
+        before = threshold_scores(preds, cfg, c, [current[c]], tolerance, now)[0]
         if support == 0:
             out.append(float(current[c]))
             details.append({"class": c, "support": 0, "before_f1": before.f1, "after_f1": before.f1,
                             "threshold": float(current[c]), "tuned": False})
             continue
-        scores = threshold_scores(preds, cfg, c, grid, tolerance)
+        scores = threshold_scores(preds, cfg, c, grid, tolerance, now)
         f1 = np.array([s.f1 for s in scores])
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         choice = float(grid[int(best[len(best) // 2])])

@@ -18,7 +18,13 @@ Peak picking follows madmom's ``OnsetPeakPickingProcessor`` in spirit:
    earlier one); a candidate closer than ``max(min_onset_interval seconds,
    peak_min_distance frames)`` to an already accepted peak of the same class
    is dropped ("keep the stronger").
-4. optional sub-frame timing: the parabola through ``p[f-1], p[f], p[f+1]``
+4. *exclusive groups* (``postprocessing.exclusive_groups``, e.g. the three toms: one stick, one
+   drum): the peaks of a group's classes are pooled and accepted strongest first (ties: the
+   earlier, then the lower class); a peak closer than the same minimum interval to an accepted
+   peak of *another* class of the group is dropped.  A drum hit that sounds like two toms
+   becomes the likelier one instead of one right and one false alarm (measured in
+   ``MODEL_CARD.md``, "Decoding").  Classes outside every group are untouched.
+5. optional sub-frame timing: the parabola through ``p[f-1], p[f], p[f+1]``
    moves the peak by ``delta = 0.5 (p[f-1] - p[f+1]) / (p[f-1] - 2 p[f] + p[f+1])``
    frames (``|delta| <= 0.5``; not applied at the array edges or on plateaus).
    Off by default: see ``docs/evaluation.md`` ("sub-frame timing") for the
@@ -67,7 +73,7 @@ class Peaks:
     index: np.ndarray
 
 
-def _as_thresholds(thresholds, n_classes: int) -> np.ndarray:
+def as_thresholds(thresholds, n_classes: int) -> np.ndarray:
     th = np.asarray(thresholds, dtype=np.float64)
     if th.ndim == 0:
         return np.full(n_classes, float(th))
@@ -140,6 +146,41 @@ def pick_peaks(act: np.ndarray, threshold: float, peak_min_distance: int = 0,
     return Peaks(frames, strengths, index)
 
 
+def exclusive_keep(peaks: Sequence[Peaks], min_interval_frames: float) -> list[np.ndarray]:
+    """Rule 4 of the module docstring for one group: ``peaks`` of the group's classes -> one boolean
+    keep-mask per class.  Peaks are accepted strongest first (ties: earlier frame, then lower position
+    in ``peaks``); a peak within ``min_interval_frames`` of an accepted peak of another class is dropped."""
+    keep = [np.ones(p.frames.shape[0], dtype=bool) for p in peaks]
+    if len(peaks) < 2 or sum(p.frames.shape[0] for p in peaks) < 2:
+        return keep
+    frames = np.concatenate([p.frames for p in peaks])
+    strengths = np.concatenate([p.strengths for p in peaks])
+    member = np.concatenate([np.full(p.frames.shape[0], k) for k, p in enumerate(peaks)])
+    offset = np.cumsum([0] + [p.frames.shape[0] for p in peaks])
+    import bisect
+
+    gap = float(min_interval_frames) - 1e-9
+    acc_f: list[float] = []  # accepted peaks, sorted by frame
+    acc_m: list[int] = []
+    for i in np.lexsort((member, frames, -strengths)):
+        f, m = float(frames[i]), int(member[i])
+        j = lo = hi = bisect.bisect_left(acc_f, f)
+        while lo > 0 and f - acc_f[lo - 1] < gap:
+            lo -= 1
+        while hi < len(acc_f) and acc_f[hi] - f < gap:
+            hi += 1
+        if any(acc_m[k] != m for k in range(lo, hi)):
+            keep[m][i - offset[m]] = False
+        else:
+            acc_f.insert(j, f)
+            acc_m.insert(j, m)
+    return keep
+
+
+def select_peaks(p: Peaks, mask: np.ndarray) -> Peaks:
+    return Peaks(p.frames[mask], p.strengths[mask], p.index[mask])
+
+
 def strength_to_velocity(strength) -> np.ndarray:
     """Onset probability (or velocity-head output) in [0, 1] -> MIDI velocity 1-127."""
     return np.clip(np.rint(127.0 * np.asarray(strength, dtype=np.float64)), 1, 127).astype(np.int64)
@@ -167,7 +208,7 @@ class DecodeSettings:
 
     ``thresholds``: one per class (or a scalar for every class); ``min_onset_interval``: seconds;
     ``peak_min_distance``: frames; ``default_velocity``/``velocity_source``: see the module docstring;
-    ``interpolate``: sub-frame timing.  Training validation, ``drumscribe evaluate``/``tune`` and
+    ``interpolate``: sub-frame timing; ``exclusive_groups``: class-index tuples (rule 4).  Training validation, ``drumscribe evaluate``/``tune`` and
     ``drumscribe transcribe`` all build theirs with :meth:`from_config`, so they decode alike.
     """
 
@@ -178,11 +219,13 @@ class DecodeSettings:
     default_velocity: int = 80
     velocity_source: str = "auto"
     interpolate: bool = False
+    exclusive_groups: tuple[tuple[int, ...], ...] = ()
 
     def __post_init__(self):
         th = self.thresholds
         th = float(th) if np.ndim(th) == 0 else tuple(float(x) for x in th)
         object.__setattr__(self, "thresholds", th)
+        object.__setattr__(self, "exclusive_groups", tuple(tuple(int(c) for c in g) for g in self.exclusive_groups))
         if self.velocity_source not in VELOCITY_SOURCES:
             raise ValueError(f"velocity source must be one of {VELOCITY_SOURCES}, got {self.velocity_source!r}")
 
@@ -190,20 +233,42 @@ class DecodeSettings:
     def from_config(cls, cfg, thresholds=None, *, velocity_source: str = "auto",
                     interpolate: bool = False) -> "DecodeSettings":
         """The settings of a :class:`drumscribe.core.config.Config`: ``audio`` (frame rate),
-        ``postprocessing.min_onset_interval`` / ``peak_min_distance``, ``midi.default_velocity``;
+        ``postprocessing.min_onset_interval`` / ``peak_min_distance`` / ``exclusive_groups`` (class names
+        -> indices of ``midi.drum_names``), ``midi.default_velocity``;
         ``thresholds`` None -> ``cfg.thresholds()`` (the tuned ones when the config holds them)."""
         pp = cfg.postprocessing
+        names = list(cfg.midi.drum_names)
+        groups = tuple(tuple(names.index(n) for n in g) for g in (pp.exclusive_groups or []))
         return cls(FrameClock.from_config(cfg.audio), cfg.thresholds() if thresholds is None else thresholds,
                    float(pp.min_onset_interval), int(pp.peak_min_distance), int(cfg.midi.default_velocity),
-                   velocity_source, bool(interpolate))
+                   velocity_source, bool(interpolate), groups)
 
     def with_thresholds(self, thresholds) -> "DecodeSettings":
         return replace(self, thresholds=thresholds)
+
+    @property
+    def min_interval_frames(self) -> float:
+        """The minimum interval of rules 3 and 4, in frames."""
+        return max(self.min_onset_interval * self.clock.frame_rate, float(self.peak_min_distance))
 
     def peaks(self, act: np.ndarray, threshold: float) -> Peaks:
         """:func:`pick_peaks` of one class's curve with these settings (used by threshold tuning)."""
         return pick_peaks(act, threshold, self.peak_min_distance,
                           self.min_onset_interval * self.clock.frame_rate, self.interpolate)
+
+    def group_of(self, cls: int) -> tuple[int, ...]:
+        """The exclusive group holding class ``cls`` (empty when it is in none)."""
+        return next((g for g in self.exclusive_groups if cls in g), ())
+
+    def class_peaks(self, probs: np.ndarray, thresholds) -> list[Peaks]:
+        """Every class's peaks, exclusive groups applied (rules 1-5)."""
+        th = as_thresholds(thresholds, probs.shape[1])
+        peaks = [self.peaks(probs[:, c], th[c]) for c in range(probs.shape[1])]
+        for group in self.exclusive_groups:
+            masks = exclusive_keep([peaks[c] for c in group], self.min_interval_frames)
+            for c, m in zip(group, masks):
+                peaks[c] = select_peaks(peaks[c], m)
+        return peaks
 
 
 def decode(probs: np.ndarray, settings: DecodeSettings, velocity_probs: np.ndarray | None = None) -> list[Event]:
@@ -215,10 +280,8 @@ def decode(probs: np.ndarray, settings: DecodeSettings, velocity_probs: np.ndarr
         raise ValueError(f"probs must be (frames, classes), got shape {probs.shape}")
     if velocity_probs is not None and np.asarray(velocity_probs).shape != probs.shape:
         raise ValueError("velocity_probs must have the shape of probs")
-    th = _as_thresholds(settings.thresholds, probs.shape[1])
     events: list[Event] = []
-    for c in range(probs.shape[1]):
-        pk = settings.peaks(probs[:, c], th[c])
+    for c, pk in enumerate(settings.class_peaks(probs, settings.thresholds)):
         vel = velocities_for(pk, c, velocity_probs, settings.velocity_source, settings.default_velocity)
         t = np.asarray(settings.clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1)
         events.extend(Event(float(ti), c, int(v), float(s)) for ti, v, s in zip(t, vel, pk.strengths))
