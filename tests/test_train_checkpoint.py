@@ -101,3 +101,38 @@ def test_default_model_path():
     if not p.is_file():
         with pytest.raises(DrumscribeError, match="no bundled model"):
             load_bundle(None)
+
+
+def test_average_checkpoints_script(tmp_path):
+    """scripts/average_checkpoints.py: float tensors averaged, the rest from the last input; never overwrites."""
+    import subprocess
+    import sys
+
+    from drumscribe.training.checkpoint import TRAINING_STATE_KEYS
+
+    paths = []
+    for seed in (0, 1):
+        (tmp_path / f"s{seed}").mkdir()
+        p, _, _ = _fake_ckpt(tmp_path / f"s{seed}")
+        ck = torch.load(p, weights_only=False)
+        torch.manual_seed(seed)
+        ck["state_dict"] = {k: (v + torch.randn_like(v) if v.is_floating_point() else v + seed)
+                            for k, v in ck["state_dict"].items()}
+        for key in TRAINING_STATE_KEYS:
+            ck.setdefault(key, [] if key.endswith("states") else {})
+        torch.save(ck, p)
+        paths.append(p)
+    out = tmp_path / "avg.ckpt"
+    script = ROOT / "scripts" / "average_checkpoints.py"
+    r = subprocess.run([sys.executable, script, out, *paths], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    a, b, m = (torch.load(p, weights_only=False)["state_dict"] for p in (*paths, out))
+    for k in m:
+        if m[k].is_floating_point():
+            assert torch.allclose(m[k], (a[k] + b[k]) / 2, atol=1e-6), k
+        else:
+            assert torch.equal(m[k], b[k]), k
+    assert load_bundle(out).model is not None
+    before = out.read_bytes()
+    r = subprocess.run([sys.executable, script, out, *paths], capture_output=True, text=True)
+    assert r.returncode == 2 and "exists" in r.stderr and out.read_bytes() == before
