@@ -253,8 +253,7 @@ class DecodeSettings:
 
     def peaks(self, act: np.ndarray, threshold: float) -> Peaks:
         """:func:`pick_peaks` of one class's curve with these settings (used by threshold tuning)."""
-        return pick_peaks(act, threshold, self.peak_min_distance,
-                          self.min_onset_interval * self.clock.frame_rate, self.interpolate)
+        return pick_peaks(act, threshold, self.peak_min_distance, self.min_interval_frames, self.interpolate)
 
     def group_of(self, cls: int) -> tuple[int, ...]:
         """The exclusive group holding class ``cls`` (empty when it is in none)."""
