@@ -1,7 +1,10 @@
 """Log-mel features: the one implementation used by preprocessing (training) and by inference.
 
-``compute_features(audio, audio_cfg)`` -> float32 array ``(n_frames, n_mels)``
+``compute_features(audio, audio_cfg)`` -> float32 array ``(n_frames, feature_width(audio_cfg))``
 with ``n_frames = 1 + len(audio) // hop_length`` (see :mod:`drumscribe.core.timebase`).
+With ``audio.stack_n_ffts`` (e.g. ``[1024, 4096]``) the log-mels of several window lengths
+(``n_fft`` first, then each stacked one, same hop and mel bands) are concatenated along the
+feature axis; the network reads them as input channels (:func:`feature_ffts`).
 ``file_features(path, audio_cfg)`` reads, mixes, resamples (streamed soxr) and
 computes the features of a file exactly as ``drumscribe transcribe`` does, so the
 feature cache holds what inference computes.
@@ -29,9 +32,19 @@ LOG_EPS = 1e-6
 FEATURE_KIND = "logmel-v2"  # bump whenever the numbers below change at all
 
 
+def feature_ffts(audio_cfg) -> list[int]:
+    """The STFT sizes whose log-mels make the features, in order: ``n_fft``, then ``stack_n_ffts``."""
+    return [int(audio_cfg.n_fft), *(int(n) for n in (getattr(audio_cfg, "stack_n_ffts", None) or []))]
+
+
+def feature_width(audio_cfg) -> int:
+    """Features per frame: ``n_mels`` times the number of stacked resolutions."""
+    return int(audio_cfg.n_mels) * len(feature_ffts(audio_cfg))
+
+
 def feature_params(audio_cfg) -> dict:
     """Everything that determines the features (goes into the cache hash)."""
-    return {
+    params = {
         "kind": FEATURE_KIND,
         "sample_rate": int(audio_cfg.sample_rate),
         "n_fft": int(audio_cfg.n_fft),
@@ -41,6 +54,9 @@ def feature_params(audio_cfg) -> dict:
         "fmax": None if audio_cfg.fmax is None else float(audio_cfg.fmax),
         "log_eps": LOG_EPS,
     }
+    if len(feature_ffts(audio_cfg)) > 1:  # only then: single-resolution caches keep their keys
+        params["stack_n_ffts"] = feature_ffts(audio_cfg)[1:]
+    return params
 
 
 # ------------------------------------------------------------------ mel filterbank (Slaney, as librosa)
@@ -99,15 +115,24 @@ def _tables(sr: int, n_fft: int, n_mels: int, fmin: float, fmax: float | None):
 # ------------------------------------------------------------------ features
 
 def compute_features(audio: np.ndarray, audio_cfg) -> np.ndarray:
-    """Log-mel power spectrogram, ``(n_frames, n_mels)`` float32.
+    """Log-mel power spectrogram, ``(n_frames, feature_width(audio_cfg))`` float32.
 
     ``audio``: mono float32 at ``audio_cfg.sample_rate``.  Frames are centred
     with zero padding of ``n_fft // 2`` at both ends, so frame ``i`` is centred
     on sample ``i * hop`` and the output of a chunk that carries ``n_fft // 2``
-    samples of real context on each side equals the whole-file output.
+    samples of real context on each side equals the whole-file output.  Stacked
+    resolutions (:func:`feature_ffts`) follow each other along the feature axis.
     """
-    n_fft, hop, n_mels = int(audio_cfg.n_fft), int(audio_cfg.hop_length), int(audio_cfg.n_mels)
     audio = np.asarray(audio, dtype=np.float32).reshape(-1)
+    ffts = feature_ffts(audio_cfg)
+    if len(ffts) == 1:
+        return _logmel(audio, audio_cfg, ffts[0])
+    return np.concatenate([_logmel(audio, audio_cfg, n) for n in ffts], axis=1)
+
+
+def _logmel(audio: np.ndarray, audio_cfg, n_fft: int) -> np.ndarray:
+    """One resolution: ``(n_frames, n_mels)`` float32 log-mel with an ``n_fft``-sample window."""
+    hop, n_mels = int(audio_cfg.hop_length), int(audio_cfg.n_mels)
     if audio.shape[0] < 1:
         return np.full((1, n_mels), np.log(LOG_EPS), dtype=np.float32)
     window, basis_t = _tables(int(audio_cfg.sample_rate), n_fft, n_mels, float(audio_cfg.fmin),
@@ -159,8 +184,8 @@ class StreamStats:
 
 def iter_feature_blocks(blocks: Iterator[np.ndarray], audio_cfg, chunk_frames: int | None = None,
                         stats: StreamStats | None = None) -> Iterator[np.ndarray]:
-    """Log-mel frames ``(n, n_mels)`` of a stream of audio blocks, in order; equal to the whole-file features."""
-    hop, n_fft = int(audio_cfg.hop_length), int(audio_cfg.n_fft)
+    """Feature frames ``(n, feature_width)`` of a stream of audio blocks, in order; equal to the whole-file features."""
+    hop, n_fft = int(audio_cfg.hop_length), max(feature_ffts(audio_cfg))
     if chunk_frames is None:
         chunk_frames = max(int(FEATURE_CHUNK_S * audio_cfg.sample_rate / hop), 1)
     pad = int(math.ceil((n_fft // 2) / hop)) * hop  # context, a multiple of hop

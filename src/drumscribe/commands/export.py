@@ -46,7 +46,7 @@ def run(args) -> int:
     bundle = load_bundle(args.checkpoint)
     onnx_path, side = export_onnx(bundle, out)
     # check: ONNX Runtime's probabilities equal torch's on random log-mel windows
-    x = np.random.default_rng(0).normal(-5.0, 3.0, (2, 300, bundle.model.n_mels)).astype(np.float32)
+    x = np.random.default_rng(0).normal(-5.0, 3.0, (2, 300, bundle.model.n_features)).astype(np.float32)
     onset, vel = load_onnx_bundle(onnx_path).model.run_windows(x)
     with torch.inference_mode():
         ref = bundle.model(torch.from_numpy(x))

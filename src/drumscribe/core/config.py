@@ -62,6 +62,9 @@ class AudioConfig:
     n_mels: int
     fmin: float = 30.0
     fmax: float | None = None
+    # drumscribe extension: more STFT window lengths (samples) whose log-mels are stacked with
+    # n_fft's as input channels (same hop and mel bands); [] = one resolution (audio/features.py)
+    stack_n_ffts: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -326,6 +329,9 @@ def _validate(cfg: Config) -> None:
     for k in ("sample_rate", "n_fft", "hop_length", "n_mels"):
         if getattr(a, k) <= 0:
             fail(f"audio.{k}", "must be positive")
+    if any(int(n) <= 0 for n in a.stack_n_ffts) or a.n_fft in a.stack_n_ffts \
+            or len(set(a.stack_n_ffts)) != len(a.stack_n_ffts):
+        fail("audio.stack_n_ffts", f"must list distinct positive window lengths other than audio.n_fft, got {a.stack_n_ffts}")
     if a.fmax is not None and a.fmax > a.sample_rate / 2:
         fail("audio.fmax", f"{a.fmax} is above the Nyquist frequency {a.sample_rate / 2}")
     if a.fmax is not None and a.fmin >= a.fmax:

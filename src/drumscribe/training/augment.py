@@ -23,6 +23,9 @@ noise_prob          add noise power at 10..30 dB below the window's mean power
                     (chi-square fluctuating, a random spectral tilt).
 ==================  =========================================================
 
+With stacked resolutions (``audio.stack_n_ffts``) pitch shift and noise tilt act on each
+resolution's mel bins alike (the window is viewed as ``(frames, resolutions, n_mels)``).
+
 Features are ``log(mel_power + 1e-6)`` (:mod:`drumscribe.audio.features`), so the
 power domain is ``exp(features)``; results are floored at that epsilon.
 """
@@ -73,14 +76,14 @@ def pitch_shift(features: np.ndarray, shift: int) -> np.ndarray:
     """Move energy ``shift`` mel bins up (>0) or down (<0); vacated bins repeat the edge bin."""
     if shift == 0:
         return features
-    out = np.empty_like(features)
+    out = np.empty_like(features)  # the last axis holds the mel bins
     if shift > 0:
-        out[:, shift:] = features[:, :-shift]
-        out[:, :shift] = features[:, :1]
+        out[..., shift:] = features[..., :-shift]
+        out[..., :shift] = features[..., :1]
     else:
         s = -shift
-        out[:, :-s] = features[:, s:]
-        out[:, -s:] = features[:, -1:]
+        out[..., :-s] = features[..., s:]
+        out[..., -s:] = features[..., -1:]
     return out
 
 
@@ -105,19 +108,20 @@ def reverb(features: np.ndarray, frame_duration: float, t60: float, wet: float) 
 def add_noise(features: np.ndarray, snr_db: float, rng: np.random.Generator) -> np.ndarray:
     power = np.exp(features.astype(np.float64))
     level = power.mean() * 10.0 ** (-snr_db / 10.0)
-    tilt = np.linspace(0, rng.uniform(-1.0, 1.0), features.shape[1])
+    tilt = np.linspace(0, rng.uniform(-1.0, 1.0), features.shape[-1])  # over the mel bins
     shape = np.exp(tilt)
     shape /= shape.mean()
-    noise = level * shape[None, :] * rng.chisquare(2, size=power.shape) / 2.0
+    noise = level * shape * rng.chisquare(2, size=power.shape) / 2.0
     return _floor_log(power + noise)
 
 
 class Augmenter:
     """Draws and applies the configured augmentations.  ``aug_cfg``: ``cfg.augmentation``."""
 
-    def __init__(self, aug_cfg, frame_duration: float):
+    def __init__(self, aug_cfg, frame_duration: float, n_mels: int | None = None):
         self.cfg = aug_cfg
         self.frame_duration = float(frame_duration)
+        self.n_mels = n_mels  # mel bins per resolution (None: the whole frame is one resolution)
 
     @property
     def enabled(self) -> bool:
@@ -131,9 +135,12 @@ class Augmenter:
         return float(math.exp(rng.uniform(math.log(lo), math.log(hi))))
 
     def apply_features(self, features: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-        """Pitch, volume, reverb and noise (each with its probability) on a (frames, n_mels) window."""
+        """Pitch, volume, reverb and noise (each with its probability) on a (frames, features) window."""
         if not self.enabled:
             return features
+        shape = features.shape
+        if self.n_mels and shape[1] != self.n_mels:  # stacked resolutions: (frames, R, n_mels)
+            features = features.reshape(shape[0], -1, self.n_mels)
         c = self.cfg
         if rng.random() < c.pitch_shift_prob:
             features = pitch_shift(features, int(rng.choice(PITCH_SHIFTS)))
@@ -143,4 +150,4 @@ class Augmenter:
             features = reverb(features, self.frame_duration, rng.uniform(*T60_S), rng.uniform(*REVERB_WET))
         if rng.random() < c.noise_prob:
             features = add_noise(features, rng.uniform(*NOISE_SNR_DB), rng)
-        return features.astype(np.float32, copy=False)
+        return features.reshape(shape).astype(np.float32, copy=False)

@@ -157,7 +157,7 @@ class TrainWindows:
         self.n_frames = [_n_frames(p) for p in self.paths]
         counts = [max(1, math.ceil(n / self.window)) for n in self.n_frames]
         self.index = np.repeat(np.arange(len(self.paths)), counts)
-        self.augmenter = Augmenter(cfg.augmentation, self.clock.frame_duration) if augment else None
+        self.augmenter = Augmenter(cfg.augmentation, self.clock.frame_duration, cfg.audio.n_mels) if augment else None
         self.soft = float(cfg.training.soft_target_weight)
         # training.epoch_windows: an epoch of that many windows, each from a file drawn in
         # proportion to its length (the same file distribution as a full pass)

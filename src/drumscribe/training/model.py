@@ -3,17 +3,18 @@
 A plain :class:`torch.nn.Module` (no Lightning), so inference needs only torch.
 Importing this module imports torch; ``import drumscribe`` does not import it.
 
-Shapes (B = batch, T = frames, M = ``n_mels``, C = ``n_classes``)::
+Shapes (B = batch, T = frames, M = ``n_mels``, R = ``in_channels``, C = ``n_classes``)::
 
-    features (B, T, M) log-mel  --input BatchNorm1d over the M bins-->
-    (B, 1, T, M) --conv blocks: Conv2d(k, 'same') + BatchNorm2d + ReLU
+    features (B, T, R*M) log-mel  --input BatchNorm1d over the R*M bins-->
+    (B, R, T, M) --conv blocks: Conv2d(k, 'same') + BatchNorm2d + ReLU
                    + MaxPool over frequency only (1, pool_size) + Dropout-->
     (B, F_last, T, M // pool_size**n_blocks) --flatten channels x bins-->
     (B, T, F_last * M') --(bi)GRU--> (B, T, H * (2 if bidirectional else 1))
     --Dropout + Linear--> onset logits (B, T, C)
                  [+ Linear--> velocity logits (B, T, C) if velocity_head]
 
-The time axis is never pooled: output frame ``t`` describes input frame ``t``
+``R`` is the number of stacked spectrogram resolutions (``audio.stack_n_ffts``; 1 by default),
+read as input channels of the first conv block.  The time axis is never pooled: output frame ``t`` describes input frame ``t``
 (see :mod:`drumscribe.core.timebase` for frames <-> seconds).  The outputs are
 *logits*: apply ``torch.sigmoid`` for onset probabilities; ``sigmoid`` of the
 velocity logits is the MIDI velocity / 127.
@@ -58,15 +59,18 @@ class DrumTranscriptionCRNN(nn.Module):
         dropout_gru: float = 0.3,
         bidirectional: bool = True,
         velocity_head: bool = False,
+        in_channels: int = 1,
     ):
         super().__init__()
         if conv_kernel_size % 2 != 1:
             raise ValueError("conv_kernel_size must be odd so that 'same' padding keeps the time axis")
         self.n_mels = int(n_mels)
+        self.in_channels = int(in_channels)
+        self.n_features = self.in_channels * self.n_mels  # width of an input frame
         self.n_classes = int(n_classes)
-        self.input_norm = nn.BatchNorm1d(self.n_mels)
+        self.input_norm = nn.BatchNorm1d(self.n_features)
         blocks = []
-        in_ch = 1
+        in_ch = self.in_channels
         freq = self.n_mels
         for filters in conv_filters:
             blocks.append(nn.Sequential(
@@ -96,9 +100,10 @@ class DrumTranscriptionCRNN(nn.Module):
         self.velocity_head = nn.Linear(out_size, self.n_classes) if velocity_head else None
 
     @classmethod
-    def from_config(cls, model_cfg) -> "DrumTranscriptionCRNN":
-        """Build from a ``ModelConfig`` (``cfg.model``)."""
+    def from_config(cls, model_cfg, in_channels: int = 1) -> "DrumTranscriptionCRNN":
+        """Build from a ``ModelConfig`` (``cfg.model``); ``in_channels``: stacked resolutions."""
         return cls(
+            in_channels=in_channels,
             n_mels=model_cfg.n_mels,
             n_classes=model_cfg.n_classes,
             conv_filters=list(model_cfg.conv_filters),
@@ -113,11 +118,16 @@ class DrumTranscriptionCRNN(nn.Module):
         )
 
     def forward(self, features: torch.Tensor) -> CRNNOutput:
-        """``features``: (B, T, n_mels) log-mel -> :class:`CRNNOutput` of (B, T, n_classes) logits."""
-        if features.dim() != 3 or features.shape[-1] != self.n_mels:
-            raise ValueError(f"expected features of shape (batch, frames, {self.n_mels}), got {tuple(features.shape)}")
-        x = self.input_norm(features.transpose(1, 2)).transpose(1, 2)  # (B, T, M)
-        x = self.conv(x.unsqueeze(1))  # (B, F, T, M')
+        """``features``: (B, T, R*n_mels) log-mel -> :class:`CRNNOutput` of (B, T, n_classes) logits."""
+        if features.dim() != 3 or features.shape[-1] != self.n_features:
+            raise ValueError(f"expected features of shape (batch, frames, {self.n_features}), got {tuple(features.shape)}")
+        x = self.input_norm(features.transpose(1, 2)).transpose(1, 2)  # (B, T, R*M)
+        if self.in_channels == 1:
+            x = x.unsqueeze(1)  # (B, 1, T, M)
+        else:
+            b, t, _ = x.shape
+            x = x.reshape(b, t, self.in_channels, self.n_mels).permute(0, 2, 1, 3)  # (B, R, T, M)
+        x = self.conv(x)  # (B, F, T, M')
         b, f, t, m = x.shape
         x = x.permute(0, 2, 1, 3).reshape(b, t, f * m)  # (B, T, F*M')
         x, _ = self.gru(x)
@@ -138,9 +148,11 @@ class DrumTranscriptionCRNN(nn.Module):
 
 
 def build_model(cfg) -> DrumTranscriptionCRNN:
-    """Model for a full :class:`~drumscribe.core.config.Config` (only ``cfg.model`` is used)."""
+    """Model for a full :class:`~drumscribe.core.config.Config` (``cfg.model``; ``cfg.audio`` for the channels)."""
     if cfg.model.name != "DrumTranscriptionCRNN":
         from drumscribe.core.errors import ConfigError
 
         raise ConfigError(f"model.name: unknown model {cfg.model.name!r} (supported: DrumTranscriptionCRNN)")
-    return DrumTranscriptionCRNN.from_config(cfg.model)
+    from drumscribe.audio.features import feature_ffts
+
+    return DrumTranscriptionCRNN.from_config(cfg.model, in_channels=len(feature_ffts(cfg.audio)))

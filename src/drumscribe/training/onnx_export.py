@@ -6,7 +6,8 @@ model carries: config, class names, thresholds, cache key; see :mod:`drumscribe.
 
 Graph contract (what :mod:`drumscribe.transcription.onnx_runtime` relies on):
 
-- input ``features``: float32 ``(batch, frames, n_mels)`` log-mel (:mod:`drumscribe.audio.features`);
+- input ``features``: float32 ``(batch, frames, feature_width)`` log-mel (:mod:`drumscribe.audio.features`;
+  ``n_mels`` times the stacked resolutions);
 - output ``onset_probs``: float32 ``(batch, frames, n_classes)``, ``sigmoid(onset_logits)``;
 - output ``velocity_probs`` (only with a velocity head): float32 ``(batch, frames, n_classes)``,
   MIDI velocity / 127.
@@ -55,7 +56,7 @@ def onnx_bytes(model) -> bytes:
     model = model.cpu().eval()
     has_vel = model.velocity_head is not None
     outputs = [ONSET_OUTPUT] + ([VELOCITY_OUTPUT] if has_vel else [])
-    dummy = torch.zeros(2, 64, model.n_mels)
+    dummy = torch.zeros(2, 64, model.n_features)
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TorchScript tracer / GRU batch_first notices

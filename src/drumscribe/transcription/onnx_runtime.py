@@ -28,7 +28,7 @@ class OnnxModel:
     ``threads``: intra-op threads (None: ONNX Runtime's default, one per core).
     """
 
-    def __init__(self, path: str | Path, n_mels: int, n_classes: int, threads: int | None = None):
+    def __init__(self, path: str | Path, n_features: int, n_classes: int, threads: int | None = None):
         import onnxruntime as ort
 
         so = ort.SessionOptions()
@@ -41,18 +41,18 @@ class OnnxModel:
         except Exception as exc:
             raise CheckpointError(f"{path}: not a readable ONNX model ({type(exc).__name__}: {exc})") from None
         self.path = Path(path)
-        self.n_mels = int(n_mels)
+        self.n_features = int(n_features)
         self.n_classes = int(n_classes)
         inputs = self.session.get_inputs()
         outputs = [o.name for o in self.session.get_outputs()]
-        if len(inputs) != 1 or inputs[0].shape[-1] != self.n_mels or not outputs:
-            raise CheckpointError(f"{path}: ONNX graph does not take (batch, frames, {self.n_mels}) features")
+        if len(inputs) != 1 or inputs[0].shape[-1] != self.n_features or not outputs:
+            raise CheckpointError(f"{path}: ONNX graph does not take (batch, frames, {self.n_features}) features")
         self.input_name = inputs[0].name
         self.output_names = outputs
         self.has_velocity = len(outputs) > 1
 
     def run_windows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """``x`` (B, T, n_mels) float32 -> (onset_probs, velocity_probs|None), each (B, T, n_classes).
+        """``x`` (B, T, n_features) float32 -> (onset_probs, velocity_probs|None), each (B, T, n_classes).
 
         Windows run one at a time: on ONNX Runtime's CPU provider a batch is no faster, and its memory
         arena keeps the largest batch's buffers (measured: 95 MB peak RSS at batch 1 vs 280 MB at 8).
@@ -77,7 +77,9 @@ def load_onnx_bundle(path: str | Path | None = None, threads: int | None = None)
     side = sidecar_path(path)
     meta = read_sidecar(path)
     cfg, thresholds = config_from_meta(meta, side)
-    model = OnnxModel(path, cfg.model.n_mels, cfg.model.n_classes, threads)
+    from drumscribe.audio.features import feature_width
+
+    model = OnnxModel(path, feature_width(cfg.audio), cfg.model.n_classes, threads)
     return ModelBundle(model=model, config=cfg, thresholds=thresholds,
                        class_names=list(meta.get("class_names") or cfg.class_names), path=path,
                        cache_key=meta.get("cache_key"), meta={k: v for k, v in meta.items() if k != "config"})
