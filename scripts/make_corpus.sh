@@ -9,11 +9,22 @@
 # ("A ready recipe"), extrapolated from a measured 1 h slice: ~68 h of audio (54 h train),
 # ~22 GB of WAV, ~5.5 GB of cache, ~2 h wall on 2 busy cores.  KEEP_WAV=0 deletes the WAVs once they are cached (the cache is all
 # training needs; the MIDI and the CSV stay).
+# Scale (environment; full / SMOKE=1 value, "-" = not passed: every performance, uncapped):
+#   CORPUS_PERFS=-/26 (with seed 1 the first 26 include validation and test ones)   CORPUS_KITS=5/2
+#   CORPUS_MAX_SECONDS=-/10   VAL_PERFS=30/2   VAL_MAX_SECONDS=60/10   (WORKERS default 2/1)
+#   SMOKE=1 bash scripts/make_corpus.sh ../shared/gmd /tmp/smoke   (a minute: checks the commands only)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GMD=${1:-../shared/gmd}
 W=${2:-data}
-J=${3:-2}
+if [ "${SMOKE:-0}" = 1 ]; then
+  : "${CORPUS_PERFS:=26}" "${CORPUS_KITS:=2}" "${CORPUS_MAX_SECONDS:=10}" "${VAL_PERFS:=2}" "${VAL_MAX_SECONDS:=10}"
+fi
+J=${3:-$([ "${SMOKE:-0}" = 1 ] && echo 1 || echo 2)}
+CORPUS_KITS=${CORPUS_KITS:-5}; VAL_PERFS=${VAL_PERFS:-30}; VAL_MAX_SECONDS=${VAL_MAX_SECONDS:-60}
+CORPUS_SIZE=()  # empty: every GMD performance, full length
+[ -n "${CORPUS_PERFS:-}" ] && CORPUS_SIZE+=(--performances "$CORPUS_PERFS")
+[ -n "${CORPUS_MAX_SECONDS:-}" ] && CORPUS_SIZE+=(--max-seconds "$CORPUS_MAX_SECONDS")
 DS=".venv/bin/drumscribe"
 [ -x "$DS" ] || { ./run --version >/dev/null; }
 [ -f "$GMD/info.csv" ] || { echo "make_corpus: no GMD at $GMD (info.csv missing); get it from the Magenta datasets page (groove-v1.0.0-midionly)" >&2; exit 2; }
@@ -25,7 +36,7 @@ mkdir -p "$W"
 #    full mixes (song + mastering, codec artefacts on 75 % of those), all drum-side
 #    effects at p=0.75; --variety: kit mixing, procedural kits, per-piece variation,
 #    dropout, random onsets, solo pieces.
-$DS synth --performances-from "$GMD" --out "$W/gmd-corpus" --eval-on-heldout --kits-per-performance 5 \
+$DS synth --performances-from "$GMD" --out "$W/gmd-corpus" "${CORPUS_SIZE[@]}" --eval-on-heldout --kits-per-performance "$CORPUS_KITS" \
   --variety --realism --full-mix 0.5 --seed 1 --num-workers "$J" --no-progress
 
 # 2. Feature cache: default config (E-GMD's TD note map), official splits from the CSV.
@@ -38,10 +49,10 @@ fi
 
 # 3. Evaluation sets for the pattern-prior measurement (docs/synth.md): 30 GMD validation
 #    performances on held-out kits, clean and full mix (the "before" numbers used these).
-$DS synth --performances-from "$GMD" --splits validation --performances 30 --pool heldout --kits-per-performance 1 \
-  --max-seconds 60 --seed 7 --out "$W/gmd-val-clean" --num-workers "$J" --no-progress
-$DS synth --performances-from "$GMD" --splits validation --performances 30 --pool heldout --kits-per-performance 1 \
-  --max-seconds 60 --seed 7 --realism --full-mix 1 --out "$W/gmd-val-fullmix" --num-workers "$J" --no-progress
+$DS synth --performances-from "$GMD" --splits validation --performances "$VAL_PERFS" --pool heldout --kits-per-performance 1 \
+  --max-seconds "$VAL_MAX_SECONDS" --seed 7 --out "$W/gmd-val-clean" --num-workers "$J" --no-progress
+$DS synth --performances-from "$GMD" --splits validation --performances "$VAL_PERFS" --pool heldout --kits-per-performance 1 \
+  --max-seconds "$VAL_MAX_SECONDS" --seed 7 --realism --full-mix 1 --out "$W/gmd-val-fullmix" --num-workers "$J" --no-progress
 
 # 4. Training (the next issue) then reads the cache:
 #    $DS train --config configs/default_config.yaml "${C[@]}"
