@@ -3,7 +3,7 @@
 
 Runs the model once on each ``--tune`` and ``--check`` folder (or cache split), then for every
 decoding setting (``postprocessing.min_onset_interval`` seconds x ``postprocessing.peak_min_distance``
-frames x ``postprocessing.exclusive_groups``) re-tunes the per-class thresholds on ``--tune`` (as ``drumscribe tune`` does) and scores both
+frames x ``postprocessing.exclusive_groups`` x ``postprocessing.exclusive_weights``) re-tunes the per-class thresholds on ``--tune`` (as ``drumscribe tune`` does) and scores both
 sets with those thresholds.  Decoding is per class, so the table gives per-class F1 for each
 setting; a per-class choice is the column maximum.  Choose on ``--tune``; ``--check`` shows
 whether the choice holds elsewhere.  Never point it at test data.
@@ -11,6 +11,10 @@ whether the choice holds elsewhere.  Never point it at test data.
     .venv/bin/python scripts/decoding_study.py --checkpoint C --tune data/abl-val \
         --check data/gmd-val-clean data/gmd-val-fullmix --output docs/results/decoding_study.json \
         --groups "[]" "[[hi_tom,mid_tom,low_tom]]"
+    # the mid tom's ranking weight in the tom group (one interval and distance; "val": the cache
+    # split of the checkpoint's own config, here the GMD corpus)
+    .venv/bin/python scripts/decoding_study.py --checkpoint C --tune val --intervals 0.05 --distances 2 \
+        --weights "{}" "{mid_tom: 1.5}" "{mid_tom: 2}" "{mid_tom: 3}"
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ def main(argv=None) -> int:
     ap.add_argument("--groups", nargs="+", default=None,
                     help="postprocessing.exclusive_groups values (YAML, e.g. '[[hi_tom,mid_tom,low_tom]]'); "
                          "default: the model's own")
+    ap.add_argument("--weights", nargs="+", default=None,
+                    help="postprocessing.exclusive_weights values (YAML, e.g. '{mid_tom: 2}'); default: the model's own")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--output", help="JSON with every row")
     args = ap.parse_args(argv)
@@ -55,20 +61,23 @@ def main(argv=None) -> int:
     preds = {name: predict_items(bundle, split_items(base, where, bundle.cache_key)) for name, where in sets.items()}
     rows = []
     groups = args.groups or [json.dumps(base.postprocessing.exclusive_groups)]
-    for interval, dist, group in itertools.product(args.intervals, args.distances, groups):
+    weights = args.weights or [json.dumps(base.postprocessing.exclusive_weights)]
+    for interval, dist, group, weight in itertools.product(args.intervals, args.distances, groups, weights):
         cfg = config_from_dict(base.to_dict(), [f"postprocessing.min_onset_interval={interval}",
                                                f"postprocessing.peak_min_distance={dist}",
-                                               f"postprocessing.exclusive_groups={group}"])
+                                               f"postprocessing.exclusive_groups={group}",
+                                               f"postprocessing.exclusive_weights={weight}"])
         th, _ = tune_from_predictions(preds["tune"], cfg, bundle.thresholds)
         row = {"min_onset_interval_s": interval, "peak_min_distance_frames": dist,
                "peak_window_ms": round(1000 * float(clock.to_seconds(dist)), 1),
-               "exclusive_groups": cfg.postprocessing.exclusive_groups, "thresholds": th, "sets": {}}
+               "exclusive_groups": cfg.postprocessing.exclusive_groups,
+               "exclusive_weights": cfg.postprocessing.exclusive_weights, "thresholds": th, "sets": {}}
         for name, p in preds.items():
             res = evaluate_predictions(p, cfg, bundle.class_names, th)
             row["sets"][name] = {"micro": res["micro"]["f1"], "five_class_micro": res["five_class"]["micro"]["f1"],
                                  "per_class": {n: d["f1"] for n, d in res["per_class"].items()}}
         rows.append(row)
-        print(f"interval {interval:5.3f} s  distance {dist} fr ({row['peak_window_ms']:5.1f} ms)  groups {group}  " +
+        print(f"interval {interval:5.3f} s  distance {dist} fr ({row['peak_window_ms']:5.1f} ms)  groups {group}  weights {weight}  " +
               "  ".join(f"{n} {row['sets'][n]['micro']:.4f}" for n in sets), flush=True)
     # per class: the setting with the best tune-set F1, and what it gives elsewhere
     best = {}

@@ -175,6 +175,40 @@ def test_exclusive_group_keeps_the_strongest_member_per_hit():
     assert got == [(0.1, 0), (0.18, 0)]
 
 
+def test_exclusive_weights_rank_a_grouped_class_up():
+    """``exclusive_weights``: peaks compete by strength x weight; the reported strength is unchanged,
+    and a weight on a class in no group changes nothing."""
+    p = np.zeros((100, 3))
+    p[10, 0], p[11, 1] = 0.6, 0.4    # one hit: class 0 stronger, but class 1 weighted x2 wins (0.8 > 0.6)
+    p[40, 0], p[40, 1] = 0.9, 0.3    # 0.9 > 0.6: class 0 still wins
+    p[11, 2] = 0.5                   # class 2 in no group
+    weighted = DecodeSettings(CLOCK, 0.2, 0.05, 0, exclusive_groups=((0, 1),), exclusive_weights=(1.0, 2.0, 5.0))
+    got = sorted((round(e.time, 2), e.cls, round(e.strength, 2)) for e in decode(p, weighted))
+    assert got == [(0.11, 1, 0.4), (0.11, 2, 0.5), (0.4, 0, 0.9)]
+    plain = DecodeSettings(CLOCK, 0.2, 0.05, 0, exclusive_groups=((0, 1),))
+    assert sorted((round(e.time, 2), e.cls) for e in decode(p, plain)) == [(0.1, 0), (0.11, 2), (0.4, 0)]
+
+
+def test_exclusive_weights_from_config_and_validation():
+    from drumscribe.core.config import load_config
+    from drumscribe.core.errors import ConfigError
+
+    from eval_helpers import ROOT
+
+    base = ROOT / "configs" / "default_config.yaml"
+    cfg = load_config(base, ["postprocessing.exclusive_groups=[[hi_tom,mid_tom,low_tom]]",
+                             "postprocessing.exclusive_weights={mid_tom: 2.5}"])
+    s = DecodeSettings.from_config(cfg)
+    assert s.exclusive_weights == (1, 1, 1, 1, 2.5, 1, 1, 1) and s.group_weights((3, 4, 5)) == [1, 2.5, 1]
+    # turning the groups off keeps a config with weights valid (they then do nothing)
+    off = load_config(base, ["postprocessing.exclusive_groups=[]", "postprocessing.exclusive_weights={mid_tom: 2.5}"])
+    assert DecodeSettings.from_config(off).exclusive_groups == ()
+    for bad, msg in (("{gong: 2}", "'gong' is not a class"), ("{mid_tom: 0}", "must be positive"),
+                     ("{mid_tom: -1}", "must be positive")):
+        with pytest.raises(ConfigError, match="postprocessing.exclusive_weights"):
+            load_config(base, [f"postprocessing.exclusive_weights={bad}"])
+
+
 def test_exclusive_groups_from_config_and_validation():
     from drumscribe.core.config import load_config
     from drumscribe.core.errors import ConfigError

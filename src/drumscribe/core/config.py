@@ -179,6 +179,10 @@ class PostprocessingConfig:
     # groups of classes of which one hit sounds at a time (e.g. the toms): within the minimum interval
     # only the group's strongest peak is kept (drumscribe.transcription.decoding); [] = off
     exclusive_groups: list[list[str]] = field(default_factory=list)
+    # ranking weight of a grouped class (class name -> w > 0, default 1): peaks compete by
+    # strength x weight, so a class the network under-scores can still win its hits (no effect
+    # on a class in no group)
+    exclusive_weights: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -414,6 +418,11 @@ def _validate(cfg: Config) -> None:
             if name in seen:
                 fail("postprocessing.exclusive_groups", f"{name!r} is in more than one group")
             seen.add(name)
+    for name, w in (p.exclusive_weights or {}).items():  # a class in no group: no effect
+        if name not in cfg.midi.drum_names:
+            fail("postprocessing.exclusive_weights", f"{name!r} is not a class (midi.drum_names)")
+        if not float(w) > 0:
+            fail("postprocessing.exclusive_weights", f"{name}: weight must be positive, got {w}")
 
 
 def parse_overrides(overrides: list[str] | None) -> list[tuple[list[str], Any]]:

@@ -42,7 +42,8 @@ def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[
         for i, th in enumerate(grid):
             pk = settings.peaks(act, th)
             if group:
-                masks = exclusive_keep([pk if g == cls else others[g] for g in group], settings.min_interval_frames)
+                masks = exclusive_keep([pk if g == cls else others[g] for g in group], settings.min_interval_frames,
+                                       settings.group_weights(group))
                 pk = select_peaks(pk, masks[group.index(cls)])
             totals[i] = totals[i] + match_onsets(ref, settings.clock.to_seconds(pk.frames), tol)
     return totals

@@ -21,7 +21,9 @@ Peak picking follows madmom's ``OnsetPeakPickingProcessor`` in spirit:
 4. *exclusive groups* (``postprocessing.exclusive_groups``, e.g. the three toms: one stick, one
    drum): the peaks of a group's classes are pooled and accepted strongest first (ties: the
    earlier, then the lower class); a peak closer than the same minimum interval to an accepted
-   peak of *another* class of the group is dropped.  A drum hit that sounds like two toms
+   peak of *another* class of the group is dropped.  Peaks compete by strength times their
+   class's weight (``postprocessing.exclusive_weights``, default 1; the reported strength is
+   unchanged), so a class the network scores lower than its neighbours still wins its hits.  A drum hit that sounds like two toms
    becomes the likelier one instead of one right and one false alarm (measured in
    ``MODEL_CARD.md``, "Decoding").  Classes outside every group are untouched.
 5. optional sub-frame timing: the parabola through ``p[f-1], p[f], p[f+1]``
@@ -146,15 +148,18 @@ def pick_peaks(act: np.ndarray, threshold: float, peak_min_distance: int = 0,
     return Peaks(frames, strengths, index)
 
 
-def exclusive_keep(peaks: Sequence[Peaks], min_interval_frames: float) -> list[np.ndarray]:
+def exclusive_keep(peaks: Sequence[Peaks], min_interval_frames: float,
+                   weights: Sequence[float] | None = None) -> list[np.ndarray]:
     """Rule 4 of the module docstring for one group: ``peaks`` of the group's classes -> one boolean
-    keep-mask per class.  Peaks are accepted strongest first (ties: earlier frame, then lower position
-    in ``peaks``); a peak within ``min_interval_frames`` of an accepted peak of another class is dropped."""
+    keep-mask per class.  Peaks are accepted strongest first, by strength x ``weights[k]`` (default 1;
+    ties: earlier frame, then lower position in ``peaks``); a peak within ``min_interval_frames`` of an
+    accepted peak of another class is dropped."""
     keep = [np.ones(p.frames.shape[0], dtype=bool) for p in peaks]
     if len(peaks) < 2 or sum(p.frames.shape[0] for p in peaks) < 2:
         return keep
     frames = np.concatenate([p.frames for p in peaks])
-    strengths = np.concatenate([p.strengths for p in peaks])
+    w = np.ones(len(peaks)) if weights is None else np.asarray(weights, dtype=np.float64)
+    strengths = np.concatenate([p.strengths * w[k] for k, p in enumerate(peaks)])
     member = np.concatenate([np.full(p.frames.shape[0], k) for k, p in enumerate(peaks)])
     offset = np.cumsum([0] + [p.frames.shape[0] for p in peaks])
     import bisect
@@ -208,7 +213,8 @@ class DecodeSettings:
 
     ``thresholds``: one per class (or a scalar for every class); ``min_onset_interval``: seconds;
     ``peak_min_distance``: frames; ``default_velocity``/``velocity_source``: see the module docstring;
-    ``interpolate``: sub-frame timing; ``exclusive_groups``: class-index tuples (rule 4).  Training validation, ``drumscribe evaluate``/``tune`` and
+    ``interpolate``: sub-frame timing; ``exclusive_groups``: class-index tuples (rule 4);
+    ``exclusive_weights``: per-class ranking weight inside a group (empty: all 1).  Training validation, ``drumscribe evaluate``/``tune`` and
     ``drumscribe transcribe`` all build theirs with :meth:`from_config`, so they decode alike.
     """
 
@@ -220,12 +226,14 @@ class DecodeSettings:
     velocity_source: str = "auto"
     interpolate: bool = False
     exclusive_groups: tuple[tuple[int, ...], ...] = ()
+    exclusive_weights: tuple[float, ...] = ()
 
     def __post_init__(self):
         th = self.thresholds
         th = float(th) if np.ndim(th) == 0 else tuple(float(x) for x in th)
         object.__setattr__(self, "thresholds", th)
         object.__setattr__(self, "exclusive_groups", tuple(tuple(int(c) for c in g) for g in self.exclusive_groups))
+        object.__setattr__(self, "exclusive_weights", tuple(float(w) for w in self.exclusive_weights))
         if self.velocity_source not in VELOCITY_SOURCES:
             raise ValueError(f"velocity source must be one of {VELOCITY_SOURCES}, got {self.velocity_source!r}")
 
@@ -234,14 +242,15 @@ class DecodeSettings:
                     interpolate: bool = False) -> "DecodeSettings":
         """The settings of a :class:`drumscribe.core.config.Config`: ``audio`` (frame rate),
         ``postprocessing.min_onset_interval`` / ``peak_min_distance`` / ``exclusive_groups`` (class names
-        -> indices of ``midi.drum_names``), ``midi.default_velocity``;
+        -> indices of ``midi.drum_names``) / ``exclusive_weights``, ``midi.default_velocity``;
         ``thresholds`` None -> ``cfg.thresholds()`` (the tuned ones when the config holds them)."""
         pp = cfg.postprocessing
         names = list(cfg.midi.drum_names)
         groups = tuple(tuple(names.index(n) for n in g) for g in (pp.exclusive_groups or []))
+        weights = tuple(float((pp.exclusive_weights or {}).get(n, 1.0)) for n in names) if pp.exclusive_weights else ()
         return cls(FrameClock.from_config(cfg.audio), cfg.thresholds() if thresholds is None else thresholds,
                    float(pp.min_onset_interval), int(pp.peak_min_distance), int(cfg.midi.default_velocity),
-                   velocity_source, bool(interpolate), groups)
+                   velocity_source, bool(interpolate), groups, weights)
 
     def with_thresholds(self, thresholds) -> "DecodeSettings":
         return replace(self, thresholds=thresholds)
@@ -259,12 +268,16 @@ class DecodeSettings:
         """The exclusive group holding class ``cls`` (empty when it is in none)."""
         return next((g for g in self.exclusive_groups if cls in g), ())
 
+    def group_weights(self, group: Sequence[int]) -> list[float] | None:
+        """The ranking weights of ``group``'s classes (None: all 1)."""
+        return [self.exclusive_weights[c] for c in group] if self.exclusive_weights else None
+
     def class_peaks(self, probs: np.ndarray, thresholds) -> list[Peaks]:
         """Every class's peaks, exclusive groups applied (rules 1-5)."""
         th = as_thresholds(thresholds, probs.shape[1])
         peaks = [self.peaks(probs[:, c], th[c]) for c in range(probs.shape[1])]
         for group in self.exclusive_groups:
-            masks = exclusive_keep([peaks[c] for c in group], self.min_interval_frames)
+            masks = exclusive_keep([peaks[c] for c in group], self.min_interval_frames, self.group_weights(group))
             for c, m in zip(group, masks):
                 peaks[c] = select_peaks(peaks[c], m)
         return peaks
