@@ -117,6 +117,39 @@ def test_tune_stores_thresholds(setup, tmp_path):
     assert load_bundle(mine).thresholds == pytest.approx(th)
 
 
+def test_tune_stores_the_decoding_the_thresholds_were_tuned_with(setup, tmp_path, capsys):
+    """Thresholds tuned under other decoding rules (``--set postprocessing.exclusive_groups=...``) are
+    saved together with those rules, so the model decodes as it was tuned; tuning under the model's
+    own rules leaves them as they were."""
+    import shutil
+
+    from drumscribe.training.checkpoint import load_bundle
+    from drumscribe.transcription.decoding import DecodeSettings
+
+    cfg, ckpt, _ = setup
+    mine = tmp_path / "g.ckpt"
+    shutil.copy(ckpt, mine)
+    assert load_bundle(mine).config.postprocessing.exclusive_groups == []
+    sets = ["--set", "postprocessing.exclusive_groups=[[hi_tom,mid_tom,low_tom]]",
+            "--set", "postprocessing.exclusive_weights={mid_tom: 2}"]
+    assert main(["tune", "--checkpoint", str(mine), *sets]) == 0
+    assert "postprocessing.exclusive_groups" in capsys.readouterr().out
+    b = load_bundle(mine)
+    pp = b.config.postprocessing
+    assert pp.exclusive_groups == [["hi_tom", "mid_tom", "low_tom"]] and pp.exclusive_weights == {"mid_tom": 2}
+    s = DecodeSettings.from_config(b.config)
+    assert s.exclusive_groups == ((3, 4, 5),) and s.group_weights((3, 4, 5)) == [1, 2, 1]
+    # the exported model carries them too
+    from drumscribe.training.checkpoint import export_bundle
+
+    st, _ = export_bundle(mine, tmp_path / "shipped")
+    assert load_bundle(st).config.postprocessing.exclusive_weights == {"mid_tom": 2}
+    # tuning again under the model's own rules: no change reported, the rules stay
+    assert main(["tune", "--checkpoint", str(mine)]) == 0
+    assert "postprocessing." not in capsys.readouterr().out
+    assert load_bundle(mine).config.postprocessing.exclusive_weights == {"mid_tom": 2}
+
+
 def test_tuning_recovers_the_best_threshold():
     """On constructed activations the tuned threshold gives the best F1 of the grid."""
     from drumscribe.core.config import load_config

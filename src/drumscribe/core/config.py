@@ -185,6 +185,11 @@ class PostprocessingConfig:
     exclusive_weights: dict[str, float] = field(default_factory=dict)
 
 
+# the postprocessing keys that decide which peaks become events (thresholds aside): tuned
+# thresholds are only right under the rules they were tuned with, so they are stored together
+DECODING_KEYS = ("min_onset_interval", "peak_min_distance", "exclusive_groups", "exclusive_weights")
+
+
 @dataclass
 class MidiConfig:
     # class names and their General MIDI output notes: drumscribe.core.drums unless a config lists them

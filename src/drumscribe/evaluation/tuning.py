@@ -120,9 +120,15 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
         t.add_row(name, str(d["support"]), f"{old:.2f}", f"{d['before_f1']:.3f}", f"{d['threshold']:.2f}",
                   f"{d['after_f1']:.3f}" + ("" if d["tuned"] else " (no support)"))
     console.print(t)
+    from drumscribe.core.config import DECODING_KEYS
+
+    decoding = {k: getattr(cfg.postprocessing, k) for k in DECODING_KEYS}
+    changed = [k for k in DECODING_KEYS if getattr(bundle.config.postprocessing, k) != decoding[k]]
     if dry_run:
         console.print("dry run: checkpoint not changed")
     else:
-        save_thresholds(bundle.path, th)
-        console.print(f"thresholds saved into {bundle.path}")
+        save_thresholds(bundle.path, th, decoding)
+        console.print(f"thresholds saved into {bundle.path}" +
+                      (f", with the decoding they were tuned for ({', '.join(f'postprocessing.{k}' for k in changed)} "
+                       "now as in --config/--set)" if changed else ""))
     return th

@@ -221,8 +221,11 @@ def export_bundle(bundle_or_ckpt: ModelBundle | str | Path, out_path_stem: str |
     return st_path, js_path
 
 
-def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
+def save_thresholds(path: str | Path, thresholds: list[float], decoding: dict | None = None) -> None:
     """Atomically replace the per-class thresholds stored with a model.
+
+    ``decoding``: the ``postprocessing`` values (:data:`~drumscribe.core.config.DECODING_KEYS`) the
+    thresholds were tuned with; stored into the model's config with them (None: left as they are).
 
     ``path``: a ``.ckpt`` (rewritten whole, through a temp file + rename) or a
     ``.safetensors``/``.json`` shipped model (only the sidecar is rewritten).
@@ -239,7 +242,7 @@ def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
             raise CheckpointError(f"{side}: not a drumscribe model sidecar")
         th = check_thresholds(thresholds, len(meta["class_names"]), side)
         meta["thresholds"] = th
-        meta["config"] = config_without_thresholds(meta["config"])
+        meta["config"] = _with_decoding(config_without_thresholds(meta["config"]), decoding)
         atomic_write_bytes(side, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
         return
     if not path.is_file():
@@ -252,9 +255,23 @@ def save_thresholds(path: str | Path, thresholds: list[float]) -> None:
     meta = check_meta(ckpt.get("drumscribe"), path)
     th = check_thresholds(thresholds, len(meta["class_names"]), path)
     meta["thresholds"] = th
-    meta["config"] = config_without_thresholds(meta["config"])
+    meta["config"] = _with_decoding(config_without_thresholds(meta["config"]), decoding)
     for key in HPARAM_KEYS:  # an older checkpoint's second copy of the config
         ckpt.pop(key, None)
     buf = io.BytesIO()
     torch.save(ckpt, buf)
     atomic_write_bytes(path, buf.getvalue())
+
+
+def _with_decoding(raw: dict, decoding: dict | None) -> dict:
+    """``raw`` config dict with ``postprocessing`` updated by ``decoding`` (validated keys only)."""
+    if not decoding:
+        return raw
+    from drumscribe.core.config import DECODING_KEYS
+
+    unknown = set(decoding) - set(DECODING_KEYS)
+    if unknown:
+        raise ValueError(f"not decoding settings: {sorted(unknown)}")
+    raw = dict(raw)
+    raw["postprocessing"] = {**raw.get("postprocessing", {}), **decoding}
+    return raw
