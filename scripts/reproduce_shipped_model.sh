@@ -132,6 +132,8 @@ $DS train --config configs/default_config.yaml "${G[@]}" "${V3[@]}" --init-from 
 $DS train --config configs/default_config.yaml "${G[@]}" "${V3[@]}" --resume "$V3D/drumscribe-last.ckpt" \
   --set training.learning_rate=0.00025 --set training.num_epochs="$V3_EPOCHS" --no-tune --no-progress
 SHIP="$V3D/drumscribe-last.ckpt"
+# thresholds tuned under default_config.yaml's decoding (tom group, mid tom ranked x2) and stored with
+# it: the shipped v3.1 (MODEL_CARD.md "Decoding study")
 $DS tune --checkpoint "$SHIP" --config configs/default_config.yaml "${G[@]}" --split val
 $PY -c "import sys; from drumscribe.training.checkpoint import export_bundle; print(export_bundle(sys.argv[1], sys.argv[2]))" \
   "$SHIP" "$EXPORT"
