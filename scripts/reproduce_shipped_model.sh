@@ -2,7 +2,8 @@
 # Reproduce the bundled model and every number in MODEL_CARD.md from nothing (CPU, 2 cores:
 # ~1.5 h for v1, ~2.5 h for the GMD corpus, then the fine-tuning: (V2_EPOCHS + V3_EPOCHS) x ~20 min).
 # v1 (steps 1-3) is trained on generated patterns; v2 is v1 fine-tuned on GMD's human
-# performances rendered through many kits, and v3, the shipped model, is v2 trained on (step 5).
+# performances rendered through many kits, v3 is v2 trained on, and v4, the shipped model, is v3
+# with one class-weighted epoch (step 5).
 # Usage: bash scripts/reproduce_shipped_model.sh [WORKDIR]   (default: data/)
 # Needs the Debian kits that ./run installs (hydrogen-drumkits, fluid-soundfont-gm,
 # timgm6mb-soundfont, musescore-general-soundfont, fluidsynth).
@@ -121,7 +122,7 @@ $DS train --config configs/default_config.yaml "${G[@]}" --init-from "$V1" \
   --set training.num_epochs="$V2_EPOCHS" --no-tune --no-progress
 V2="$W/runs/v2/ckpt/drumscribe-last.ckpt"
 $DS tune --checkpoint "$V2" --config configs/default_config.yaml "${G[@]}" --split val
-# v3, the shipped model: v2 + 1 epoch at lr 5e-4 (the A/B's winning arm), then 3 more at lr 2.5e-4
+# v3: v2 + 1 epoch at lr 5e-4 (the A/B's winning arm), then 3 more at lr 2.5e-4
 # (MODEL_CARD.md, "v3 training"; the run itself was stopped by time, these are its epoch counts)
 step "5. v3"
 V3D="$W/runs/v3/ckpt"
@@ -131,9 +132,18 @@ $DS train --config configs/default_config.yaml "${G[@]}" "${V3[@]}" --init-from 
   --set training.learning_rate=0.0005 --set training.num_epochs=1 --no-tune --no-progress
 $DS train --config configs/default_config.yaml "${G[@]}" "${V3[@]}" --resume "$V3D/drumscribe-last.ckpt" \
   --set training.learning_rate=0.00025 --set training.num_epochs="$V3_EPOCHS" --no-tune --no-progress
-SHIP="$V3D/drumscribe-last.ckpt"
+# v4, the shipped model: v3 + 1 epoch with class weights (x3 toms, x2 crash/ride) at lr 1.25e-4
+# (MODEL_CARD.md, "v4 training")
+step "5. v4"
+V4D="$W/runs/v4/ckpt"
+$DS train --config configs/default_config.yaml "${G[@]}" --init-from "$V3D/drumscribe-last.ckpt" \
+  --set checkpoint.dirpath="$V4D" --set logging.save_dir="$W/runs/v4/logs" --set logging.experiment_name=v4 \
+  --set training.epoch_windows="$EPOCH_WINDOWS" --set training.num_epochs=1 --set "loss.class_weights=[1,1,1,3,3,3,2,2]" \
+  --set training.learning_rate=0.000125 --set hardware.num_workers=0 --set early_stopping.enabled=false \
+  --no-tune --no-progress
+SHIP="$V4D/drumscribe-last.ckpt"
 # thresholds tuned under default_config.yaml's decoding (tom group, mid tom ranked x2) and stored with
-# it: the shipped v3.1 (MODEL_CARD.md "Decoding study")
+# it (MODEL_CARD.md "Decoding study")
 $DS tune --checkpoint "$SHIP" --config configs/default_config.yaml "${G[@]}" --split val
 $PY -c "import sys; from drumscribe.training.checkpoint import export_bundle; print(export_bundle(sys.argv[1], sys.argv[2]))" \
   "$SHIP" "$EXPORT"
@@ -148,7 +158,7 @@ AD=(); [ -n "$ADTOF" ] && AD=(--adtof "$ADTOF")
 for s in clean fullmix; do
   $DS synth --performances-from "$GMD" --splits test "${TP[@]}" --pool heldout --kits-per-performance 1 \
     --max-seconds "$TEST_MAX_SECONDS" --seed 2026 $([ $s = fullmix ] && echo --realism --full-mix 1) --out "$W/gmd-test-$s" --no-progress
-  $DS evaluate --checkpoint "$EXPORT.onnx" --split "$W/gmd-test-$s" --output "$RESULTS/v3_gmd_test_$s.json"
-  $PY scripts/compare_adtof.py "$W/gmd-test-$s" --model "$EXPORT.onnx" "${AD[@]}" --output "$RESULTS/v3_adtof5_gmd_test_$s.json"
+  $DS evaluate --checkpoint "$EXPORT.onnx" --split "$W/gmd-test-$s" --output "$RESULTS/v4_gmd_test_$s.json"
+  $PY scripts/compare_adtof.py "$W/gmd-test-$s" --model "$EXPORT.onnx" "${AD[@]}" --output "$RESULTS/v4_adtof5_gmd_test_$s.json"
 done
 step "done"
