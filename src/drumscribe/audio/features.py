@@ -34,7 +34,7 @@ FEATURE_KIND = "logmel-v2"  # bump whenever the numbers below change at all
 
 def feature_ffts(audio_cfg) -> list[int]:
     """The STFT sizes whose log-mels make the features, in order: ``n_fft``, then ``stack_n_ffts``."""
-    return [int(audio_cfg.n_fft), *(int(n) for n in (getattr(audio_cfg, "stack_n_ffts", None) or []))]
+    return [int(audio_cfg.n_fft), *(int(n) for n in audio_cfg.stack_n_ffts)]
 
 
 def feature_width(audio_cfg) -> int:
@@ -54,8 +54,9 @@ def feature_params(audio_cfg) -> dict:
         "fmax": None if audio_cfg.fmax is None else float(audio_cfg.fmax),
         "log_eps": LOG_EPS,
     }
-    if len(feature_ffts(audio_cfg)) > 1:  # only then: single-resolution caches keep their keys
-        params["stack_n_ffts"] = feature_ffts(audio_cfg)[1:]
+    stack = feature_ffts(audio_cfg)[1:]
+    if stack:  # only then: single-resolution caches keep their keys
+        params["stack_n_ffts"] = stack
     return params
 
 

@@ -31,6 +31,8 @@ from typing import NamedTuple, Optional
 import torch
 from torch import nn
 
+from drumscribe.audio.features import feature_ffts
+
 
 class CRNNOutput(NamedTuple):
     """``onset_logits``: (B, T, C); ``velocity_logits``: (B, T, C) or None."""
@@ -153,6 +155,4 @@ def build_model(cfg) -> DrumTranscriptionCRNN:
         from drumscribe.core.errors import ConfigError
 
         raise ConfigError(f"model.name: unknown model {cfg.model.name!r} (supported: DrumTranscriptionCRNN)")
-    from drumscribe.audio.features import feature_ffts
-
     return DrumTranscriptionCRNN.from_config(cfg.model, in_channels=len(feature_ffts(cfg.audio)))

@@ -247,7 +247,7 @@ class DecodeSettings:
         pp = cfg.postprocessing
         names = list(cfg.midi.drum_names)
         groups = tuple(tuple(names.index(n) for n in g) for g in (pp.exclusive_groups or []))
-        weights = tuple(float((pp.exclusive_weights or {}).get(n, 1.0)) for n in names) if pp.exclusive_weights else ()
+        weights = tuple(float(pp.exclusive_weights.get(n, 1.0)) for n in names) if pp.exclusive_weights else ()
         return cls(FrameClock.from_config(cfg.audio), cfg.thresholds() if thresholds is None else thresholds,
                    float(pp.min_onset_interval), int(pp.peak_min_distance), int(cfg.midi.default_velocity),
                    velocity_source, bool(interpolate), groups, weights)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumscribe.audio.features import feature_width
 from drumscribe.transcription.bundle import (DEFAULT_MODEL_STEM, CheckpointError, ModelBundle, config_from_meta,
                                              read_sidecar, sidecar_path)
 
@@ -77,8 +78,6 @@ def load_onnx_bundle(path: str | Path | None = None, threads: int | None = None)
     side = sidecar_path(path)
     meta = read_sidecar(path)
     cfg, thresholds = config_from_meta(meta, side)
-    from drumscribe.audio.features import feature_width
-
     model = OnnxModel(path, feature_width(cfg.audio), cfg.model.n_classes, threads)
     return ModelBundle(model=model, config=cfg, thresholds=thresholds,
                        class_names=list(meta.get("class_names") or cfg.class_names), path=path,
