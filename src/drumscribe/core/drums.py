@@ -15,6 +15,12 @@ Plain data, no heavy imports.  Every other module takes these facts from here.
 * :data:`FOLD5` - the 5-class fold (kick, snare, toms, hi-hat, cymbals) used by
   metrics to compare with published E-GMD results.
 * :func:`td_mapping` - E-GMD note -> class index (the default of ``egmd_midi_mapping``).
+* :data:`ARTICULATION_CLASSES` - the articulations a model may predict beside the 8
+  drums (open / pedal hi-hat, cross-stick, rim shot, ride bell).  Each belongs to one
+  drum (:data:`ARTICULATION_PARENT`): an open hi-hat is still a ``hihat`` hit, so the
+  8- and 5-class views fold every articulation back into its drum.  The truth mapping
+  (:data:`ARTICULATION_TD`, TD notes -> articulation) and the General MIDI note each
+  one is written with (:data:`ARTICULATION_GM`) are this one table.
 
 Tom numbering, the one trap: on a TD kit tom 1 (high) is 48 with rim 50, tom 2
 (mid) 45 with rim 47, tom 3 (floor) 43 with rim 58.  General MIDI calls 50 "High
@@ -105,6 +111,27 @@ TD_TO_GM: dict[int, int] = {
     49: 49, 55: 49, 57: 57, 52: 57,
     51: 51, 59: 59, 53: 53,
 }
+
+# Articulations: name -> (parent drum, TD truth notes, General MIDI output note).
+# A rim shot is written as GM 38 (GM has no rim-shot note; 40 is "electric snare") and
+# flagged as ``rimshot`` in JSON/CSV.  Order = model-output order of articulation heads.
+ARTICULATION_TABLE: dict[str, tuple[str, tuple[int, ...], int]] = {
+    "hihat_open": ("hihat", (46, 26), 46),
+    "hihat_pedal": ("hihat", (44,), 44),
+    "cross_stick": ("snare", (37,), 37),
+    "rimshot": ("snare", (40,), 38),
+    "ride_bell": ("ride", (53,), 53),
+}
+ARTICULATION_CLASSES: tuple[str, ...] = tuple(ARTICULATION_TABLE)
+ARTICULATION_PARENT: dict[str, str] = {a: p for a, (p, _, _) in ARTICULATION_TABLE.items()}
+ARTICULATION_TD: dict[int, str] = {n: a for a, (_, ns, _) in ARTICULATION_TABLE.items() for n in ns}
+ARTICULATION_GM: dict[str, int] = {a: gm for a, (_, _, gm) in ARTICULATION_TABLE.items()}
+
+
+def articulation_of(td_note: int) -> str:
+    """The articulation a TD truth note plays (``""``: the drum's plain stroke)."""
+    return ARTICULATION_TD.get(int(td_note), "")
+
 
 # The 5-class fold used to compare with published E-GMD results.
 FOLD5: dict[str, str] = {

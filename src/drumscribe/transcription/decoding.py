@@ -58,12 +58,17 @@ VELOCITY_SOURCES = ("auto", "head", "strength", "fixed")
 
 @dataclass(frozen=True)
 class Event:
-    """One drum hit: ``time`` seconds, class index ``cls``, MIDI ``velocity`` 1-127, ``strength`` = peak probability."""
+    """One drum hit: ``time`` seconds, class index ``cls``, MIDI ``velocity`` 1-127, ``strength`` = peak probability.
+
+    ``articulation``: one of :data:`drumscribe.core.drums.ARTICULATION_CLASSES` (its drum
+    is ``cls``: an open hi-hat has ``cls`` = hihat), or ``""`` for the plain stroke.
+    """
 
     time: float
     cls: int
     velocity: int
     strength: float
+    articulation: str = ""
 
 
 @dataclass
