@@ -100,9 +100,12 @@ def test_folders_import_only_forwards():
     assert offenders == []
 
 
-def test_no_import_circle():
-    """Module-level imports (what runs on ``import``) form a DAG, inside ``synth/`` and across folders."""
-    graph = {m: _imports(p, m, top_level_only=True) for m, p in _modules().items()}
+def _import_graph(top_level_only: bool = True) -> dict[str, set[str]]:
+    """Module -> the drumscribe modules it imports (``top_level_only``: only when it is imported)."""
+    return {m: _imports(p, m, top_level_only=top_level_only) for m, p in _modules().items()}
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
     state, cycles = {}, []
 
     def visit(m, stack):
@@ -117,7 +120,45 @@ def test_no_import_circle():
     for m in sorted(graph):
         if m not in state:
             visit(m, [m])
-    assert cycles == []
+    return cycles
+
+
+def _reaches(graph: dict[str, set[str]], start: str, goal: str) -> bool:
+    seen, todo = set(), [start]
+    while todo:
+        m = todo.pop()
+        if m == goal:
+            return True
+        if m not in seen:
+            seen.add(m)
+            todo += sorted(graph.get(m, ()))
+    return False
+
+
+def _package_circles(graph: dict[str, set[str]]) -> list[tuple[str, str]]:
+    """``(module, package)`` where ``module`` imports the package itself (``from drumscribe.synth import
+    SR``: a name of its ``__init__``) while the package's ``__init__`` reaches ``module`` through any
+    import, lazy ones included: the package's public surface then depends on a module that depends on
+    the surface."""
+    packages = {m for m, p in _modules().items() if p.name == "__init__.py"}
+    return sorted((m, pkg) for m, deps in graph.items() for pkg in deps & packages
+                  if m != pkg and m.startswith(pkg + ".") and _reaches(graph, pkg, m))
+
+
+def test_no_import_circle():
+    """Module-level imports (what runs on ``import``) form a DAG, inside ``synth/`` and across folders;
+    and no module inside a package takes a name from the package's ``__init__`` that (lazily or not)
+    imports that module."""
+    assert _cycles(_import_graph()) == []
+    assert _package_circles(_import_graph(top_level_only=False)) == []
+
+
+def test_circle_through_a_package_init_is_found():
+    """The check itself: the circle this project once had (``sampler`` took ``SR`` from
+    ``synth/__init__``, whose lazy ``render_dataset`` imports ``render`` -> ... -> ``sampler``) is found."""
+    graph = _import_graph(top_level_only=False)
+    graph["drumscribe.synth.sampler"] = graph["drumscribe.synth.sampler"] | {"drumscribe.synth"}
+    assert ("drumscribe.synth.sampler", "drumscribe.synth") in _package_circles(graph)
 
 
 def test_every_module_is_in_a_folder_or_the_public_surface():

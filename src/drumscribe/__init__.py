@@ -10,11 +10,7 @@ lazily inside the functions that need them.
 See :mod:`drumscribe.api`.
 """
 
-__version__ = "0.1.0"
-
-# Version of the on-disk feature cache layout. Bump when the meaning of a
-# cached array changes; stale caches are then rebuilt, never served.
-CACHE_FORMAT_VERSION = 1
+from drumscribe.core.version import CACHE_FORMAT_VERSION, __version__  # their home: core/version.py
 
 __all__ = ["transcribe", "load_model", "__version__"]
 

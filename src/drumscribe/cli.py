@@ -12,7 +12,7 @@ import argparse
 import importlib
 import sys
 
-from drumscribe import __version__
+from drumscribe.core.version import __version__
 
 # name -> (module, one-line help).  Order is the order shown in --help.
 COMMANDS: dict[str, tuple[str, str]] = {

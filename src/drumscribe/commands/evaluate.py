@@ -55,7 +55,7 @@ def check_outputs(args) -> None:
 
 def evaluate(args) -> dict:
     """The whole command as a function; returns the results dict."""
-    from drumscribe import __version__
+    from drumscribe.core.version import __version__
     from drumscribe.api import load_model
     from drumscribe.transcription.bundle import resolve
     from drumscribe.core.errors import ConfigError

@@ -38,7 +38,7 @@ from typing import Any
 
 import numpy as np
 
-from drumscribe import CACHE_FORMAT_VERSION, __version__
+from drumscribe.core.version import CACHE_FORMAT_VERSION, __version__
 from drumscribe.core.atomic import TMP_MARK, ensure_parent, parse_temp_name, temp_sibling, writer_tag
 from drumscribe.core.config import Config, stable_hash
 from drumscribe.core.errors import CacheError

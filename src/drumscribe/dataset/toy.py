@@ -16,7 +16,7 @@ import numpy as np
 
 from drumscribe.dataset.index import CSV_NAME, EGMD_COLUMNS
 from drumscribe.core.drums import CLASSES, GM_OUTPUT, TD_CLASS
-from drumscribe.synth import SR  # the synthesiser's one sample rate
+from drumscribe.synth.constants import SR  # the synthesiser's one sample rate
 
 TOY_NOTES = [GM_OUTPUT[c] for c in CLASSES]  # one General MIDI note per class
 _NOTE_CLASS = {note: c for c, note in GM_OUTPUT.items()}

@@ -10,7 +10,7 @@ Heavy modules (scipy, fluidsynth) are imported lazily.
 
 from __future__ import annotations
 
-SR = 44100  # the synthesiser's one sample rate (E-GMD audio is 44.1 kHz)
+from drumscribe.synth.constants import SR  # the synthesiser's one sample rate (its home: constants.py)
 
 __all__ = ["SR", "render_dataset", "list_kits", "get_kits", "Realism", "Kit", "CLASSES"]
 

@@ -31,7 +31,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumscribe.synth import SR
+from drumscribe.synth.constants import SR
 from drumscribe.synth._fluid import synth_float as _synth_float
 
 EFFECTS = ("reverb", "eq", "compress", "noise", "level", "backing", "bleed", "master", "bandlimit", "codec")  # first six: the originals

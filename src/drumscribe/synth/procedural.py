@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from drumscribe.synth import SR
+from drumscribe.synth.constants import SR
 
 VELS = (0.35, 0.7, 1.0)
 

@@ -21,7 +21,8 @@ from drumscribe.core.atomic import atomic_write_bytes, atomic_write_text
 from drumscribe.dataset.index import CSV_NAME, EGMD_COLUMNS
 from drumscribe.core.drums import CLASSES, FOLD5, TD_CLASS, TD_CLASS_NOTES, TOM_CLASSES
 from drumscribe.core.errors import DrumscribeError
-from drumscribe.synth import SR, effects
+from drumscribe.synth import effects
+from drumscribe.synth.constants import SR
 from drumscribe.synth.kits import Kit, backing_soundfont, check_path, fluidsynth_available, get_kits, procedural_kit
 from drumscribe.synth.patterns import Drummer, adapt_to_kit, generate_performance
 

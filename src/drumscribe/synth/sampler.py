@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from drumscribe.synth import SR
+from drumscribe.synth.constants import SR
 from drumscribe.synth._fluid import synth_float as _synth_float
 from drumscribe.core.drums import CLASSES, CYMBAL_NOTES, HIHAT_NOTES, OPEN_HIHAT, SOUND_FALLBACK, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TOM_CLASSES
 from drumscribe.synth.kits import Kit, check_path, parse_hydrogen

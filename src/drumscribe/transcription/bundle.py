@@ -46,7 +46,7 @@ def default_model_path() -> Path:
 
 def make_meta(cfg, thresholds: list[float] | None = None) -> dict[str, Any]:
     """The ``checkpoint["drumscribe"]`` dict for a config."""
-    from drumscribe import __version__
+    from drumscribe.core.version import __version__
     from drumscribe.dataset.cache import cache_key
 
     th = list(thresholds) if thresholds is not None else cfg.thresholds()
