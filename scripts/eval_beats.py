@@ -25,8 +25,17 @@ Metrics (per file, then summarised): tempo within 4% of the truth (MIREX
 5 s trimmed as mir_eval does; files shorter than that are left out of the
 mean), downbeat F-measure likewise, and meter accuracy.
 
+* ``--real-dev DIR``: the real studio recordings of ``../shared/real-dev`` (MDB Drums; its CSV
+  names the drum tracks and the multitrack sums), truth = the human beat annotations in
+  ``beats/<song>.beats`` (time, beat in bar; 1 = downbeat); the meter is the largest beat number,
+  the tempo the median inter-beat interval.  ``--subset drums|multitrack_sum`` picks one half.
+
+``--cache DIR`` keeps each file's transcribed events (``.npz``, keyed by the audio path and the
+model), so the tracker can be re-measured without running the model again.
+
     python scripts/eval_beats.py --gmd ../shared/gmd --split train --out /tmp/beats_train.json
     python scripts/eval_beats.py --audio data/beats-gmdtest-clean --out docs/results/beats_gmd_test_clean.json
+    python scripts/eval_beats.py --real-dev ../shared/real-dev --out docs/results/beats_realdev.json
 """
 
 from __future__ import annotations
@@ -115,10 +124,43 @@ def run_gmd(root: Path, split: str, limit: int | None):
     return rows, secs, cpu
 
 
-def run_audio(root: Path, checkpoint: str | None, limit: int | None):
+def annotated_grid(beats_path: Path, duration: float):
+    """(beats, downbeats, meter, bpm) of a ``.beats`` file (time, beat in bar; 1 = downbeat)."""
+    a = np.loadtxt(beats_path, ndmin=2)
+    a = a[a[:, 0] <= duration + 1e-6]
+    beats, pos = a[:, 0], a[:, 1].astype(int)
+    meter = f"{int(pos.max())}/4"
+    return beats, beats[pos == 1], meter, 60.0 / float(np.median(np.diff(beats)))
+
+
+def transcribed_events(bundle, audio: Path, cache: Path | None, checkpoint: str | None):
+    """(events, duration) of ``audio`` by ``bundle``, through the ``--cache`` folder when given."""
+    import hashlib
+
+    from drumscribe.transcription.decoding import Event
+    from drumscribe.transcription.inference import transcribe_audio
+
+    key = hashlib.sha1(f"{Path(audio).resolve()}|{checkpoint or 'bundled'}".encode()).hexdigest()[:16]
+    f = cache / f"{Path(audio).stem}-{key}.npz" if cache else None
+    if f is not None and f.exists():
+        z = np.load(f)
+        evs = [Event(float(t), int(c), int(v), float(s), str(a))
+               for t, c, v, s, a in zip(z["t"], z["c"], z["v"], z["s"], z["a"])]
+        return evs, float(z["duration"])
+    tr = transcribe_audio(bundle, audio)
+    if f is not None:
+        cache.mkdir(parents=True, exist_ok=True)
+        ev = tr.events
+        np.savez(f, t=np.array([e.time for e in ev]), c=np.array([e.cls for e in ev], dtype=np.int64),
+                 v=np.array([e.velocity for e in ev], dtype=np.int64), s=np.array([e.strength for e in ev]),
+                 a=np.array([e.articulation for e in ev], dtype=str), duration=tr.duration)
+    return tr.events, tr.duration
+
+
+def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path | None = None,
+              real_dev: bool = False, subset: str | None = None):
     from drumscribe.transcription.beats import track_events
     from drumscribe.training.checkpoint import load_bundle
-    from drumscribe.transcription.inference import transcribe_audio
 
     bundle = load_bundle(checkpoint)
     csvs = sorted(root.glob("*.csv"))
@@ -126,17 +168,22 @@ def run_audio(root: Path, checkpoint: str | None, limit: int | None):
         sys.exit(f"eval_beats: {root}: no E-GMD CSV found")
     with open(csvs[0], newline="") as fh:
         meta = list(csv.DictReader(fh))
+    if subset:
+        meta = [r for r in meta if r["audio_filename"].startswith(subset + "/")]
     rows, secs, cpu = [], 0.0, 0.0
     for r in meta[:limit]:
         audio = root / r["audio_filename"]
-        tr = transcribe_audio(bundle, audio)
-        duration = tr.duration
-        _, rb, rd, meter = truth_grid(root / r["midi_filename"], duration)
+        events, duration = transcribed_events(bundle, audio, cache, checkpoint)
+        if real_dev:
+            rb, rd, meter, bpm = annotated_grid(root / "beats" / f"{r['style']}.beats", duration)
+        else:
+            _, rb, rd, meter = truth_grid(root / r["midi_filename"], duration)
+            bpm = float(r["bpm"])
         t0 = time.process_time()
-        bm = track_events(tr.events, bundle.class_names, duration)
+        bm = track_events(events, bundle.class_names, duration)
         cpu += time.process_time() - t0
         secs += duration
-        row = score_file(bm, rb, rd, float(r["bpm"]), meter, duration)
+        row = score_file(bm, rb, rd, bpm, meter, duration)
         row.update(file=r["audio_filename"], beat_type=r.get("beat_type", ""))
         rows.append(row)
     return rows, secs, cpu
@@ -147,6 +194,10 @@ def main(argv=None) -> int:
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--gmd", type=Path, help="GMD root (info.csv + drummerN/...): oracle events from its MIDI")
     src.add_argument("--audio", type=Path, help="E-GMD-format folder of rendered audio to transcribe")
+    src.add_argument("--real-dev", type=Path, help="real-dev folder (E-GMD-format CSV + beats/<song>.beats)")
+    ap.add_argument("--subset", choices=("drums", "multitrack_sum"), default=None, help="with --real-dev: one half")
+    ap.add_argument("--cache", type=Path, default=None, help="keep transcribed events here (re-runs skip the model)")
+    ap.add_argument("--per-file", action="store_true", help="print one line per file")
     ap.add_argument("--split", default="validation", help="GMD split with --gmd (train/validation/test)")
     ap.add_argument("--checkpoint", default=None, help="model for --audio (default: the bundled one)")
     ap.add_argument("--limit", type=int, default=None, help="first N files only")
@@ -156,13 +207,21 @@ def main(argv=None) -> int:
     if args.gmd:
         rows, secs, cpu = run_gmd(args.gmd, args.split, args.limit)
         label = f"GMD {args.split} (oracle: MIDI onsets)"
+    elif args.real_dev:
+        rows, secs, cpu = run_audio(args.real_dev, args.checkpoint, args.limit, args.cache, True, args.subset)
+        label = f"{args.real_dev} (real recordings, annotated beats; transcribed)"
     else:
-        rows, secs, cpu = run_audio(args.audio, args.checkpoint, args.limit)
+        rows, secs, cpu = run_audio(args.audio, args.checkpoint, args.limit, args.cache)
         label = f"{args.audio} (transcribed)"
     summary = summarise(rows)
     summary["tracker_ms_per_audio_minute"] = round(1000 * cpu / max(secs / 60, 1e-9), 2)
     print(label)
     print(json.dumps(summary, indent=1))
+    if args.per_file:
+        for r in rows:
+            f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
+            print(f"  {r['file']:48s} bpm {r['ref_bpm']:6.1f} est {r['est_bpm']:6.1f} beatF {f(r['beat_f'])} "
+                  f"downF {f(r['downbeat_f'])} meter {r['ref_meter']}/{r['est_meter']}")
     if args.show_errors:
         for r in rows:
             if not r["acc1"]:
