@@ -34,7 +34,8 @@ onset-strength signal built from the events instead of from audio:
    phase 1 and 3 look alike), what drummers do around the bar line decides
    (:func:`downbeat_phase`): fills and pickups sit in the last beat of a bar
    and lead into 1 (:data:`FILL_WEIGHT`), and a song starts on a downbeat
-   unless a pickup says otherwise (:data:`START_WEIGHT`).  A 4-beat bar wins
+   unless a pickup says otherwise: a crash within the first bar after the
+   first hit marks the 1 instead (:data:`START_WEIGHT`).  A 4-beat bar wins
    unless 3 repeats clearly better (:data:`METER_PRIOR_4`).
 
 Between 4 and 5, an **off-beat check**: a tracker that locked onto the
@@ -91,7 +92,8 @@ DOWNBEAT_WEIGHT: dict[str, float] = {"kick": 1.0, "crash": 1.5, "snare": -1.0}
 # downbeat tie-breakers, in units of the per-beat spread of the DOWNBEAT_WEIGHT score: off-beat activity
 # (fills, pickups) in the last beat of the bar, and the first played beat being a 1.  Motivated by drumming
 # practice, checked on GMD train/validation oracle events (downbeat F) and on real-dev (docs/musician.md)
-FILL_WEIGHT, START_WEIGHT = 0.3, 0.25
+FILL_WEIGHT, START_WEIGHT = 0.3, 0.2
+FILL_MIN_HITS = 4.0  # the fill term counts fully from this much unusual activity (about 4 full-velocity hits)
 FILL_GROUPS = ("snare", "hi_tom", "mid_tom", "low_tom")
 # back-beat check: double the beats when the snare half-way between them beats the snare on them this much
 HALF_TEMPO_RATIO, DOUBLE_MAX_BPM = 2.0, 180.0
@@ -519,6 +521,10 @@ def meter_and_downbeat(times, classes, velocities, class_names, duration, beats)
     fill = _offbeat_activity(sum(groups[g] for g in FILL_GROUPS if g in groups), inside)
     played = np.flatnonzero(feats["kick"] + feats["snare"] + feats["crash"] > 0.1)
     first = int(played[0]) if len(played) else None
+    if first is not None:  # a crash within the first bar after a pickup marks the 1 instead
+        cr = feats["crash"][first + 1:first + per_bar]
+        if len(cr) and cr.max() > 0.1 and cr.max() > feats["crash"][first]:
+            first = first + 1 + int(np.argmax(cr))
     return meter, downbeat_phase(score, fill, per_bar, first)
 
 
@@ -561,7 +567,8 @@ def downbeat_phase(score: np.ndarray, fill: np.ndarray, per_bar: int, first_play
         v = float(s.mean()) / spread
         if total > 0:
             last = fill[(p - 1) % per_bar::per_bar].sum() / total  # share of the fill activity in the bar's last beat
-            v += FILL_WEIGHT * (last - 1.0 / per_bar) / (1.0 - 1.0 / per_bar)
+            sure = min(total / FILL_MIN_HITS, 1.0)  # a few stray ghost notes are no fill
+            v += sure * FILL_WEIGHT * (last - 1.0 / per_bar) / (1.0 - 1.0 / per_bar)
         if first_played is not None and (first_played - p) % per_bar == 0:
             v += START_WEIGHT
         out.append(v)
