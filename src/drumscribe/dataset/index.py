@@ -30,6 +30,8 @@ EGMD_COLUMNS = [
     "duration", "split", "midi_filename", "audio_filename", "kit_name",
 ]
 REQUIRED_COLUMNS = ("id", "split", "midi_filename", "audio_filename")
+# a CSV row whose `mix_mode` says this has no drums (drumscribe synth's backing-only files): its MIDI may be empty
+DRUMLESS_MIX_MODE = "backing_only"
 OFFICIAL_SPLITS = {"train": "train", "validation": "val", "val": "val", "test": "test"}
 
 
@@ -41,6 +43,7 @@ class Pair:
     split: str | None = None  # "train" | "val" | "test" from the CSV, if any
     kit: str | None = None
     duration: float | None = None
+    drumless: bool = False  # the CSV declares it a file without drums (mix_mode backing_only): empty truth is right
 
 
 @dataclass
@@ -112,6 +115,7 @@ def _index_csv(root: Path, csv_path: Path) -> DatasetIndex:
                 group=(row.get("id") or "").strip() or _group_from_path(audio),
                 split=OFFICIAL_SPLITS.get((row.get("split") or "").strip().lower()),
                 kit=row.get("kit_name"), duration=duration,
+                drumless=(row.get("mix_mode") or "").strip() == DRUMLESS_MIX_MODE,
             ))
     pairs.sort(key=lambda p: p.audio)
     return DatasetIndex(root, pairs, problems, source=f"csv:{csv_path.name}")

@@ -53,6 +53,7 @@ def process_single_file(
     use_hdf5: bool = True,
     force: bool = False,
     midi_path: Path | str | None = None,
+    drumless: bool = False,
 ) -> FileResult:
     """Process one audio/MIDI pair into one cache entry.
 
@@ -65,6 +66,8 @@ def process_single_file(
         force: rebuild even when a valid entry exists.
         midi_path: MIDI path relative to ``egmd_root``; default: the audio's
             stem with ``.midi`` (E-GMD), else ``.mid``.
+        drumless: the dataset declares the file drum-free (a backing-only song): a MIDI without
+            notes is its truth, not an error.
     """
     from drumscribe.audio.io import SILENCE_PEAK
     from drumscribe.audio.features import file_features
@@ -91,7 +94,7 @@ def process_single_file(
                 midi_abs = audio_path.with_suffix(".mid")
         else:
             midi_abs = Path(egmd_root) / midi_path
-        notes = read_drum_notes(midi_abs)
+        notes = read_drum_notes(midi_abs, allow_empty=drumless)
         # the features inference computes for this file (one implementation: drumscribe.audio.features)
         feats, n_samples, peak = file_features(audio_path, config.audio)
         if peak < SILENCE_PEAK:
@@ -207,7 +210,7 @@ def _run_locked(cfg, egmd_root, out_root, splits_dir, num_workers, force, use_hd
 
     fn = partial(process_single_file, egmd_root=egmd_root, output_root=out_root, config=cfg,
                  use_hdf5=use_hdf5, force=force)
-    jobs = [(p.audio, p.midi) for p in pairs]
+    jobs = [(p.audio, p.midi, p.drumless) for p in pairs]
     results: list[FileResult] = []
     bar = _progress(len(jobs), enabled=progress)
     if num_workers > 1:
@@ -275,8 +278,8 @@ def _worker_init(parent_pid: int) -> None:
 
 
 def _call(fn, job):
-    audio, midi = job
-    return fn(audio, midi_path=midi)
+    audio, midi, drumless = job
+    return fn(audio, midi_path=midi, drumless=drumless)
 
 
 class _NullBar:

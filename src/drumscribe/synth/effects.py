@@ -27,6 +27,7 @@ count; the settings go to the CSV.  Audio is float32 throughout.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +54,10 @@ class Realism:
     prob: float = 0.75  # chance that an enabled effect is applied to a file
     backing_ratio_db: tuple = (-6.0, 12.0)  # drum-to-backing RMS ratio range, dB
     full_mix: float | None = None  # chance that a file is a full mix (backing+master+codec); None: each by ``prob``
+    real_ir: float = 0.6  # chance that a reverberated file uses a real impulse response (when --kit-dir has IRs)
+    real_instruments: float = 0.5  # chance that a backing has real recorded instrument parts (when installed)
+    multitrack_sum: float = 0.0  # chance that a backing file is an unmastered multitrack sum (parts ~ as loud as the drums)
+    backing_only: float = 0.0  # chance that a backing file has no drums at all (empty truth)
 
     @classmethod
     def all(cls, **kw) -> "Realism":
@@ -67,7 +72,9 @@ class Realism:
 
 
 COLUMNS = ("reverb_rt60", "reverb_wet_db", "room", "eq", "compressor", "bleed_db", "noise_snr_db", "gain_db",
-           "backing_ratio_db", "backing", "backing_sf", "backing_parts", "master", "bandlimit", "codec")
+           "backing_ratio_db", "backing", "backing_sf", "backing_parts", "master", "bandlimit", "codec",
+           "ir", "real_parts", "mix_mode")
+MIX_MODES = ("song", "multitrack_sum", "backing_only")  # what a file with backing is (column mix_mode)
 
 # room sizes: RT60 range (s), pre-delay range (ms), span of the early reflections (ms)
 ROOMS = {
@@ -83,15 +90,17 @@ BLEED_GROUPS = ("kick", "snare", "hihat", "toms", "cymbals")  # close mics (stem
 
 # ------------------------------------------------------------------ choices
 def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "train",
-                  rng2: np.random.Generator | None = None) -> dict:
+                  rng2: np.random.Generator | None = None, rng3: np.random.Generator | None = None) -> dict:
     """Random settings for one file (all draws made, so skipping is deterministic).
 
     ``pool``: the kit pool of the rendering; the backing soundfont comes from the
     same pool.  ``rng`` makes the draws of the original six effects (exactly as
     many as before, so dry renderings are unchanged); ``rng2`` those added since
-    (room, bleed, master, band limit, codec, full mix; default: ``rng``).
+    (room, bleed, master, band limit, codec, full mix; default: ``rng``); ``rng3`` those of the
+    real recordings (impulse response, real instrument parts, mix mode; default: ``rng2``).
     """
     rng2 = rng if rng2 is None else rng2
+    rng3 = rng2 if rng3 is None else rng3
     s = {c: "" for c in COLUMNS}
     u = np.concatenate([rng.random(6), rng2.random(len(EFFECTS) - 6)])  # EFFECTS order
     rng.uniform(0.15, 2.0)  # (was the RT60; kept so the draws that follow are unchanged)
@@ -116,6 +125,9 @@ def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "tr
               round(float(rng2.uniform(-16, -7)), 1), round(float(rng2.uniform(-1.0, -0.1)), 2))
     band = (round(float(np.exp(rng2.uniform(np.log(20), np.log(150)))), 1), round(float(rng2.uniform(6000, 16000)), 0))
     codec = (round(float(rng2.uniform(11000, 16000)), 0), round(float(rng2.uniform(6, 20)), 1), int(rng2.integers(2**31)))
+    u_ir, ir_draw = float(rng3.random()), draw_ir(rng3, pool)
+    u_real, real_seed = float(rng3.random()), int(rng3.integers(2**31))
+    u_mode, sum_jitter = float(rng3.random()), float(rng3.uniform(-2.0, 2.0))
     if cfg is None or not cfg.any:
         return s
     on = {e: bool(getattr(cfg, e)) and u[i] < cfg.prob for i, e in enumerate(EFFECTS)}
@@ -124,7 +136,9 @@ def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "tr
         on["backing"] = cfg.backing and full
         on["master"] = cfg.master and full
         on["codec"] = cfg.codec and full and u[EFFECTS.index("codec")] < cfg.prob
-    if on["reverb"]:
+    if on["reverb"] and ir_draw and u_ir < cfg.real_ir:
+        s["ir"] = ir_draw
+    elif on["reverb"]:
         s["reverb_rt60"], s["reverb_wet_db"], s["room"] = round(rt60, 3), round(wet, 2), f"{room}:{room_seed}"
     if on["eq"]:
         s["eq"] = ";".join(f"{k}:{f}:{g}:{q}" for k, f, g, q in eqs[:n_eq])
@@ -143,6 +157,16 @@ def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "tr
             s["backing"] = backing_seed
             s["backing_sf"] = Path(plan["soundfont"]).name
             s["backing_parts"] = ";".join(f"{k}={v}" for k, v in plan["programs"].items())
+            if u_real < cfg.real_instruments:
+                s["real_parts"] = real_parts_spec(real_seed, pool)
+            s["mix_mode"] = ("backing_only" if u_mode < cfg.backing_only else
+                             "multitrack_sum" if u_mode < cfg.backing_only + cfg.multitrack_sum else "song")
+            if s["mix_mode"] == "multitrack_sum":  # raw parts summed: no bus processing, no codec
+                on["master"] = on["codec"] = on["compress"] = False
+                s["compressor"] = ""
+                # every part about as loud as the drums: drums / (n uncorrelated parts) = -10 log10(n) dB
+                n_parts = len(plan["programs"]) + (len(s["real_parts"].split(":")[0].split(";")) if s["real_parts"] else 0)
+                s["backing_ratio_db"] = round(-10 * np.log10(max(n_parts, 1)) + sum_jitter, 2)
     if on["master"]:
         s["master"] = "comp:{}:{};lufs:{};ceil:{}".format(*master)
     if on["bandlimit"]:
@@ -150,6 +174,227 @@ def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "tr
     if on["codec"]:
         s["codec"] = f"mdct:{codec[0]:.0f}:{codec[1]}:{codec[2]}"
     return s
+
+
+# ------------------------------------------------------------------ real impulse responses
+IR_WET_DB = (-20.0, -3.0)  # wet level relative to the dry drums (energy-normalised IR)
+IR_PREDELAY_MS = (1.0, 25.0)
+IR_HIGHPASS_HZ = (40.0, 400.0)
+IR_KEEP = (0.25, 1.0)  # share of the IR (to -60 dB) kept before a fade-out: decay trimming
+IR_DIRECT_MS = 1.0  # the IR's direct sound (its first 1 ms from the main peak) is left out of the wet path
+
+
+def draw_ir(rng: np.random.Generator, pool: str = "train") -> str:
+    """``"name|wet_db|predelay_ms|highpass_hz|keep"`` for a random real IR of ``pool`` (held-out kits:
+    the held-out IRs only), or ``""`` when no kit folder with IRs is in use.  Always 5 draws."""
+    from drumscribe.synth.kits import real_irs
+
+    irs = real_irs("heldout" if pool == "heldout" else "train")
+    u = rng.random(5)
+    if not irs:
+        return ""
+    name = irs[min(int(u[0] * len(irs)), len(irs) - 1)][0]
+    lerp = lambda r, x: r[0] + (r[1] - r[0]) * x  # noqa: E731
+    return (f"{name}|{lerp(IR_WET_DB, u[1]):.1f}|{lerp(IR_PREDELAY_MS, u[2]):.1f}|"
+            f"{np.exp(lerp(np.log(IR_HIGHPASS_HZ), u[3])):.0f}|{lerp(IR_KEEP, u[4]):.2f}")
+
+
+@lru_cache(maxsize=64)
+def _ir_audio(name: str) -> np.ndarray:
+    import soundfile as sf
+
+    from drumscribe.synth.kits import check_path, real_irs
+
+    path = dict(real_irs("all")).get(name)
+    if path is None:
+        raise FileNotFoundError(f"impulse response {name!r} is not in the --kit-dir folders")
+    x, sr = sf.read(str(check_path(path)), dtype="float32", always_2d=True)
+    if sr != SR:
+        import soxr
+
+        x = soxr.resample(x, sr, SR).astype(np.float32)
+    return x
+
+
+def shaped_ir(spec: str, channels: int) -> tuple[np.ndarray, int]:
+    """(IR for the wet path ``(n, channels)`` float32, pre-delay in samples) of an ``ir`` spec: the
+    direct sound removed, high-passed, trimmed to ``keep`` of its -60 dB length with a fade-out,
+    normalised to unit energy per channel."""
+    from scipy.signal import butter
+
+    name, wet, pre, hp, keep = spec.split("|")
+    x = _ir_audio(name)
+    env = np.abs(x).max(axis=1)
+    peak = int(np.argmax(env))
+    x = x[peak + int(IR_DIRECT_MS * 1e-3 * SR):]
+    env = np.abs(x).max(axis=1)
+    live = np.flatnonzero(env >= env.max() * 10 ** (-60 / 20)) if x.size else np.array([0])
+    n = max(int(SR * 0.02), int((int(live[-1]) + 1) * float(keep)))
+    x = np.array(x[:n])
+    fade = n // 2
+    x[n - fade:] *= np.linspace(1.0, 0.0, fade, dtype=np.float32)[:, None] ** 2
+    x = _sosfilt(butter(2, float(hp), "highpass", fs=SR, output="sos"), x)
+    if channels == 1:
+        x = x.mean(axis=1, keepdims=True)
+    elif x.shape[1] == 1:
+        x = np.repeat(x, 2, axis=1)
+    else:
+        x = x[:, :2]
+    x = x / np.float32(np.sqrt((x ** 2).sum(axis=0, keepdims=True)) + 1e-9)
+    return x.astype(np.float32), int(round(float(pre) * 1e-3 * SR))
+
+
+def ir_reverb(x: np.ndarray, spec: str, send: np.ndarray | None = None) -> np.ndarray:
+    """``x`` (the dry drums, kept) + its convolution with a real IR at ``wet`` dB after the
+    pre-delay; ``send`` (the backing's share of the room) goes through the same IR.  Causal: every
+    wet sample lies after the dry one, so onsets stay where they were."""
+    from scipy.signal import oaconvolve
+
+    ir, pre = shaped_ir(spec, x.shape[1])
+    wet_db = float(spec.split("|")[1])
+    src = x if send is None else x + send
+    wet = np.zeros_like(x)
+    for c in range(x.shape[1]):
+        y = oaconvolve(src[:, c], ir[:, c])[: max(0, len(x) - pre)]
+        wet[pre: pre + len(y), c] = y
+    g = np.float32(10 ** (wet_db / 20) * (_rms(x) / (_rms(wet) + 1e-12)) if _rms(wet) > 0 else 0.0)
+    return (x + wet * g).astype(np.float32)
+
+
+# ------------------------------------------------------------------ real instruments in the backing
+def _instrument_root() -> Path:
+    import os
+
+    return Path(os.environ.get("DRUMSCRIBE_INSTRUMENTS", Path.home() / ".cache" / "drumscribe" / "instruments"))
+
+
+@lru_cache(maxsize=1)
+def real_instruments() -> dict:
+    """{name: folder} of the real backing instruments installed here (``kits/instruments.yaml``)."""
+    from drumscribe.synth.kits import _load_yaml, check_path
+
+    out = {}
+    for name, spec in _load_yaml("instruments.yaml")["instruments"].items():
+        p = Path(spec["path"])
+        p = p if p.is_absolute() else _instrument_root() / p
+        if check_path(p).is_dir():
+            out[name] = str(p)
+    return out
+
+
+def real_parts_spec(seed: int, pool: str = "train") -> str:
+    """Which real instruments join a backing: ``"guitar_strums;piano:<seed>"`` (``""``: none installed)."""
+    have = sorted(real_instruments())
+    if not have:
+        return ""
+    rng = np.random.default_rng([seed, 2])
+    pick = [h for h in have if rng.random() < 0.6] or [have[int(rng.integers(len(have)))]]
+    return ";".join(pick) + f":{seed}"
+
+
+NOTE_NAMES = {"C": 0, "C#": 1, "Db": 1, "D": 2, "D#": 3, "Eb": 3, "E": 4, "F": 5, "F#": 6, "Gb": 6, "G": 7,
+              "G#": 8, "Ab": 8, "A": 9, "A#": 10, "Bb": 10, "B": 11}
+
+
+@lru_cache(maxsize=2)
+def _strums(folder: str) -> dict:
+    """{(pitch class, "major"|"minor"|"m7b5", stroke "full"|"down"|"up"): [stereo float32 at SR]}."""
+    import re
+
+    import soundfile as sf
+    import soxr
+
+    out: dict = {}
+    for f in sorted(Path(folder).glob("*.flac")):
+        m = re.match(r"([A-G])(sharp|flat)? ?(major|minor7b5|minro7b5|minor)(?:_(DOWN|UP|Down))?_\d+", f.stem)
+        if not m:
+            continue
+        pc = (NOTE_NAMES[m.group(1)] + (1 if m.group(2) == "sharp" else -1 if m.group(2) == "flat" else 0)) % 12
+        qual = {"major": "major", "minor": "minor"}.get(m.group(3), "m7b5")
+        stroke = (m.group(4) or "full").lower()
+        x, sr = sf.read(str(f), dtype="float32", always_2d=True)
+        if sr != SR:
+            x = soxr.resample(x, sr, SR).astype(np.float32)
+        out.setdefault((pc, qual, stroke), []).append(x[:, :2] if x.shape[1] >= 2 else np.repeat(x, 2, axis=1))
+    return out
+
+
+@lru_cache(maxsize=2)
+def _piano(folder: str) -> dict:
+    """{MIDI note: stereo float32 at SR, at most 4 s} of the piano samples (``A0v10.ogg`` ...)."""
+    import re
+
+    import soundfile as sf
+    import soxr
+
+    out = {}
+    for f in sorted(Path(folder).glob("*.ogg")):
+        m = re.match(r"([A-G]#?)(\d)v\d+$", f.stem)
+        if not m:
+            continue
+        note = 12 * (int(m.group(2)) + 1) + NOTE_NAMES[m.group(1)]
+        x, sr = sf.read(str(f), dtype="float32", always_2d=True, frames=int(4.5 * 48000))
+        if sr != SR:
+            x = soxr.resample(x, sr, SR).astype(np.float32)
+        x = x[: int(4 * SR)]
+        x[-int(0.2 * SR):] *= np.linspace(1, 0, int(0.2 * SR), dtype=np.float32)[:, None]
+        out[note] = x[:, :2] if x.shape[1] >= 2 else np.repeat(x, 2, axis=1)
+    return out
+
+
+def _place(out: np.ndarray, x: np.ndarray, pos: int, gain: float) -> None:
+    if pos >= len(out) or pos < 0:
+        return
+    n = min(len(x), len(out) - pos)
+    out[pos: pos + n] += x[:n] * np.float32(gain)
+
+
+def real_parts(spec: str, n_samples: int, bpm: float, lead_in: float, key_seed: int) -> np.ndarray:
+    """Real recorded parts of a backing, stereo ``(n_samples, 2)``: strummed acoustic guitar (down
+    strokes on the beat, up strokes between, full strums on chord changes) and/or piano chords with
+    a bass note, over a 4-chord progression in the key of the soundfont backing (``key_seed``)."""
+    from drumscribe.synth.sampler import pitch_shift
+
+    names, seed = spec.rsplit(":", 1)
+    rng = np.random.default_rng([int(seed), 3])
+    key = np.random.default_rng([key_seed, 1])
+    root, minor = int(key.integers(0, 12)), bool(key.random() < 0.4)
+    prog = PROGRESSIONS[int(rng.integers(len(PROGRESSIONS)))]
+    spb = 60.0 / max(bpm, 30.0)
+    have = real_instruments()
+    out = np.zeros((n_samples, 2), np.float32)
+    start = int(round(lead_in * SR))
+    n_bars = int(np.ceil(max(0, n_samples - start) / (4 * spb * SR)))
+    parts = [p for p in names.split(";") if p in have]
+    for part in parts:
+        level = float(rng.uniform(0.5, 1.0))
+        rhythm = [[0, 1, 2, 3], [0, 1.5, 2, 3, 3.5], [0, 0.5, 1, 1.5, 2, 2.5, 3, 3.5], [0, 2], [0, 1.5, 3]][int(rng.integers(5))]
+        plays = rng.random(max(n_bars, 1)) < 0.85  # rests in some bars
+        for bar in range(n_bars):
+            if not plays[bar]:
+                continue
+            deg = prog[bar % len(prog)]
+            third = 3 if (minor and deg in (0, 5, 7)) or deg in (2, 9, 4) else 4
+            pc = (root + deg) % 12
+            t0 = start + int(bar * 4 * spb * SR)
+            for i, b in enumerate(rhythm):
+                pos = t0 + int(b * spb * SR)
+                vel = float(rng.uniform(0.6, 1.0)) * (1.0 if b == int(b) else 0.7)
+                if part == "guitar_strums":
+                    shots = _strums(have[part])
+                    qual = "minor" if third == 3 else "major"
+                    stroke = "full" if i == 0 else ("down" if b == int(b) else "up")
+                    cands = shots.get((pc, qual, stroke)) or shots.get((pc, qual, "full")) or shots.get((pc, "major", "full"))
+                    if cands:
+                        _place(out, cands[int(rng.integers(len(cands)))], pos, level * vel)
+                else:
+                    shots = _piano(have[part])
+                    notes = sorted(shots)
+                    for n in (36 + pc, 60 + pc, 60 + pc + third, 60 + pc + 7):
+                        src = min(notes, key=lambda k: (abs(k - n), k))
+                        x = shots[src] if src == n else pitch_shift(shots[src], n - src)
+                        _place(out, x, pos, level * vel * (0.8 if n < 48 else 0.5))
+    return out
 
 
 # ------------------------------------------------------------------ small helpers
@@ -580,13 +825,16 @@ def _voice(rng, bpm: float, bars: int, root: int, minor: bool, n: int) -> np.nda
     return np.pad(y, (0, max(0, n_out - len(y))))[:n_out]
 
 
-def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, pool: str = "train") -> np.ndarray:
+def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channels: int, pool: str = "train",
+                  real_spec: str = "") -> np.ndarray:
     """A song around the drums: two sections (verse/chorus) of 4 bars at ``bpm``,
     each rendered once with fluidsynth (bass, chords, lead, distorted guitar, pad on
     their own GM programs from :func:`backing_plan`'s soundfont) plus a formant
     voice, then laid out in a random arrangement of 4-bar blocks from ``lead_in``
     (release tails overlap the next block).  Rendering cost is bounded by the two
-    sections, whatever the file's length.  (n_samples, channels) float32."""
+    sections, whatever the file's length.  ``real_spec`` (:func:`real_parts_spec`) adds real
+    recorded instruments (strummed guitar, piano) as loud as the soundfont parts.
+    (n_samples, channels) float32."""
     from drumscribe.synth._fluid import fresh_synth
 
     plan = backing_plan(seed, pool)
@@ -647,6 +895,11 @@ def backing_track(n_samples: int, bpm: float, lead_in: float, seed: int, channel
         prev = si
         start += step
     y = out[:n_samples]
+    if real_spec:
+        r = real_parts(real_spec, n_samples, bpm, lead_in, seed)
+        ry, rr = _rms(y), _rms(r)
+        if rr > 0:
+            y = y * np.float32(0.6) + r * np.float32((ry if ry > 0 else 0.1) / rr)
     if channels == 1:
         y = y.mean(axis=1, keepdims=True)
     return y.astype(np.float32)
@@ -668,10 +921,16 @@ def apply(x: np.ndarray, s: dict, rng: np.random.Generator, bpm: float, lead_in:
         x = compress(x, s["compressor"])
     b = None
     if s.get("backing", "") != "" and backing_ok:
-        b = backing_track(len(x), bpm, lead_in, int(s["backing"]), x.shape[1], pool)
+        b = backing_track(len(x), bpm, lead_in, int(s["backing"]), x.shape[1], pool, s.get("real_parts", ""))
         rb, rx = _rms(b), _rms(x)
-        b = b * np.float32((rx / rb) * 10 ** (-float(s["backing_ratio_db"]) / 20)) if rb > 0 else None
-    if s.get("reverb_rt60", "") != "":
+        if s.get("mix_mode") == "backing_only" or rx == 0:
+            b = b * np.float32(0.1 / rb) if rb > 0 else None  # no drums: the backing alone
+        else:
+            b = b * np.float32((rx / rb) * 10 ** (-float(s["backing_ratio_db"]) / 20)) if rb > 0 else None
+    if s.get("ir"):
+        send = None if b is None else b * np.float32(rng.uniform(0.2, 1.0))
+        x = ir_reverb(x, s["ir"], send)
+    elif s.get("reverb_rt60", "") != "":
         room, rseed = s["room"].split(":")
         send = None if b is None else b * np.float32(rng.uniform(0.2, 1.0))
         x = reverb(x, room, float(s["reverb_rt60"]), float(s["reverb_wet_db"]), int(rseed), send)

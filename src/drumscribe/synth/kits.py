@@ -32,6 +32,7 @@ NOTE_CLASS = TD_CLASS
 # TD notes other than each drum's main (head/bow) note
 ARTICULATIONS = tuple(sorted(n for n in TD_CLASS if n not in TD_MAIN.values()))
 SAMPLES_ROOTS = {}  # overridable in tests: source -> folder
+KIT_DIRS_ENV = "DRUMSCRIBE_KIT_DIRS"  # folders of real recorded kits (index.csv layout), os.pathsep-separated
 # procedural kits listed by --list-kits: seeds 0..N_PROCEDURAL-1; the last
 # N_PROCEDURAL_HELDOUT of them form the held-out procedural pool
 N_PROCEDURAL = 64
@@ -51,12 +52,13 @@ def check_path(path) -> Path:
 @dataclass(frozen=True)
 class Kit:
     name: str
-    source: str  # "hydrogen" | "soundfont" | "samples" | "procedural"
+    source: str  # "hydrogen" | "soundfont" | "samples" | "real" | "procedural"
     pool: str  # "train" | "heldout"
     path: str  # drumkit folder, soundfont file, sample folder ("" for procedural)
     notes: dict = field(default_factory=dict, hash=False, compare=False)
     # hydrogen: TD note -> tuple of instrument names; soundfont: TD note -> GM note;
     # samples: TD note -> tuple of variants (file or tuple of velocity-layer files);
+    # real: TD note -> tuple of variants (tuple of (peak dBFS, file or stem folder), soft -> loud);
     # procedural: TD note -> TD note
     preset: int = -1  # soundfont preset; procedural: the seed
     family: str = ""  # where it comes from (Debian package / soundfont family)
@@ -207,6 +209,107 @@ def procedural_kit(seed: int) -> Kit:
                preset=int(seed), family="procedural")
 
 
+# ------------------------------------------------------------------ real recorded kits
+def kit_dirs() -> tuple[str, ...]:
+    """The real-kit folders in use (``--kit-dir`` / :data:`KIT_DIRS_ENV`)."""
+    return tuple(d for d in os.environ.get(KIT_DIRS_ENV, "").split(os.pathsep) if d)
+
+
+def set_kit_dirs(dirs) -> None:
+    """Use the real-kit folders ``dirs`` (each with an ``index.csv``), here and in worker processes.
+
+    A folder that does not exist or has no ``index.csv`` is refused in one line."""
+    dirs = [str(check_path(d)) for d in (dirs or [])]
+    for d in dirs:
+        if not (Path(d) / "index.csv").is_file():
+            raise DrumscribeError(f"--kit-dir {d}: no index.csv there (a folder in the real-sounds layout, see docs/synth.md)")
+    os.environ[KIT_DIRS_ENV] = os.pathsep.join(dirs)
+    _all_kits.cache_clear()
+    _index_rows.cache_clear()
+
+
+@lru_cache(maxsize=None)
+def _index_rows(folder: str) -> tuple[dict, ...]:
+    import csv
+
+    with open(Path(folder) / "index.csv", newline="", encoding="utf-8") as f:
+        rows = tuple(csv.DictReader(f))
+    need = {"kit", "piece", "articulation", "velocity_layer", "mic", "path", "peak_dbfs"}
+    if rows and not need <= set(rows[0]):
+        raise DrumscribeError(f"{folder}/index.csv: needs the columns {', '.join(sorted(need))}")
+    return rows
+
+
+def _hit_key(row: dict, multimic) -> tuple[str, str]:
+    """(variant, hit) of an index row: a multi-mic hit is its folder (``vNN_<k>``; ``l``/``r`` in ``k``:
+    two physical instruments = two variants); a single-file hit is the file, its variant the series
+    (``buttend_``/``alt_`` prefix) and mic (``_top``/``_bottom``)."""
+    path = row["path"]
+    if multimic:
+        folder = path.rsplit("/", 1)[0]
+        k = folder.rsplit("/", 1)[1].split("_", 1)[-1]
+        return (k[0] if k[:1] in ("l", "r") else ""), folder
+    stem = Path(path).stem
+    prefix = re.sub(r"\d+$", "", stem.split("_")[0]) if not stem[:1].isdigit() else ""
+    series = re.sub(r"\d+", "", stem).strip("_")
+    return f"{series}|{row['mic']}" if (series or row["mic"]) else prefix, path
+
+
+def real_kits(folder: str) -> list[Kit]:
+    """Kits of one real-sounds folder: one Kit per index.csv ``kit`` the table knows the notes of.
+
+    ``notes``: TD note -> variants; a variant is a tuple of hits ``(level, path)`` sorted soft -> loud
+    by the file's peak (a multi-mic hit's ``path`` is its stem folder)."""
+    table = _load_yaml("real.yaml")
+    note_of = {k: int(v) for k, v in table["notes"].items()}
+    groups: dict = {}
+    for r in _index_rows(folder):
+        if not r["piece"]:
+            continue  # an impulse response
+        kit = r["kit"]
+        spec = table["kits"].get(kit, {})
+        td = note_of.get(f"{r['piece']}/{r['articulation']}")
+        if td is None:
+            continue
+        multimic = spec.get("multimic")
+        variant, hit = _hit_key(r, multimic)
+        level = float(r["peak_dbfs"] or -99.0)
+        g = groups.setdefault(kit, {}).setdefault(td, {}).setdefault((r["piece"], r["articulation"], variant), {})
+        g[hit] = max(level, g.get(hit, -99.0))  # a multi-mic hit: its loudest stem
+    kits = []
+    for kit, notes in sorted(groups.items()):
+        spec = table["kits"].get(kit, {})
+        have = {td: tuple(tuple(sorted(((lv, h) for h, lv in hits.items()))) for _, hits in sorted(vs.items()))
+                for td, vs in notes.items()}
+        kits.append(Kit(name=f"real:{kit}", source="real", pool=spec.get("pool", "train"), path=str(folder),
+                        notes=have, preset=-1, family=f"real:{kit}"))
+    return kits
+
+
+def real_kit_spec(kit: Kit) -> dict:
+    """The table's entry for a real kit (pool, credit, multimic stems)."""
+    return _load_yaml("real.yaml")["kits"].get(kit.name.split(":", 1)[1], {})
+
+
+def _real_kits() -> list[Kit]:
+    return [k for d in kit_dirs() for k in real_kits(d)]
+
+
+def real_irs(pool: str = "train") -> list[tuple[str, str]]:
+    """``(name, path)`` of the real impulse responses of the kit folders for ``pool`` (train: all but
+    the held-out ones; heldout: those only; all)."""
+    held = set(_load_yaml("real.yaml").get("heldout_irs", []))
+    out = []
+    for d in kit_dirs():
+        for r in _index_rows(d):
+            if r["piece"]:
+                continue
+            name = f"{r['kit']}/{Path(r['path']).stem}"
+            if pool == "all" or (name in held) == (pool == "heldout"):
+                out.append((name, str(Path(d) / r["path"])))
+    return sorted(out)
+
+
 def _procedural_kits() -> list[Kit]:
     return [procedural_kit(i) for i in range(N_PROCEDURAL)]
 
@@ -230,7 +333,7 @@ def backing_soundfont(pool: str = "all") -> Path | None:
 
 @lru_cache(maxsize=1)
 def _all_kits() -> tuple[Kit, ...]:
-    return tuple(_hydrogen_kits() + _soundfont_kits() + _sample_kits() + _procedural_kits())
+    return tuple(_hydrogen_kits() + _soundfont_kits() + _sample_kits() + _real_kits() + _procedural_kits())
 
 
 def list_kits(pool: str = "all", *, probe: bool = False) -> list[Kit]:

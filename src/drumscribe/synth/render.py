@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -27,7 +28,7 @@ from drumscribe.synth.kits import Kit, backing_soundfont, check_path, fluidsynth
 from drumscribe.synth.patterns import Drummer, adapt_to_kit, generate_performance
 
 TICKS_PER_BEAT = 480
-EXTRA_COLUMNS = ["kit_pool", "kit_source", "kit_pieces", "variation", "pattern", *effects.COLUMNS]
+EXTRA_COLUMNS = ["kit_pool", "kit_source", "kit_pieces", "variation", "pattern", *effects.COLUMNS, "mic_mix"]
 PIECES = ("kick", "snare", "hihat", "toms", "crash", "ride")  # kit mixing draws one kit per piece
 
 
@@ -39,7 +40,8 @@ class Variety:
     pool), ``procedural`` (a fresh procedural kit, seed drawn per rendering),
     ``vary`` (per-piece pitch/decay/EQ/level), and the pattern-prior breakers
     ``dropout`` (random drums muted per phrase), ``random_onsets`` (unmusical
-    random hits per drum at varied densities) and ``solo`` (one drum only).
+    random hits per drum at varied densities) and ``solo`` (one drum only);
+    ``real_kit``: a real recorded kit of the pool (``--kit-dir``) instead of the drawn one.
     The truth always lists exactly what sounds.
     """
 
@@ -49,6 +51,7 @@ class Variety:
     dropout: float = 0.0
     random_onsets: float = 0.0
     solo: float = 0.0
+    real_kit: float = 0.0
 
     @classmethod
     def default(cls) -> "Variety":
@@ -213,9 +216,12 @@ def plan(
         cands = held_kits if held else train_kits
         krng = np.random.default_rng([seed, 3, i])
         pick = krng.permutation(len(cands))[: min(k_rend, len(cands))]
+        real = [c for c in cands if c.source == "real"]
         for k, j in enumerate(pick, start=1):
             kit, pieces = cands[j], ()
-            if variety.procedural or variety.kit_mix:
+            if real and variety.real_kit and np.random.default_rng([seed, 13, i, k]).random() < variety.real_kit:
+                kit = real[int(np.random.default_rng([seed, 14, i, k]).integers(len(real)))]
+            elif variety.procedural or variety.kit_mix:
                 alt, pieces = _draw_kit(cands, np.random.default_rng([seed, 6, i, k]), variety,
                                         "heldout" if held or pool == "heldout" else "train")
                 kit = alt or kit
@@ -331,13 +337,18 @@ def _stem(job: Job, perf) -> str:
 
 
 def _bank(job: Job):
-    """(Bank, CSV kit_pieces) of a rendering: the kit's bank, or a mixed one (one kit per piece)."""
-    from drumscribe.synth.sampler import load_bank, mixed_bank
+    """(Bank, CSV kit_pieces, CSV mic_mix) of a rendering: the kit's bank, or a mixed one (one kit per
+    piece); a multi-mic real kit gets its per-file mic mix (drawn from its own random stream)."""
+    from drumscribe.synth.sampler import draw_mic_mix, load_bank, mixed_bank, remix
 
+    mic_rng = np.random.default_rng([job.seed, 11, job.perf, job.k])
     if not job.pieces:
-        return load_bank(job.kit, job.channels), ""
-    bank = mixed_bank({piece: load_bank(kit, job.channels) for piece, kit in job.pieces}, job.channels)
-    return bank, ";".join(f"{p}={k.name}" for p, k in job.pieces)
+        spec = draw_mic_mix(job.kit, mic_rng)
+        return remix(load_bank(job.kit, job.channels), spec), "", spec
+    specs = {piece: draw_mic_mix(kit, mic_rng) for piece, kit in job.pieces}
+    bank = mixed_bank({piece: remix(load_bank(kit, job.channels), specs[piece]) for piece, kit in job.pieces}, job.channels)
+    return (bank, ";".join(f"{p}={k.name}" for p, k in job.pieces),
+            " ".join(f"{p}={m}" for p, m in specs.items() if m))
 
 
 def render_job(job: Job) -> dict:
@@ -372,20 +383,25 @@ def render_job(job: Job) -> dict:
             "drummer": src.drummer, "session": src.session, "id": src.id, "style": src.style, "bpm": src.bpm,
             "beat_type": src.beat_type, "time_signature": src.time_signature, "split": src.split,
         }
-    bank, pieces = _bank(job)
+    bank, pieces, mic_mix = _bank(job)
     can = playable(bank.voices)
     events, stats = adapt_to_kit(raw, can, stats)
     variant = {n: int(rng.integers(len(v))) for n, v in sorted(bank.voices.items())}
     kit_pool = job.kit.pool
-    settings = effects.draw_settings(job.realism, rng, kit_pool, np.random.default_rng([job.seed, 9, job.perf, job.k]))
+    settings = effects.draw_settings(job.realism, rng, kit_pool, np.random.default_rng([job.seed, 9, job.perf, job.k]),
+                                     np.random.default_rng([job.seed, 12, job.perf, job.k]))
+    if mic_mix:
+        settings["bleed_db"] = ""  # a multi-mic kit's bleed is the recorded one
     backing_ok = backing_soundfont() is not None and fluidsynth_available()
     if not backing_ok:
-        settings["backing"] = settings["backing_ratio_db"] = ""
+        settings["backing"] = settings["backing_ratio_db"] = settings["real_parts"] = settings["mix_mode"] = ""
     mix_seed = int(rng.integers(2**31))
     vrng = np.random.default_rng([job.seed, 8, job.perf, job.k])
     varied = vrng.random() < job.variety.vary
     events, pattern = break_priors(events, duration_s, can, job.variety, vrng)
     qevents, tempo, spt = quantize(events, bpm)
+    if settings.get("mix_mode") == "backing_only":
+        qevents = []  # a song without drums: empty truth
     wav, midi = Path(job.out_dir) / rel / f"{stem}.wav", Path(job.out_dir) / rel / f"{stem}.midi"
     n_samples = int(round(duration_s * SR))
     duration = n_samples / SR
@@ -426,6 +442,7 @@ def render_job(job: Job) -> dict:
         "variation": int(varied),
         "pattern": pattern,
         **settings,
+        "mic_mix": mic_mix,
     }
     notes = Counter(n for _, _, n, _ in qevents)
     return {"row": row, "perf": job.perf, "k": job.k, "notes": notes, "stats": stats, "skipped": skipped, "duration": duration}
@@ -436,6 +453,65 @@ def _prepare_kit(args):
 
     kit, channels = args
     return kit.name, sorted(load_bank(kit, channels).voices)
+
+
+# ------------------------------------------------------------------ re-runs into an existing folder
+RECORD_NAME = ".drumscribe-synth.json"  # the settings a folder was rendered with (beside the CSV)
+RERUN_FREE = ("out_dir", "num_workers", "progress")  # arguments that do not change what is rendered
+
+
+def run_record(params: dict) -> dict:
+    """The JSON-able settings of a :func:`render_dataset` call (all arguments but :data:`RERUN_FREE`)."""
+    import dataclasses
+
+    def plain(x):
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            return {k: plain(v) for k, v in dataclasses.asdict(x).items()}
+        if isinstance(x, dict):
+            return {str(k): plain(v) for k, v in x.items()}
+        if isinstance(x, (list, tuple)):
+            return [plain(v) for v in x]
+        if isinstance(x, Path):
+            return str(x)
+        if x is None or isinstance(x, (bool, int, float, str)):
+            return x
+        return repr(x)
+
+    return {"settings": {k: plain(v) for k, v in sorted(params.items()) if k not in RERUN_FREE}}
+
+
+def check_rerun(out: Path, record: dict) -> None:
+    """Refuse (one line) a re-run whose rows would not fit the folder's CSV: other settings than the recorded
+    ones, or a CSV (a real E-GMD release, a hand-made one) that no ``drumscribe synth`` run recorded."""
+    csv_path, rec_path = out / CSV_NAME, out / RECORD_NAME
+    if not rec_path.is_file():
+        if csv_path.exists():
+            raise DrumscribeError(f"{csv_path}: not listed by a `drumscribe synth` run that recorded its settings "
+                                  f"({RECORD_NAME}); refusing to rewrite it: render into a new --out folder")
+        return
+    try:
+        old = json.loads(rec_path.read_text())["settings"]
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise DrumscribeError(f"{rec_path}: unreadable ({exc}); render into a new --out folder") from None
+    new = record["settings"]
+    changed = [k for k in sorted(set(old) | set(new)) if old.get(k) != new.get(k)]
+    if changed:
+        k = changed[0]
+        raise DrumscribeError(
+            f"{out}: rendered with other settings (--{k.replace('_', '-')} {_shown(old.get(k))}, now "
+            f"{_shown(new.get(k))}{f'; also {len(changed) - 1} more' if len(changed) > 1 else ''}); "
+            "a re-run must use the same ones, or render into a new --out folder")
+
+
+def _shown(v) -> str:
+    return "unset" if v is None else (json.dumps(v) if isinstance(v, (dict, list)) else str(v))
+
+
+def _existing_rows(csv_path: Path) -> list[dict]:
+    if not csv_path.is_file():
+        return []
+    with open(csv_path, newline="") as fh:
+        return [dict(r) for r in csv.DictReader(fh)]
 
 
 # ------------------------------------------------------------------ dataset
@@ -466,9 +542,14 @@ def render_dataset(
     generated patterns; ``splits`` keeps only those splits of it.
     ``variety``: kit mixing / procedural kits / variation / pattern-prior breakers
     (:class:`Variety`; default none).
+
+    Re-runs (:func:`check_rerun`): a folder rendered with the same settings is resumed (complete pairs are
+    skipped, every CSV row kept); one rendered with other settings, or an E-GMD CSV no run recorded, is refused.
     """
+    record = run_record(locals())  # first: exactly the arguments
     t0 = time.time()
     out = check_path(Path(out_dir))
+    check_rerun(out, record)
     if channels not in (1, 2):
         raise DrumscribeError("channels must be 1 or 2")
     if realism is True:
@@ -482,6 +563,7 @@ def render_dataset(
         performances_from=performances_from, splits=splits, variety=variety,
     )
     out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
     # group by kit so each worker keeps few banks in memory
     order = sorted(range(len(jobs)), key=lambda i: (jobs[i].kit.name, i))
     kits_needed = sorted({k.name: k for j in jobs for k in [j.kit, *(kk for _, kk in j.pieces)]}.values(), key=lambda k: k.name)
@@ -515,13 +597,16 @@ def render_dataset(
         if bar:
             bar.close()
     results.sort(key=lambda r: (r["perf"], r["k"]))
-    # CSV (atomic)
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=EGMD_COLUMNS + EXTRA_COLUMNS, lineterminator="\n")
-    w.writeheader()
-    for r in results:
-        w.writerow(r["row"])
+    # CSV (atomic): the rows already listed stay, this run's rows are added or refreshed
     csv_path = out / CSV_NAME
+    rows = {row["audio_filename"]: row for row in _existing_rows(csv_path)}
+    rows.update({r["row"]["audio_filename"]: r["row"] for r in results})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=EGMD_COLUMNS + EXTRA_COLUMNS, lineterminator="\n", extrasaction="ignore",
+                       restval="")
+    w.writeheader()
+    for row in rows.values():
+        w.writerow(row)
     atomic_write_text(csv_path, buf.getvalue())
     # summary
     notes, stats, kits_used, splits = Counter(), Counter(), Counter(), Counter()

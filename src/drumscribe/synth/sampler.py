@@ -53,6 +53,7 @@ class Layer:
     hi: float
     audio: np.ndarray  # float32 (n, channels), onset at ONSET_PAD
     curve: float | None = None  # velocity curve of this layer's kit (mixed kits); None: the bank's
+    stems: np.ndarray | None = None  # multi-mic hit: (n_stems, n, channels), sample-aligned; audio = their mix
 
 
 @dataclass
@@ -250,6 +251,149 @@ def _samples_bank(kit: Kit, channels: int) -> Bank:
     return Bank(kit.name, channels, voices)
 
 
+# ---------------------------------------------------------------- real recorded kits
+REAL_CURVE = 0.3  # the recorded layers carry most of the dynamics; the mixer adds a little
+ROUND_ROBIN = 1  # a hit's velocity range reaches this many neighbours either side (round robins)
+
+
+def _hit_ranges(n: int) -> list[tuple[float, float]]:
+    """Velocity ranges of ``n`` hits sorted soft -> loud: overlapping, so that neighbouring hits take
+    turns (round robins) and the first/last cover 0 and 1."""
+    out = []
+    for i in range(n):
+        lo = 0.0 if i == 0 else max(0.0, (i - ROUND_ROBIN) / n)
+        hi = 1.01 if i == n - 1 else min(1.01, (i + 1 + ROUND_ROBIN) / n)
+        out.append((lo, hi))
+    return out
+
+
+def trim_stems(stems: np.ndarray, max_len_s: float) -> np.ndarray | None:
+    """Trim sample-aligned stems ``(n_stems, n, ch)`` by one offset: the onset is the earliest
+    first-arrival (-30 dB of its peak) among stems within 30 dB of the loudest, put at ONSET_PAD,
+    so a mic mix changes levels, never timing."""
+    peaks = np.abs(stems).max(axis=(1, 2))
+    top = float(peaks.max()) if peaks.size else 0.0
+    if top < 1e-5:
+        return None
+    starts = [int(np.flatnonzero(np.abs(st).max(axis=1) >= pk * 10 ** (ONSET_DB / 20))[0])
+              for st, pk in zip(stems, peaks) if pk >= top * 10 ** (ONSET_DB / 20)]
+    start = min(starts)
+    if start >= ONSET_PAD:
+        x = stems[:, start - ONSET_PAD:]
+    else:
+        x = np.concatenate([np.zeros((len(stems), ONSET_PAD - start, stems.shape[2]), np.float32), stems], axis=1)
+    env = np.abs(x).max(axis=(0, 2))
+    live = np.flatnonzero(env >= top * 10 ** (TAIL_DB / 20))
+    end = min(int(live[-1]) + 1 + int(0.01 * SR), x.shape[1], int(max_len_s * SR))
+    x = np.array(x[:, :end], dtype=np.float32)
+    x[:, :ONSET_PAD] *= (np.linspace(0.0, 1.0, ONSET_PAD, dtype=np.float32) ** 2)[None, :, None]
+    nf = min(int(0.02 * SR), x.shape[1] // 4)
+    if nf > 0:
+        x[:, -nf:] *= np.linspace(1.0, 0.0, nf, dtype=np.float32)[None, :, None]
+    return x
+
+
+def _real_bank(kit: Kit, channels: int) -> Bank:
+    """A real recorded kit: every hit its own layer (round robins by overlapping velocity ranges).
+
+    Single-file kits are levelled per variant (loudest hit peaks at 0.8, the hits keep their
+    recorded dynamics); a multi-mic kit keeps its recorded balance and its stems (mixed at the
+    recorded balance here; :func:`remix` draws a mic mix per file)."""
+    import os.path
+
+    from drumscribe.synth.kits import real_kit_spec
+
+    stems_names = real_kit_spec(kit).get("multimic") or ()
+    voices = {}
+    for note, variants in kit.notes.items():
+        max_len = MAX_LEN["cymbal" if _is_cymbal(note) else "other"]
+        vs = []
+        for hits in variants:
+            layers = []
+            for (lo, hi), (_, rel) in zip(_hit_ranges(len(hits)), hits):
+                path = os.path.join(kit.path, rel)
+                try:
+                    if stems_names:
+                        raw = [_to_channels(_read_file(os.path.join(path, f"{s}.flac")), channels) for s in stems_names]
+                        n = max(len(r) for r in raw)
+                        st = trim_stems(np.stack([np.pad(r, ((0, n - len(r)), (0, 0))) for r in raw]), max_len)
+                        if st is not None:
+                            layers.append(Layer(lo, hi, st.sum(axis=0), REAL_CURVE, stems=st))
+                    else:
+                        x = _trim(_to_channels(_read_file(path), channels), max_len)
+                        if x is not None:
+                            layers.append(Layer(lo, hi, x, REAL_CURVE))
+                except OSError:
+                    continue
+            if layers and not stems_names:
+                top = max(float(np.abs(l.audio).max()) for l in layers)
+                for l in layers:
+                    l.audio = l.audio * np.float32(0.8 / top)
+            if layers:
+                vs.append(layers)
+        if vs:
+            voices[note] = vs
+    return Bank(kit.name, channels, voices, curve=REAL_CURVE)
+
+
+def _read_file(path: str) -> np.ndarray:
+    """One sample file, float32 (n, channels) at SR (not cached: a real kit is read once per bank)."""
+    import soundfile as sf
+
+    check_path(path)
+    x, sr = sf.read(path, dtype="float32", always_2d=True)
+    if sr != SR:
+        import soxr
+
+        x = soxr.resample(x, sr, SR).astype(np.float32)
+    return x
+
+
+def draw_mic_mix(kit: Kit, rng: np.random.Generator) -> str:
+    """A per-file mic mix of a multi-mic kit: ``"close:dB;overhead:dB;room:dB;flip:0|1;width:w"``
+    (dB relative to the recorded balance, ranges in ``kits/real.yaml``; flip = audience view; width
+    scales the stereo side signal).  ``""`` for a kit without stems."""
+    from drumscribe.synth.kits import _load_yaml, real_kit_spec
+
+    if kit.source != "real" or not real_kit_spec(kit).get("multimic"):
+        return ""
+    ranges = _load_yaml("real.yaml")["mic_mix_db"]
+    parts = [f"{s}:{rng.uniform(*ranges[s]):.1f}" for s in real_kit_spec(kit)["multimic"]]
+    return ";".join(parts + [f"flip:{int(rng.random() < 0.5)}", f"width:{rng.uniform(0.3, 1.0):.2f}"])
+
+
+def remix(bank: Bank, spec: str) -> Bank:
+    """The bank with every multi-mic layer re-mixed from its stems by ``spec`` (:func:`draw_mic_mix`);
+    timing is untouched (the stems share one onset)."""
+    if not spec:
+        return bank
+    kv = dict(p.split(":") for p in spec.split(";"))
+    gains = None
+    voices = {}
+    for note, variants in bank.voices.items():
+        new_vs = []
+        for layers in variants:
+            new = []
+            for l in layers:
+                if l.stems is None:
+                    new.append(l)
+                    continue
+                if gains is None:
+                    names = [k for k in kv if k not in ("flip", "width")]
+                    gains = np.array([10 ** (float(kv[k]) / 20) for k in names], np.float32)
+                x = np.tensordot(gains[: len(l.stems)], l.stems, axes=1).astype(np.float32)
+                if x.shape[1] == 2:
+                    if kv.get("flip") == "1":
+                        x = x[:, ::-1]
+                    w = float(kv.get("width", 1.0))
+                    mid, side = (x[:, 0] + x[:, 1]) / 2, (x[:, 0] - x[:, 1]) / 2 * w
+                    x = np.stack([mid + side, mid - side], axis=1)
+                new.append(Layer(l.lo, l.hi, np.ascontiguousarray(x, dtype=np.float32), l.curve, stems=l.stems))
+            new_vs.append(new)
+        voices[note] = new_vs
+    return Bank(bank.kit, bank.channels, voices, bank.curve)
+
+
 def _procedural_bank(kit: Kit, channels: int) -> Bank:
     from drumscribe.synth.procedural import make_voices
 
@@ -390,6 +534,8 @@ def _load_bank_cached(kit: Kit, channels: int) -> Bank:
         b = _samples_bank(kit, channels)
     elif kit.source == "procedural":
         b = _procedural_bank(kit, channels)
+    elif kit.source == "real":
+        b = _real_bank(kit, channels)
     else:
         b = _sf_bank(kit, channels)
     b.voices = complete_toms(b.voices)

@@ -1,0 +1,64 @@
+"""The real-recording yardstick: ``real-dev`` (4 MDB Drums songs, drum tracks and multitrack sums).
+
+Its audio is CC BY-NC-SA: never in the repository, the package, training or a test fixture.  It is
+found, in this order, at ``$DRUMSCRIBE_REAL_DEV`` or at ``shared/real-dev`` beside the project
+checkout (the layout of the development machines); nothing else.  Evaluation names its two halves
+as splits: ``--split real-dev/drums`` and ``--split real-dev/multitrack_sum`` (and ``real-dev``
+for both, scored separately).  Without the folder every command says so in one line.
+
+What can be scored there: the 8 classes (and the 5-class fold), open hi-hat (35 onsets in each
+version) and cross-stick (32); ride bell has 6 onsets (reported, too few to decide on); it has no
+hi-hat pedal or rim-shot labels, and no per-instrument activity of the band (so false alarms are
+related to other drums' onsets only, not to a guitar or a voice).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from drumscribe.core.errors import DrumscribeError
+
+ENV = "DRUMSCRIBE_REAL_DEV"
+NAME = "real-dev"
+SUBSETS = ("drums", "multitrack_sum")
+
+
+def real_dev_root() -> Path | None:
+    """The real-dev folder, or None when this machine has none."""
+    if os.environ.get(ENV):
+        return Path(os.environ[ENV])
+    here = Path(__file__).resolve()
+    for up in here.parents:
+        cand = up / "shared" / "real-dev"
+        if cand.is_dir():
+            return cand
+    return None
+
+
+def is_real_dev(split: str) -> bool:
+    return split == NAME or split.startswith(NAME + "/")
+
+
+def subsets(split: str) -> list[str]:
+    """``real-dev`` -> both halves; ``real-dev/drums`` -> that one (an unknown half: one line)."""
+    if split == NAME:
+        return list(SUBSETS)
+    sub = split.split("/", 1)[1]
+    if sub not in SUBSETS:
+        raise DrumscribeError(f"--split {split}: real-dev has {', '.join(NAME + '/' + s for s in SUBSETS)}")
+    return [sub]
+
+
+def folder(subset: str) -> Path:
+    """The folder of one half of real-dev; one line when it is not on this machine."""
+    root = real_dev_root()
+    if root is None or not (root / subset).is_dir():
+        where = f"{root / subset}" if root is not None else "shared/real-dev beside the checkout"
+        raise DrumscribeError(f"real-dev not found ({where}); set {ENV}=DIR (MDB Drums, CC BY-NC-SA: never shipped)")
+    return root / subset
+
+
+def available() -> bool:
+    root = real_dev_root()
+    return root is not None and all((root / s).is_dir() for s in SUBSETS)
