@@ -221,9 +221,12 @@ def run_candidate(args, raw: dict, base: Path, name: str, out: Path, minutes: fl
     # 4. every validation folder
     result["val"] = {}
     for vdir in args.val:
-        out_json = run / f"eval-{Path(vdir).name}.json"
+        from drumscribe.evaluation import realdev
+
+        named = realdev.is_real_dev(vdir) and not Path(vdir).is_dir()  # real-dev/drums, real-dev/multitrack_sum
+        out_json = run / f"eval-{vdir.replace('/', '-') if named else Path(vdir).name}.json"
         rc, _, _ = drumscribe(["evaluate", "--checkpoint", str(last), "--backend", "torch", "--split",
-                               str(Path(vdir).resolve()), "--output", str(out_json), *threads], log)
+                               vdir if named else str(Path(vdir).resolve()), "--output", str(out_json), *threads], log)
         if rc != 0:
             return fail(f"evaluate on {vdir}")
         result["val"][str(vdir)] = summarize_eval(json.loads(out_json.read_text()))
@@ -279,7 +282,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--config", default=None, help="base config (default: the file's base_config)")
     p.add_argument("--data", required=True, help="E-GMD-format training corpus (data.egmd_root)")
     p.add_argument("--val", nargs="+", required=True, metavar="DIR",
-                   help="E-GMD-format validation folders (audio + MIDI) scored for every candidate")
+                   help="E-GMD-format validation folders (audio + MIDI) scored for every candidate; "
+                        "real-dev/drums and real-dev/multitrack_sum are added when real-dev is on this machine")
+    p.add_argument("--no-real-dev", action="store_true", help="do not add the real-dev halves to --val")
     p.add_argument("--out", required=True, help="ablation folder (caches, runs, ablation.json/.md)")
     p.add_argument("--minutes", type=float, default=None, help="training budget per candidate (default: the file's)")
     p.add_argument("--threads", type=int, default=1, help="torch threads of every subprocess (default 1)")
@@ -319,7 +324,18 @@ def _main(args) -> int:
         raise AblateError("a positive time budget is needed: --minutes M or 'minutes:' in the candidates file")
     if args.threads <= 0:
         raise AblateError("--threads: must be positive")
+    from drumscribe.core.errors import DrumscribeError
+    from drumscribe.evaluation import realdev
+
+    if not args.no_real_dev and realdev.available():  # the real-recording yardstick beside the synthetic sets
+        args.val = list(args.val) + [f"{realdev.NAME}/{s}" for s in realdev.SUBSETS if f"{realdev.NAME}/{s}" not in args.val]
     for d in [args.data, *args.val]:
+        if realdev.is_real_dev(d) and not Path(d).is_dir():
+            try:
+                [realdev.folder(sub) for sub in realdev.subsets(d)]
+            except DrumscribeError as exc:
+                raise AblateError(str(exc)) from None
+            continue
         if not Path(d).is_dir():
             raise AblateError(f"folder not found: {d}")
     names = list(raw["candidates"])

@@ -13,6 +13,10 @@
 #   CORPUS_PERFS=-/26 (with seed 1 the first 26 include validation and test ones)   CORPUS_KITS=5/2
 #   CORPUS_MAX_SECONDS=-/10   VAL_PERFS=30/2   VAL_MAX_SECONDS=60/10   (WORKERS default 2/1)
 #   SMOKE=1 bash scripts/make_corpus.sh ../shared/gmd /tmp/smoke   (a minute: checks the commands only)
+# Recipe (environment): REAL=1 (default) is the real-recordings corpus of issue 20 into $W/real-corpus:
+#   real recorded kits and real IRs from REAL_SOUNDS (default ../shared/real-sounds; training material only),
+#   real backing instruments, multitrack sums and drumless songs, 6 renderings per performance (~65 h train);
+#   REAL=0 is v4's corpus (issue 9) into $W/gmd-corpus, exactly as before (scripts/reproduce_shipped_model.sh).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GMD=${1:-../shared/gmd}
@@ -21,7 +25,8 @@ if [ "${SMOKE:-0}" = 1 ]; then
   : "${CORPUS_PERFS:=26}" "${CORPUS_KITS:=2}" "${CORPUS_MAX_SECONDS:=10}" "${VAL_PERFS:=2}" "${VAL_MAX_SECONDS:=10}"
 fi
 J=${3:-$([ "${SMOKE:-0}" = 1 ] && echo 1 || echo 2)}
-CORPUS_KITS=${CORPUS_KITS:-5}; VAL_PERFS=${VAL_PERFS:-30}; VAL_MAX_SECONDS=${VAL_MAX_SECONDS:-60}
+REAL=${REAL:-1}; REAL_SOUNDS=${REAL_SOUNDS:-../shared/real-sounds}
+CORPUS_KITS=${CORPUS_KITS:-$([ "$REAL" = 1 ] && echo 6 || echo 5)}; VAL_PERFS=${VAL_PERFS:-30}; VAL_MAX_SECONDS=${VAL_MAX_SECONDS:-60}
 CORPUS_SIZE=()  # empty: every GMD performance, full length
 [ -n "${CORPUS_PERFS:-}" ] && CORPUS_SIZE+=(--performances "$CORPUS_PERFS")
 [ -n "${CORPUS_MAX_SECONDS:-}" ] && CORPUS_SIZE+=(--max-seconds "$CORPUS_MAX_SECONDS")
@@ -36,15 +41,26 @@ mkdir -p "$W"
 #    full mixes (song + mastering, codec artefacts on 75 % of those), all drum-side
 #    effects at p=0.75; --variety: kit mixing, procedural kits, per-piece variation,
 #    dropout, random onsets, solo pieces.
-$DS synth --performances-from "$GMD" --out "$W/gmd-corpus" "${CORPUS_SIZE[@]}" --eval-on-heldout --kits-per-performance "$CORPUS_KITS" \
-  --variety --realism --full-mix 0.5 --seed 1 --num-workers "$J" --no-progress
+#    REAL=1 adds: a real recorded kit for 35 % of the renderings (train pool: Open Source Drumkit,
+#    MuldjordKit with a per-file mic mix; held out: Pearl Master Studio), a real IR for 70 % of the
+#    reverberated files (held-out IRs for held-out kits), real guitar/piano parts in half of the songs,
+#    30 % of the songs as unmastered multitrack sums, 5 % drumless songs, drum-to-backing +12..-12 dB.
+CORPUS=gmd-corpus; REALX=()
+if [ "$REAL" = 1 ]; then
+  CORPUS=real-corpus
+  [ -f "$REAL_SOUNDS/index.csv" ] || { echo "make_corpus: REAL=1 needs REAL_SOUNDS (a folder with index.csv; got $REAL_SOUNDS)" >&2; exit 2; }
+  REALX=(--kit-dir "$REAL_SOUNDS" --real-kits 0.35 --real-ir 0.7 --real-instruments 0.5 --multitrack-sum 0.3
+         --backing-only 0.05 --backing-ratio -12 12)
+fi
+$DS synth --performances-from "$GMD" --out "$W/$CORPUS" "${CORPUS_SIZE[@]}" --eval-on-heldout --kits-per-performance "$CORPUS_KITS" \
+  --variety --realism --full-mix 0.5 --seed 1 "${REALX[@]}" --num-workers "$J" --no-progress
 
 # 2. Feature cache: default config (E-GMD's TD note map), official splits from the CSV.
-C=(--set data.egmd_root="$W/gmd-corpus" --set data.processed_root="$W/processed/gmd-corpus"
-   --set data.splits_dir="$W/processed/gmd-corpus/splits" --set data.split_strategy=official)
+C=(--set data.egmd_root="$W/$CORPUS" --set data.processed_root="$W/processed/$CORPUS"
+   --set data.splits_dir="$W/processed/$CORPUS/splits" --set data.split_strategy=official)
 $DS preprocess --config configs/default_config.yaml --num-workers "$J" --quiet "${C[@]}"
 if [ "${KEEP_WAV:-1}" = 0 ]; then
-  find "$W/gmd-corpus" -name '*.wav' -delete
+  find "$W/$CORPUS" -name '*.wav' -delete
 fi
 
 # 3. Evaluation sets for the pattern-prior measurement (docs/synth.md): 30 GMD validation

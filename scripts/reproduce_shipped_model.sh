@@ -111,7 +111,7 @@ $DS report --run "$W/runs/medium/logs/medium-test-10epoch-500files" --checkpoint
 # 5. v2, the shipped model: the GMD corpus (scripts/make_corpus.sh: 68 h, val/test on held-out
 #    kits, plus the GMD validation sets), then v1 fine-tuned on it (MODEL_CARD.md, "Training").
 step "5. GMD corpus"
-bash scripts/make_corpus.sh "$GMD" "$W" "$J"
+REAL=0 bash scripts/make_corpus.sh "$GMD" "$W" "$J"   # v4 was trained on the pre-real-recordings recipe
 step "5. v2"
 G=(--set data.egmd_root="$W/gmd-corpus" --set data.processed_root="$W/processed/gmd-corpus"
    --set data.splits_dir="$W/processed/gmd-corpus/splits" --set data.split_strategy=official)

@@ -49,3 +49,9 @@ def make_cfg(tmp_path):
         return load_config(CONFIGS / f"{name}_config.yaml", path_overrides(egmd_root, tmp_path) + list(extra or []))
 
     return _make
+
+
+@pytest.fixture(autouse=True)
+def _no_real_dev(monkeypatch, tmp_path_factory):
+    """Tests never read shared/real-dev (CC BY-NC-SA, not in the repository): its finder points nowhere."""
+    monkeypatch.setenv("DRUMSCRIBE_REAL_DEV", str(tmp_path_factory.getbasetemp() / "no-real-dev"))
