@@ -15,8 +15,15 @@ then::
         --output docs/results/adtof_heldout_clean.json
 
 FOLDER is an E-GMD-format folder (audio with a ``.midi`` truth of the same stem; E-GMD/TD note
-numbers).  Both systems are scored by :mod:`drumscribe.evaluation.metrics` (``mir_eval`` matching, +-50 ms) in
-the 5-class fold kick / snare / toms / hi-hat / cymbals (ADTOF's classes: 35, 38, 47, 42, 49).  The
+numbers), or the name of a half of the real-recording dev set, ``real-dev/drums`` or
+``real-dev/multitrack_sum`` (found by :func:`drumscribe.evaluation.realdev.folder`: ``$DRUMSCRIBE_REAL_DEV``
+or ``shared/real-dev`` beside the checkout; CC BY-NC-SA, never copied into the repository)::
+
+    python scripts/compare_adtof.py real-dev/drums --adtof /opt/adtof/venv/bin/adtof \
+        --output docs/results/adtof_realdev_drums.json
+
+Both systems are scored by :mod:`drumscribe.evaluation.metrics` (``mir_eval`` matching, +-50 ms) in the
+5-class fold kick / snare / toms / hi-hat / cymbals (ADTOF's classes: 35, 38, 47, 42, 49).  The
 truth is read with the project's E-GMD note map (:func:`drumscribe.core.drums.td_mapping`), whatever the
 model's own training config said.
 """
@@ -38,6 +45,8 @@ from drumscribe.core.atomic import atomic_write_text
 from drumscribe.dataset.index import midi_partner
 from drumscribe.dataset.targets import read_drum_notes
 from drumscribe.audio.io import AUDIO_SUFFIXES
+from drumscribe.core.errors import DrumscribeError
+from drumscribe.evaluation import realdev
 from drumscribe.evaluation.metrics import FIVE_CLASS_GROUPS, Counts, merge_groups, score_classes, summarize
 
 # ADTOF's output notes (its LABELS_5) -> the 5-class fold.
@@ -91,6 +100,18 @@ def run_adtof(adtof: str, files: list[Path], workdir: Path) -> tuple[dict[Path, 
     return names, time.perf_counter() - t0
 
 
+def resolve_folder(folder: Path) -> Path:
+    """A folder path as given, or ``real-dev/<half>`` resolved to that half's folder on this machine."""
+    name = folder.as_posix().rstrip("/")
+    if not realdev.is_real_dev(name):
+        return folder
+    halves = realdev.subsets(name) if name.split("/", 1)[-1] in realdev.SUBSETS else []
+    if len(halves) != 1:
+        known = ", ".join(realdev.NAME + "/" + h for h in realdev.SUBSETS)
+        raise DrumscribeError(f"{name}: name one half of real-dev: {known}")
+    return realdev.folder(halves[0])
+
+
 def score(per_file: list[list[Counts]]) -> dict:
     total = [sum((f[k] for f in per_file), Counts()) for k in range(len(FOLD))]
     return summarize(total, FOLD)
@@ -98,14 +119,20 @@ def score(per_file: list[list[Counts]]) -> dict:
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("folder", type=Path, help="E-GMD-format folder (audio + .midi truth)")
+    p.add_argument("folder", type=Path,
+                   help="E-GMD-format folder (audio + .midi truth), or real-dev/drums, real-dev/multitrack_sum")
     p.add_argument("--adtof", default=None, help="ADTOF-pytorch's `adtof` command (omit: drumscribe only)")
     p.add_argument("--model", default=None, help="drumscribe model (default: the bundled one)")
     p.add_argument("--limit", type=int, default=None, help="score only the first N files (sorted)")
     p.add_argument("--output", type=Path, default=None, help="write the JSON results here")
     args = p.parse_args(argv)
 
-    files = sorted(f for f in args.folder.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and midi_partner(f))
+    try:
+        folder = resolve_folder(args.folder)
+    except DrumscribeError as e:
+        print(f"compare_adtof: error: {e}", file=sys.stderr)
+        return 2
+    files = sorted(f for f in folder.rglob("*") if f.suffix.lower() in AUDIO_SUFFIXES and midi_partner(f))
     if args.limit:
         files = files[: args.limit]
     if not files:
