@@ -108,8 +108,8 @@ def _is_cymbal(note: int) -> bool:
     return note in CYMBAL_NOTES
 
 
-@lru_cache(maxsize=512)
-def _read_sample(path: str) -> np.ndarray:
+def _read_file(path: str) -> np.ndarray:
+    """One sample file, float32 (n, channels) at SR."""
     import soundfile as sf
 
     check_path(path)
@@ -119,6 +119,9 @@ def _read_sample(path: str) -> np.ndarray:
 
         x = soxr.resample(x, sr, SR).astype(np.float32)
     return x
+
+
+_read_sample = lru_cache(maxsize=512)(_read_file)  # Hydrogen layers are shared between kits: cached
 
 
 def _hydrogen_bank(kit: Kit, channels: int) -> Bank:
@@ -334,19 +337,6 @@ def _real_bank(kit: Kit, channels: int) -> Bank:
         if vs:
             voices[note] = vs
     return Bank(kit.name, channels, voices, curve=REAL_CURVE)
-
-
-def _read_file(path: str) -> np.ndarray:
-    """One sample file, float32 (n, channels) at SR (not cached: a real kit is read once per bank)."""
-    import soundfile as sf
-
-    check_path(path)
-    x, sr = sf.read(path, dtype="float32", always_2d=True)
-    if sr != SR:
-        import soxr
-
-        x = soxr.resample(x, sr, SR).astype(np.float32)
-    return x
 
 
 def draw_mic_mix(kit: Kit, rng: np.random.Generator) -> str:
