@@ -1,6 +1,7 @@
 """midi_out.py: the one MIDI writer (tempo map, time signatures, exact or quantised notes), JSON/CSV columns."""
 
 import csv
+import io
 import json
 
 import numpy as np
@@ -10,7 +11,8 @@ import pytest
 from drumscribe.transcription.beats import BeatMap, track_events
 from drumscribe.core.config import load_config
 from drumscribe.core.drums import CLASSES
-from drumscribe.transcription.midi_out import Note, QUANTIZE_STEPS, write_events, write_midi
+from drumscribe.transcription.decoding import Event
+from drumscribe.transcription.midi_out import Note, QUANTIZE_STEPS, events_bytes, midi_bytes, write_events, write_midi
 
 from beat_helpers import drifting_beats, groove
 
@@ -87,3 +89,44 @@ def test_constant_map_quantize_rejects_unknown(performance):
     assert quantized_times(events, bm, "off") is None
     with pytest.raises(ValueError, match="quantize"):
         quantized_times(events, bm, "1/12")
+
+
+def test_per_drum_tracks_hold_the_same_events(tmp_path, performance):
+    """--midi-tracks per-drum: one named track per class present, channel 10, the same notes as the single track."""
+    import mido
+
+    events, bm, _ = performance
+    cfg = CFG.midi
+    single = mido.MidiFile(file=io.BytesIO(midi_bytes(events, CLASSES, cfg, bm)))
+    per = mido.MidiFile(file=io.BytesIO(midi_bytes(events, CLASSES, cfg, bm, tracks="per-drum")))
+    present = [c for i, c in enumerate(CLASSES) if any(e.cls == i for e in events)]
+    assert [t.name for t in per.tracks[1:]] == present
+
+    def ons(tracks):
+        out, now = [], 0
+        for m in mido.merge_tracks(tracks):
+            now += m.time
+            if m.type == "note_on" and m.velocity > 0:
+                assert m.channel == 9
+                out.append((now, m.note, m.velocity))
+        return sorted(out)
+
+    assert ons(per.tracks) == ons(single.tracks)
+
+
+def test_articulations_get_their_general_midi_notes_and_fold_to_8():
+    from drumscribe.core.drums import ARTICULATION_GM, ARTICULATION_PARENT, GM_OUTPUT
+
+    cfg = CFG.midi
+    events = [Event(0.1 * (i + 1), CLASSES.index(ARTICULATION_PARENT[a]), 90, 0.9, a)
+              for i, a in enumerate(ARTICULATION_GM)]
+    doc = json.loads(events_bytes(events, CLASSES, cfg, "json"))
+    assert [r["note"] for r in doc["events"]] == list(ARTICULATION_GM.values())
+    assert [r["rimshot"] for r in doc["events"]] == [a == "rimshot" for a in ARTICULATION_GM]
+    folded = json.loads(events_bytes(events, CLASSES, cfg, "json", fold=True))
+    assert [r["note"] for r in folded["events"]] == [GM_OUTPUT[ARTICULATION_PARENT[a]] for a in ARTICULATION_GM]
+    assert "articulation" not in folded["events"][0]
+    plain = json.loads(events_bytes([Event(0.1, 0, 90, 0.9)], CLASSES, cfg, "json"))
+    assert "articulation" not in plain["events"][0]  # today's 8-class model: outputs unchanged
+    header = events_bytes(events, CLASSES, cfg, "csv").decode().splitlines()[0]
+    assert header.endswith("articulation,rimshot")

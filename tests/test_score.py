@@ -88,3 +88,27 @@ def test_pickup_is_an_incomplete_first_bar_in_the_music_s_meter(tmp_path):
     measures = list(sc.parts[0].getElementsByClass("Measure"))
     assert measures[0].duration.quarterLength == pytest.approx(1.0)
     assert measures[1].duration.quarterLength == pytest.approx(4.0)
+
+
+def test_articulations_are_notated(tmp_path):
+    """A hand-made list with every articulation: open circle, circled-x cross-stick, pedal below the staff, bell."""
+    from music21 import articulations, converter, percussion
+
+    from drumscribe.core.drums import ARTICULATION_CLASSES, ARTICULATION_PARENT
+    from drumscribe.transcription.beats import BeatMap
+    from drumscribe.transcription.decoding import Event
+
+    assert set(ARTICULATION_CLASSES) <= set(NOTATION)
+    bm = BeatMap.constant(120.0, 4.0)
+    events = [Event(0.5 * i, CLASSES.index(ARTICULATION_PARENT[a]), 90, 0.9, a) for i, a in enumerate(ARTICULATION_CLASSES)]
+    path = write_score(tmp_path / "a.musicxml", events, CLASSES, bm, "musicxml")[0]
+    heads = []
+    for el in converter.parse(str(path)).recurse().notes:
+        heads += list(el.notes) if isinstance(el, percussion.PercussionChord) else [el]
+    got = {(h.displayStep + str(h.displayOctave), h.notehead, tuple(type(a).__name__ for a in h.articulations))
+           for h in heads}
+    assert ("G5", "x", (articulations.OpenString.__name__,)) in got  # open hi-hat
+    assert ("D4", "x", ()) in got  # pedal hi-hat, below the staff
+    assert ("C5", "circle-x", ()) in got  # cross-stick
+    assert ("F5", "diamond", ()) in got  # ride bell
+    assert ("C5", "normal", ("Accent",)) in got  # rim shot

@@ -11,8 +11,9 @@ notes on channel 10 (index 9, which General MIDI and pretty_midi read as
 map (``round(ticks_per_beat * quarters(t))``): pretty_midi / a DAW read it back
 at ``t`` within half a tick.
 
-Transcribed drums (:func:`write_events`): one track "drums", note number
-``midi.gm_mapping[class name]``, the event's velocity, duration
+Transcribed drums (:func:`write_events`): one track "drums" (``tracks="per-drum"``: one track per drum
+class present, named after it), note number ``midi.gm_mapping[class name]`` (an event with an
+articulation: :data:`drumscribe.core.drums.ARTICULATION_GM`, unless folded to 8 drums), the event's velocity, duration
 ``midi.note_duration_ticks``.  With ``quantize`` (a :data:`QUANTIZE_STEPS` key)
 the notes are snapped to that grid of the beat map; the played times stay in
 the JSON/CSV (``time``) beside the snapped ones (``quantized_time``).
@@ -46,6 +47,8 @@ QUANTIZE_STEPS: dict[str, float] = {
     "1/8": 0.5, "1/16": 0.25, "1/32": 0.125, "1/8t": 1.0 / 3.0, "1/16t": 1.0 / 6.0,
 }
 QUANTIZE_CHOICES = ("off", *QUANTIZE_STEPS)
+MIDI_TRACKS = ("single", "per-drum")  # --midi-tracks
+CLASS_CHOICES = ("all", "8")  # --classes: 8 folds articulations into their drum's plain note
 
 
 def format_for(path: str | Path, explicit: str | None = None) -> str:
@@ -67,7 +70,8 @@ class Note:
 def midi_file_bytes(tracks: Sequence[tuple[str, Sequence[Note]]], beat_map=None, *, ticks_per_beat: int = 480,
                     tempo_bpm: float = 120.0, note_ticks: int = 50, channel: int = DRUM_CHANNEL,
                     midi_type: int = 1) -> bytes:
-    """A Standard MIDI File (bytes): a tempo/meter track, then one track per ``(name, notes)``.
+    """A Standard MIDI File (bytes): a tempo/meter track, then one track per ``(name, notes)`` or
+    ``(name, notes, texts)`` (``texts``: ``[(seconds, text)]``, written as text meta events).
 
     ``beat_map``: a :class:`~drumscribe.transcription.beats.BeatMap` (tempo at every beat, its time
     signatures) or None (``tempo_bpm``, 4/4).  Notes without a duration last ``note_ticks``.
@@ -95,7 +99,7 @@ def midi_file_bytes(tracks: Sequence[tuple[str, Sequence[Note]]], beat_map=None,
             return np.rint(beat_map.to_quarters(t) * tpb).astype(np.int64)
     mf = mido.MidiFile(type=1, ticks_per_beat=tpb)
     mf.tracks.append(meta)
-    for name, notes in tracks:
+    for name, notes, *texts in tracks:
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("track_name", name=name, time=0))
         starts = to_ticks([n.time for n in notes]) if notes else np.zeros(0, np.int64)
@@ -111,6 +115,8 @@ def midi_file_bytes(tracks: Sequence[tuple[str, Sequence[Note]]], beat_map=None,
                 raise ValueError(f"MIDI note {pitch} on channel {channel} is out of range")
             evs.append((on, 1, mido.Message("note_on", skip_checks=True, channel=channel, note=pitch, velocity=vel)))
             evs.append((off, 0, mido.Message("note_off", skip_checks=True, channel=channel, note=pitch, velocity=0)))
+        for t, text in (texts[0] if texts else ()):
+            evs.append((max(int(to_ticks([t])[0]), 0), -1, mido.MetaMessage("text", text=text)))
         _append_sorted(track, evs)
         mf.tracks.append(track)
     if midi_type == 0:
@@ -153,24 +159,50 @@ def quantized_times(events: Sequence[Event], beat_map, quantize: str | None):
     return beat_map.quantize([e.time for e in events], QUANTIZE_STEPS[quantize])
 
 
+def note_number(event: Event, class_names: Sequence[str], midi_cfg, fold: bool = False) -> int:
+    """The General MIDI note of ``event``: its articulation's (:data:`drumscribe.core.drums.ARTICULATION_GM`)
+    unless ``fold`` (``--classes 8``) or plain, else its drum's ``midi.gm_mapping``."""
+    from drumscribe.core.drums import ARTICULATION_GM
+
+    if event.articulation and not fold:
+        return int(ARTICULATION_GM[event.articulation])
+    return int(midi_cfg.gm_mapping[class_names[event.cls]])
+
+
 def midi_bytes(events: Sequence[Event], class_names: Sequence[str], midi_cfg, beat_map=None,
-               quantize: str | None = None) -> bytes:
-    """A General MIDI drum file (bytes) of ``events``; see the module docstring."""
+               quantize: str | None = None, tracks: str = "single", fold: bool = False) -> bytes:
+    """A General MIDI drum file (bytes) of ``events``; see the module docstring.
+
+    ``tracks``: ``"single"`` (one track "drums") or ``"per-drum"`` (one track per drum class present, named
+    after it, articulations on their drum's track, same channel 10).  ``fold``: articulations written as their
+    drum's plain note (the 8-drum file).
+    """
+    if tracks not in MIDI_TRACKS:
+        raise ValueError(f"tracks must be one of {MIDI_TRACKS}, got {tracks!r}")
     times = quantized_times(events, beat_map, quantize)
-    notes = [Note(float(e.time if times is None else times[i]), int(midi_cfg.gm_mapping[class_names[e.cls]]),
+    notes = [Note(float(e.time if times is None else times[i]), note_number(e, class_names, midi_cfg, fold),
                   int(e.velocity)) for i, e in enumerate(events)]
-    return midi_file_bytes([("drums", notes)], beat_map, ticks_per_beat=int(midi_cfg.ticks_per_beat),
+    if tracks == "single":
+        groups = [("drums", notes)]
+    else:
+        groups = [(name, [n for n, e in zip(notes, events) if e.cls == c]) for c, name in enumerate(class_names)]
+        groups = [g for g in groups if g[1]]
+    return midi_file_bytes(groups, beat_map, ticks_per_beat=int(midi_cfg.ticks_per_beat),
                            tempo_bpm=float(midi_cfg.tempo_bpm), note_ticks=int(midi_cfg.note_duration_ticks))
 
 
 def _rows(events: Sequence[Event], class_names: Sequence[str], midi_cfg, beat_map=None,
-          quantize: str | None = None) -> list[dict]:
+          quantize: str | None = None, fold: bool = False) -> list[dict]:
     rows = [
         {"time": round(float(e.time), 6), "class": int(e.cls), "name": class_names[e.cls],
-         "note": int(midi_cfg.gm_mapping[class_names[e.cls]]), "velocity": int(e.velocity),
+         "note": note_number(e, class_names, midi_cfg, fold), "velocity": int(e.velocity),
          "strength": round(float(e.strength), 6)}
         for e in events
     ]
+    if not fold and any(e.articulation for e in events):  # only when the model has articulations
+        for r, e in zip(rows, events):
+            r["articulation"] = e.articulation
+            r["rimshot"] = e.articulation == "rimshot"
     if beat_map is not None and rows:
         bars, beats = beat_map.bar_and_beat([e.time for e in events])
         for r, bar, beat in zip(rows, bars, beats):
@@ -192,27 +224,33 @@ def tempo_summary(beat_map) -> dict | None:
 
 def write_events(path: str | Path, events: Sequence[Event], class_names: Sequence[str], midi_cfg,
                  fmt: str | None = None, duration: float | None = None, beat_map=None,
-                 quantize: str | None = None) -> Path:
+                 quantize: str | None = None, tracks: str = "single", fold: bool = False) -> Path:
     """Write ``events`` as MIDI, JSON or CSV (``fmt`` None: from the suffix, default MIDI).
 
     ``beat_map``: a :class:`~drumscribe.transcription.beats.BeatMap` for the MIDI tempo map and the
     JSON/CSV bar/beat columns (None: ``midi.tempo_bpm``, no bar/beat columns).
-    ``quantize``: a :data:`QUANTIZE_STEPS` key, or None / "off".
+    ``quantize``: a :data:`QUANTIZE_STEPS` key, or None / "off".  ``tracks``/``fold``: see :func:`midi_bytes`.
     """
     path = Path(path)
-    data = events_bytes(events, class_names, midi_cfg, format_for(path, fmt), duration, beat_map, quantize)
+    data = events_bytes(events, class_names, midi_cfg, format_for(path, fmt), duration, beat_map, quantize,
+                        tracks, fold)
     atomic_write_bytes(path, data)
     return path
 
 
 def events_bytes(events: Sequence[Event], class_names: Sequence[str], midi_cfg, fmt: str,
-                 duration: float | None = None, beat_map=None, quantize: str | None = None) -> bytes:
-    """``events`` serialised as ``fmt`` (midi, json or csv): what :func:`write_events` writes."""
+                 duration: float | None = None, beat_map=None, quantize: str | None = None,
+                 tracks: str = "single", fold: bool = False) -> bytes:
+    """``events`` serialised as ``fmt`` (midi, json or csv): what :func:`write_events` writes.
+
+    Events with an articulation (a model that has them) add ``articulation`` and ``rimshot`` to JSON/CSV
+    and are written with the articulation's General MIDI note, unless ``fold``.
+    """
     if fmt == "midi":
-        data = midi_bytes(events, class_names, midi_cfg, beat_map, quantize)
+        data = midi_bytes(events, class_names, midi_cfg, beat_map, quantize, tracks, fold)
     elif fmt == "json":
-        doc = {"events": _rows(events, class_names, midi_cfg, beat_map, quantize), "class_names": list(class_names),
-               "duration": duration}
+        doc = {"events": _rows(events, class_names, midi_cfg, beat_map, quantize, fold),
+               "class_names": list(class_names), "duration": duration}
         if beat_map is not None:
             doc["tempo"] = tempo_summary(beat_map)
         data = (json.dumps(doc, indent=1) + "\n").encode()
@@ -223,9 +261,11 @@ def events_bytes(events: Sequence[Event], class_names: Sequence[str], midi_cfg, 
             fields += ["bar", "beat"]
         if quantize not in (None, "off"):
             fields += ["quantized_time"]
+        if not fold and any(e.articulation for e in events):
+            fields += ["articulation", "rimshot"]
         w = csv.DictWriter(buf, fieldnames=fields)
         w.writeheader()
-        w.writerows(_rows(events, class_names, midi_cfg, beat_map, quantize))
+        w.writerows(_rows(events, class_names, midi_cfg, beat_map, quantize, fold))
         data = buf.getvalue().encode()
     else:
         raise ValueError(f"unknown output format {fmt!r}; expected one of {FORMATS}")

@@ -18,9 +18,12 @@ low_tom      A4 (second space)         normal     hands
 kick         F4 (bottom space)         normal     feet
 ===========  ========================  =========  =====
 
-Hands are voice 1 (stems up), feet voice 2 (stems down).  A class named
-``open_hihat`` (none in the bundled model's 8 classes) is drawn like the
-hi-hat with an "o" above it; ``pedal_hihat`` as an x below the staff (feet).
+Hands are voice 1 (stems up), feet voice 2 (stems down).  Articulations (an
+event's ``articulation``, :data:`drumscribe.core.drums.ARTICULATION_CLASSES`; the
+bundled 8-class model has none): an open hi-hat is the hi-hat with an "o" above
+it, a pedal hi-hat an x below the staff (D4, feet), a cross-stick a circled-x on
+the snare's space, a rim shot the snare with an accent, a ride bell a diamond on
+the ride's line.
 
 Quantisation: every hit is placed on the beat map
 (:class:`~drumscribe.transcription.beats.BeatMap`).  With ``quantize`` (a
@@ -49,18 +52,22 @@ import numpy as np
 from drumscribe.core.atomic import atomic_write_bytes
 from drumscribe.core.errors import DrumscribeError
 
-# class -> (display step+octave, notehead, voice 1 = hands / 2 = feet, "open" mark)
-NOTATION: dict[str, tuple[str, str, int, bool]] = {
-    "crash": ("A5", "x", 1, False),
-    "hihat": ("G5", "x", 1, False),
-    "open_hihat": ("G5", "x", 1, True),
-    "ride": ("F5", "x", 1, False),
-    "hi_tom": ("E5", "normal", 1, False),
-    "mid_tom": ("D5", "normal", 1, False),
-    "snare": ("C5", "normal", 1, False),
-    "low_tom": ("A4", "normal", 1, False),
-    "kick": ("F4", "normal", 2, False),
-    "pedal_hihat": ("D4", "x", 2, False),
+# class or articulation (drumscribe.core.drums.ARTICULATION_CLASSES) -> (display step+octave, notehead,
+# voice 1 = hands / 2 = feet, mark: "" / "open" (a circle over it) / "accent")
+NOTATION: dict[str, tuple[str, str, int, str]] = {
+    "crash": ("A5", "x", 1, ""),
+    "hihat": ("G5", "x", 1, ""),
+    "hihat_open": ("G5", "x", 1, "open"),
+    "ride": ("F5", "x", 1, ""),
+    "ride_bell": ("F5", "diamond", 1, ""),
+    "hi_tom": ("E5", "normal", 1, ""),
+    "mid_tom": ("D5", "normal", 1, ""),
+    "snare": ("C5", "normal", 1, ""),
+    "cross_stick": ("C5", "circle-x", 1, ""),
+    "rimshot": ("C5", "normal", 1, "accent"),
+    "low_tom": ("A4", "normal", 1, ""),
+    "kick": ("F4", "normal", 2, ""),
+    "hihat_pedal": ("D4", "x", 2, ""),
 }
 TRIPLET_MARGIN = 0.5  # triplets win a beat only when their squared timing error is below this share of sixteenths'
 MUSESCORE_BINARIES = ("mscore3", "musescore3", "mscore", "musescore")
@@ -146,7 +153,7 @@ def build_score(events, class_names: Sequence[str], beat_map, quantize: str | No
     cells: dict[tuple[int, int], dict[int, list[str]]] = defaultdict(lambda: defaultdict(list))
     div_of: dict[int, int] = {}
     for e, (b, k, d) in zip(events, pos):
-        name = class_names[e.cls]
+        name = e.articulation if e.articulation in NOTATION else class_names[e.cls]
         if name not in NOTATION:
             continue
         voice = NOTATION[name][2]
@@ -211,11 +218,13 @@ def build_score(events, class_names: Sequence[str], beat_map, quantize: str | No
                     pieces = _pieces(gap, d, qpb)
                     heads = []
                     for name in sorted(slots[k], key=lambda n: list(NOTATION).index(n)):
-                        pitch, head, _, is_open = NOTATION[name]
+                        pitch, head, _, mark = NOTATION[name]
                         u = note.Unpitched(displayName=pitch)
                         u.notehead = head
-                        if is_open:
+                        if mark == "open":
                             u.articulations.append(articulations.OpenString())
+                        elif mark == "accent":
+                            u.articulations.append(articulations.Accent())
                         heads.append(u)
                     el = heads[0] if len(heads) == 1 else percussion.PercussionChord(heads)
                     el.quarterLength = pieces[0]
