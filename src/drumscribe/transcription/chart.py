@@ -21,7 +21,7 @@ the kick) and is left out.  Two hands: at most two pads per tick (:data:`HAND_PR
 Lower difficulties (:data:`REDUCTIONS`) are reductions of the level above, the way charters reduce:
 hands and kicks kept only on a coarser grid of the bar (Hard: eighths, Medium: eighths with the kick on
 quarters, Easy: quarters with the kick on half notes), the kick thinned first (a minimum gap), fewer
-simultaneous pads (Medium: one pad with a kick, Easy: one note at a time).  Each level's notes are a
+simultaneous pads (Medium: one pad with a kick, Easy: one pad, with or without the kick).  Each level's notes are a
 subset of the level above's (tested).
 """
 
@@ -77,7 +77,7 @@ class Reduction:
 REDUCTIONS: dict[str, Reduction] = {
     "hard": Reduction(0.5, 0.5, 0.5, 2, 2, 3),
     "medium": Reduction(0.5, 1.0, 1.0, 2, 1, 2),
-    "easy": Reduction(1.0, 2.0, 2.0, 1, 0, 1),
+    "easy": Reduction(1.0, 2.0, 2.0, 1, 1, 2),
 }
 EXPERT_MAX_PADS = 2
 
@@ -207,22 +207,16 @@ def notes_mid_bytes(events, class_names: Sequence[str], beat_map, duration: floa
     from drumscribe.transcription.midi_out import Note, midi_file_bytes
 
     levels = chart_difficulties(events, class_names, beat_map)
-
-    def sec(tick):
-        return float(beat_map.to_seconds(tick / TICKS_PER_BEAT))
-
-    def note(tick, pitch, vel):
-        return Note(sec(tick), pitch, vel, sec(tick + NOTE_TICKS) - sec(tick))
-
+    # (tick, pitch, velocity, length in ticks) per track; converted to seconds in one call per track
     drums, markers = [], set()
     for d, gems in levels.items():
         for g in gems:
             pitch = (EXPERT_PLUS_KICK if g.double_kick else DIFFICULTY_BASE[d]) if g.lane == "kick" \
                 else DIFFICULTY_BASE[d] + LANE_OFFSET[g.lane]
-            drums.append(note(g.tick, pitch, g.velocity))
+            drums.append((g.tick, pitch, g.velocity, NOTE_TICKS))
             if not g.cymbal and g.lane in TOM_MARKER:
                 markers.add((g.tick, TOM_MARKER[g.lane]))
-    drums += [note(t, p, NORMAL_VELOCITY) for t, p in sorted(markers)]
+    drums += [(t, p, NORMAL_VELOCITY, NOTE_TICKS) for t, p in sorted(markers)]
     qpb = beat_map.quarters_per_beat
     beat_notes = []
     end_q = float(beat_map.to_quarters(duration))
@@ -230,12 +224,20 @@ def notes_mid_bytes(events, class_names: Sequence[str], beat_map, duration: floa
         if q > end_q:
             break
         kind = "downbeat" if (i - beat_map.downbeat_index) % beat_map.beats_per_bar == 0 else "beat"
-        t = int(round(q * TICKS_PER_BEAT))
-        beat_notes.append(Note(sec(t), BEAT_NOTES[kind], NORMAL_VELOCITY, sec(t + TICKS_PER_BEAT // 4) - sec(t)))
+        beat_notes.append((int(round(q * TICKS_PER_BEAT)), BEAT_NOTES[kind], NORMAL_VELOCITY, TICKS_PER_BEAT // 4))
+
+    def notes(rows):
+        if not rows:
+            return []
+        a = np.asarray(rows, dtype=np.float64)
+        on = beat_map.to_seconds(a[:, 0] / TICKS_PER_BEAT)
+        off = beat_map.to_seconds((a[:, 0] + a[:, 3]) / TICKS_PER_BEAT)
+        return [Note(float(t), int(p), int(v), float(e - t)) for t, p, v, e in zip(on, a[:, 1], a[:, 2], off)]
+
     first = min((g.tick for g in levels["expert"]), default=0)
-    events_text = [(sec(max(first - int(qpb * TICKS_PER_BEAT), 0)), "[music_start]"),
-                   (float(duration), "[music_end]"), (float(duration), "[end]")]
-    return midi_file_bytes([(TRACK_DRUMS, drums, [(0.0, DYNAMICS_EVENT)]), (TRACK_BEAT, beat_notes),
+    start = float(beat_map.to_seconds(max(first - int(qpb * TICKS_PER_BEAT), 0) / TICKS_PER_BEAT))
+    events_text = [(start, "[music_start]"), (float(duration), "[music_end]"), (float(duration), "[end]")]
+    return midi_file_bytes([(TRACK_DRUMS, notes(drums), [(0.0, DYNAMICS_EVENT)]), (TRACK_BEAT, notes(beat_notes)),
                             (TRACK_EVENTS, [], events_text)], beat_map, ticks_per_beat=TICKS_PER_BEAT, channel=0)
 
 
@@ -294,14 +296,17 @@ def ogg_bytes(audio_path: str | Path) -> bytes:
     if data.shape[1] > 2:
         data = data[:, :2]
     buf = io.BytesIO()
-    try:
-        sf.write(buf, data, int(sr), format="OGG", subtype="VORBIS")
+    try:  # in blocks: libsndfile's Vorbis encoder crashes on one long write (minutes of audio)
+        with sf.SoundFile(buf, "w", int(sr), data.shape[1], format="OGG", subtype="VORBIS") as out:
+            for i in range(0, len(data), OGG_BLOCK):
+                out.write(data[i:i + OGG_BLOCK])
     except Exception as exc:
         raise AudioError(f"{p}: could not encode song.ogg (OGG Vorbis): {exc}") from None
     return buf.getvalue()
 
 
 CHART_FILES = ("notes.mid", "song.ini", "song.ogg")
+OGG_BLOCK = 16384  # frames per write to the OGG Vorbis encoder
 
 
 def write_chart_folder(folder: str | Path, audio_path: str | Path, events, class_names: Sequence[str], beat_map,
