@@ -79,7 +79,7 @@ def _calls(tree, names):
 
 def test_one_midi_writer_one_atomic_writer_one_synth_rate():
     """Only transcription/midi_out builds MIDI files, only core/atomic.py (and dataset/cache.py, for HDF5 files and folders, on atomic's
-    temp names) renames files into place, only synth/__init__ says 44100."""
+    temp names) renames files into place, only synth/constants.py says 44100."""
     offenders = []
     for path in sorted(SRC.rglob("*.py")):
         rel = path.relative_to(SRC).as_posix()
@@ -91,7 +91,7 @@ def test_one_midi_writer_one_atomic_writer_one_synth_rate():
                           if isinstance(n, ast.Call) and any(k.arg in ("resolution", "initial_tempo") for k in n.keywords)]
         if rel not in ("core/atomic.py", "dataset/cache.py"):  # cache.py: HDF5 files and .npy folders, on atomic's temp names
             offenders += [(rel, *c) for c in _calls(tree, ("os.replace", "os.rename"))]
-        if rel != "synth/__init__.py":
+        if rel != "synth/constants.py":
             offenders += [(rel, n.lineno, "44100") for n in ast.walk(tree)
                           if isinstance(n, ast.Constant) and n.value == 44100]
     # reading MIDI (mido.MidiFile(path)) is fine: only calls without a file argument build one

@@ -291,7 +291,7 @@ def ogg_bytes(audio_path: str | Path) -> bytes:
     except Exception:
         from drumscribe.audio.io import load_audio
 
-        sr = 44100
+        sr = SONG_OGG_RATE
         data = load_audio(p, sr)[:, None]
     if data.shape[1] > 2:
         data = data[:, :2]
@@ -307,6 +307,7 @@ def ogg_bytes(audio_path: str | Path) -> bytes:
 
 CHART_FILES = ("notes.mid", "song.ini", "song.ogg")
 OGG_BLOCK = 16384  # frames per write to the OGG Vorbis encoder
+SONG_OGG_RATE = 48_000  # song.ogg's rate when the input has to be decoded by the project's loader (44.1 kHz lives in synth only)
 
 
 def write_chart_folder(folder: str | Path, audio_path: str | Path, events, class_names: Sequence[str], beat_map,
