@@ -85,3 +85,76 @@ def test_bad_input_suite_prints_no_traceback(tmp_path, toy_root):
     for head, body in zip(blocks[::2], blocks[1::2]):
         lines = [x for x in head.splitlines()[1:] if x.strip()]
         assert len(lines) <= 1, head
+
+
+# ---------------------------------------------------------------- issue 23: every option that takes a number
+
+# Per command, a run that fails fast *after* its options are checked (a missing input), so a value that is
+# accepted costs nothing and a value that is refused must be refused first, naming its option.
+FAST_FAIL = {
+    "demo": ["--input", "{tmp}/missing.wav", "--out", "{tmp}/d"],
+    "synth": ["--out", "{tmp}/afile/s", "--kits", "procedural:1", "--no-progress"],
+    "preprocess": ["--config", "{tmp}/missing.yaml"],
+    "train": ["--config", "{tmp}/missing.yaml"],
+    "tune": ["--checkpoint", "{tmp}/missing.ckpt"],
+    "evaluate": ["--checkpoint", "{tmp}/missing.ckpt"],
+    "transcribe": ["{tmp}/missing.wav", "{tmp}/o.mid"],
+    "export": ["--checkpoint", "{tmp}/missing.ckpt", "{tmp}/o.onnx"],
+    "report": ["--run", "{tmp}/missing"],
+}
+FLOAT_VALUES = ["nan", "inf", "-1", "0", "0.5", "19", "401", "1e9", "1e308"]
+INT_VALUES = ["-1", "0", "1", "3", "1000000000"]
+
+
+def numeric_options():
+    """``(command, flag, dest, type, nargs)`` of every option of every command that takes a number."""
+    import argparse
+
+    from drumscribe.cli import build_parser
+
+    p = build_parser()
+    sub = next(a for a in p._actions if isinstance(a, argparse._SubParsersAction))
+    return [(name, a.option_strings[0], a.dest, a.type, a.nargs) for name, sp in sub.choices.items()
+            for a in sp._actions if a.type in (int, float) and a.option_strings and not a.choices]
+
+
+def test_every_numeric_option_has_a_range():
+    from drumscribe.core.options import range_for
+
+    opts = numeric_options()
+    assert len(opts) > 30 and set(FAST_FAIL) >= {o[0] for o in opts}
+    missing = [f"{c} {f}" for c, f, d, _, _ in opts if range_for(c, d) is None]
+    assert not missing, missing
+
+
+def test_every_numeric_option_refuses_bad_values_in_one_line(tmp_path):
+    from drumscribe.core.options import range_for
+
+    (tmp_path / "afile").write_text("x")
+    cases, expect = [], []
+    for cmd, flag, dest, typ, nargs in numeric_options():
+        values = FLOAT_VALUES if typ is float else INT_VALUES
+        groups = [[v, v2] for v, v2 in zip(values, values[1:] + values[:1])] if nargs == 2 else [[v] for v in values]
+        for vals in groups:
+            base = [x.format(tmp=tmp_path) for x in FAST_FAIL[cmd]]
+            cases.append([cmd, *base, flag, *vals])
+            r = range_for(cmd, dest)
+            ok = r.accepts([typ(v) for v in vals] if nargs == 2 else typ(vals[0]))
+            expect.append((flag, ok, bool(r.related)))
+    (tmp_path / "cases.json").write_text(json.dumps(cases))
+    p = subprocess.run([sys.executable, "-c", DRIVER, str(tmp_path / "cases.json")], capture_output=True, text=True,
+                       timeout=600)
+    err = p.stderr
+    assert p.returncode == 0, err[-3000:]
+    assert "Traceback" not in err, err[err.index("Traceback") - 2000:][:5000]
+    blocks = err.split("### ")[1:]
+    assert len(blocks) == 2 * len(cases)
+    for (head, body), (flag, ok, related), argv in zip(zip(blocks[::2], blocks[1::2]), expect, cases):
+        lines = [x for x in head.splitlines()[1:] if x.strip()]
+        assert len(lines) <= 1, head
+        rc = body.split("=", 1)[1].strip()
+        named = bool(lines) and f"error: {flag} " in lines[0]
+        if ok:  # in range; an option related to another one may still be refused for that relation
+            assert not named or related, (argv, head)
+        else:
+            assert rc == "2" and named, (argv, head)

@@ -24,6 +24,7 @@ from pathlib import Path
 from drumscribe.core.errors import DrumscribeError
 
 BACKENDS = ("onnx", "torch")
+VELOCITY_SOURCES = ("auto", "head", "strength", "fixed")  # as ``drumscribe transcribe --velocity``
 TORCH_SUFFIXES = (".ckpt", ".safetensors")
 
 
@@ -55,6 +56,8 @@ def load_model(path: str | Path | None = None, backend: str | None = None, devic
     ``.safetensors`` or a training ``.ckpt``.  ``threads``: CPU threads for the model
     (ONNX Runtime's intra-op threads, or ``torch.set_num_threads``); None keeps the library default.
     """
+    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
+        raise DrumscribeError(f"threads {threads!r}: must be a whole number, at least 1 (or None)")
     backend = backend_for(path, backend, device)
     if backend == "onnx":
         if path is not None and Path(path).suffix in TORCH_SUFFIXES:
@@ -95,20 +98,30 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: 
                velocity: str = "auto", backend: str | None = None, device: str = "cpu", threads: int | None = None):
     """Transcribe drums -> :class:`~drumscribe.transcription.inference.Transcription`.
 
-    ``audio``: a path (any format libsndfile reads, any rate and channel count) or a float array
-    ``(samples,)`` / ``(samples, channels)`` at ``sample_rate`` Hz (default: the model's rate).
+    ``audio``: a path (any format libsndfile reads, any rate and channel count), or an array shaped
+    ``(samples,)`` or ``(samples, channels)`` (as ``soundfile.read`` gives it; a ``(channels, samples)``
+    array is refused: pass ``audio.T``), float at full scale 1.0 or integer PCM (int16 etc., scaled by
+    its full scale), non-empty and finite.  ``sample_rate``: the array's rate in Hz, a positive whole
+    number (default: the model's rate); files carry their own.
     ``model``: a :func:`load_model` result, a model path, or None (the bundled model).
     ``threshold``: one onset threshold for every class (default: the model's tuned ones).
     ``velocity``: ``auto``, ``head``, ``strength`` or ``fixed`` (as ``drumscribe transcribe --velocity``).
     The result's ``events`` (time s, class index, velocity, strength = confidence) can be written with
-    ``to_midi(path)``, ``to_json()``, ``to_csv()``.
+    ``to_midi(path)``, ``to_json([path])``, ``to_csv([path])``: an existing file only with ``overwrite=True``
+    (else :class:`~drumscribe.core.errors.OutputExistsError`), the source audio never.
+    Every argument is checked first: a bad one is a :class:`DrumscribeError` naming it.
     """
     from drumscribe.transcription.bundle import ModelBundle
     from drumscribe.transcription.inference import transcribe_audio
 
+    if velocity not in VELOCITY_SOURCES:
+        raise DrumscribeError(f"velocity {velocity!r}: expected one of {', '.join(VELOCITY_SOURCES)}")
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+                                  or not 0.0 < float(threshold) < 1.0):
+        raise DrumscribeError(f"threshold must be in (0, 1), got {threshold!r}")
+    if model is not None and not isinstance(model, (ModelBundle, str, Path)):
+        raise DrumscribeError(f"model: expected a load_model() result or a model path, got {type(model).__name__}")
     bundle = model if isinstance(model, ModelBundle) else load_model(model, backend, device, threads)
-    if threshold is not None and not 0.0 < float(threshold) < 1.0:
-        raise DrumscribeError(f"threshold must be in (0, 1), got {threshold}")
     return transcribe_audio(bundle, audio if not isinstance(audio, str) else Path(audio), sample_rate=sample_rate,
                             thresholds=threshold, velocity_source=velocity,
                             device=bundle.meta.get("device", "cpu"))

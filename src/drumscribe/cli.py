@@ -72,6 +72,9 @@ def main(argv: list[str] | None = None) -> int:
     default_format = warnings.formatwarning
     warnings.formatwarning = _one_line_warning(args.command, default_format)
     try:
+        from drumscribe.core.options import check_args
+
+        check_args(args.command, args)  # every numeric option in its range, before any work
         return int(args._run(args) or 0)
     except DrumscribeError as exc:
         print(f"drumscribe {args.command}: error: {exc}", file=sys.stderr)

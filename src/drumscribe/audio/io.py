@@ -16,10 +16,7 @@ import numpy as np
 
 from drumscribe.core.errors import AudioError
 
-# Audio files a dataset folder holds (E-GMD: .wav), and what transcription/evaluation accept
-# (also .m4a, which only librosa/audioread can read).
-AUDIO_EXTENSIONS = (".wav", ".flac", ".ogg", ".mp3", ".aiff", ".aif")
-AUDIO_SUFFIXES = AUDIO_EXTENSIONS + (".m4a",)
+from drumscribe.core.filetypes import AUDIO_EXTENSIONS, AUDIO_SUFFIXES  # noqa: F401 (their home: core/filetypes.py)
 
 SILENCE_PEAK = 1e-4  # peak amplitude below which a file counts as silent (-80 dBFS)
 

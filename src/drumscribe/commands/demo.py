@@ -9,16 +9,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from drumscribe.core.outputs import add_output_argument, add_overwrite_argument
+
 DEMO_DIR = Path(__file__).resolve().parents[1] / "data" / "demo"
 DEMO_CLIP = DEMO_DIR / "demo_clip.flac"
 DEMO_TRUTH = DEMO_DIR / "demo_clip.midi"
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--out", default="outputs/demo", help="output folder (default outputs/demo)")
+    add_output_argument(p, "--out", kind="folder", default="outputs/demo",
+                        help="output folder (default outputs/demo): CLIP.mid, CLIP.png, CLIP.musicxml")
     p.add_argument("--input", default=None, help="another audio file instead of the bundled clip")
     p.add_argument("--checkpoint", default=None, help="another model instead of the bundled one")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
+    add_overwrite_argument(p, "existing files of an earlier demo (or hand-made ones) in --out")
 
 
 def truth_by_class(bundle, truth_midi: Path) -> list:
@@ -59,16 +63,21 @@ def run(args) -> int:
     truth = None if args.input else DEMO_TRUTH
     if not clip.is_file():
         raise DrumscribeError(f"{clip}: demo audio not found")
+    from drumscribe.core.outputs import OutputRule, model_files
+
     out = Path(args.out)
+    midi_path, png_path, xml_path = (out / f"{clip.stem}{s}" for s in (".mid", ".png", ".musicxml"))
+    rule = OutputRule("demo", [clip, truth, *model_files(args.checkpoint)], args.overwrite)
+    write = {p: rule.may_write(p) for p in (midi_path, png_path, xml_path)}  # the overwrite rule, before any work
     out.mkdir(parents=True, exist_ok=True)
     console = Console(highlight=False)
     bundle, thresholds = load_for_transcription(args.checkpoint, [], None, threads=args.threads)
     console.print(f"model: {bundle.path}")
     opts = argparse.Namespace(velocity="auto", window=None, overlap=None, device="cpu")
-    midi_path, png_path = out / f"{clip.stem}.mid", out / f"{clip.stem}.png"
     has_truth = truth is not None and truth.is_file()
-    tr = transcribe_file(bundle, thresholds, clip, midi_path, "midi", opts, None if has_truth else png_path, console)
-    if has_truth:  # the piano roll with the truth drawn under the prediction
+    tr = transcribe_file(bundle, thresholds, clip, midi_path if write[midi_path] else None, "midi", opts,
+                         None if has_truth or not write[png_path] else png_path, console)
+    if has_truth and write[png_path]:  # the piano roll with the truth drawn under the prediction
         from drumscribe.transcription.decoding import events_by_class
         from drumscribe.transcription.plotting import piano_roll
 
@@ -101,11 +110,15 @@ def run(args) -> int:
     beat_map = beat_map_for(tr, bundle, opts)
     console.print(f"tempo {beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm, {beat_map.meter}, "
                   f"{len(beat_map.downbeats[beat_map.downbeats <= tr.duration])} bars")
-    try:  # the chart needs the optional music21 (drumscribe[score])
-        score_path = write_score(out / f"{clip.stem}.musicxml", tr.events, bundle.class_names, beat_map,
-                                 "musicxml", title=clip.stem)[0]
-        chart = f" and {score_path} (drum chart: open it in MuseScore)"
-    except DrumscribeError as e:
-        chart = f"; no drum chart ({e})"
-    console.print(f"wrote {midi_path} (General MIDI drums, channel 10, tempo map), {png_path} (piano roll){chart}")
+    chart = ""
+    if write[xml_path]:
+        try:  # the chart needs the optional music21 (drumscribe[score])
+            score_path = write_score(xml_path, tr.events, bundle.class_names, beat_map, "musicxml", title=clip.stem)[0]
+            chart = f"{score_path} (drum chart: open it in MuseScore)"
+        except DrumscribeError as e:
+            chart = f"no drum chart ({e})"
+    wrote = [f"{midi_path} (General MIDI drums, channel 10, tempo map)" if write[midi_path] else None,
+             f"{png_path} (piano roll)" if write[png_path] else None, chart or None]
+    wrote = [w for w in wrote if w]
+    console.print(f"wrote {', '.join(wrote)}" if wrote else f"nothing written: every output exists in {out}")
     return 0

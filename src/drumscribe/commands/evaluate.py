@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 
 from drumscribe.core.config import add_set_argument
+from drumscribe.core.outputs import add_output_argument, add_overwrite_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -30,27 +31,48 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_set_argument(parser, "override a config key, repeatable (e.g. --set data.processed_root=/data/cache)")
     parser.add_argument("--split", default="test",
                         help="train, val or test (read from the feature cache), or a folder of audio+MIDI pairs")
-    parser.add_argument("--output", default=None, help="write all results as JSON here")
+    add_output_argument(parser, "--output", default=None, help="write all results as JSON here")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="onset matching window in seconds (default postprocessing.onset_tolerance, 0.05)")
     parser.add_argument("--threshold", type=float, default=None, help="one onset threshold for every class")
-    parser.add_argument("--plot", default=None, metavar="DIR",
+    add_output_argument(parser, "--plot", kind="folder", default=None, metavar="DIR",
                         help="write piano rolls (truth vs prediction) of the best and worst files here")
     parser.add_argument("--plot-files", type=int, default=3, help="how many best and worst files to plot (default 3)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for the model (default: the runtime's, one per core)")
+    add_overwrite_argument(parser, "an existing --output file or plot")
 
 
-def check_outputs(args) -> None:
-    """``--output`` and ``--plot`` must be writable *before* the evaluation runs (OSError naming the path)."""
+def output_rule(args):
+    """The overwrite rule (:mod:`drumscribe.core.outputs`) for this run: its inputs are the model (and its
+    sidecar), the config, and a folder split's audio, MIDI and CSV files."""
+    from pathlib import Path
+
+    from drumscribe.audio.io import AUDIO_SUFFIXES
+    from drumscribe.core.outputs import OutputRule, model_files
+
+    inputs = [*model_files(args.checkpoint), args.config]
+    if args.split and Path(args.split).is_dir():
+        keep = {*AUDIO_SUFFIXES, ".mid", ".midi", ".csv"}
+        inputs += [p for p in Path(args.split).rglob("*") if p.suffix.lower() in keep]
+    return OutputRule("evaluate", [p for p in inputs if p], getattr(args, "overwrite", False))
+
+
+def check_outputs(args, rule=None) -> bool:
+    """``--output`` and ``--plot`` checked *before* the evaluation runs: an input is refused, a folder that
+    cannot be written is an OSError naming it.  False when ``--output`` exists and is kept (nothing to do)."""
     from pathlib import Path
 
     from drumscribe.core.atomic import check_destination
 
+    rule = rule or output_rule(args)
     if args.output:
-        check_destination(args.output)
+        check_destination(args.output)  # a folder there, a file in the way: the OS error (exit 1)
+    if args.output and not rule.may_write(args.output):
+        return False
     if args.plot:
         check_destination(Path(args.plot) / "piano-roll.png")
+    return True
 
 
 def evaluate(args) -> dict:
@@ -58,12 +80,14 @@ def evaluate(args) -> dict:
     from drumscribe.core.version import __version__
     from drumscribe.api import load_model
     from drumscribe.transcription.bundle import resolve
-    from drumscribe.core.errors import ConfigError
     from drumscribe.evaluation.evaluate import evaluate_predictions, is_named_split, predict_items, split_items
 
-    if args.tolerance is not None and args.tolerance <= 0:
-        raise ConfigError("--tolerance must be positive")
-    check_outputs(args)
+    from drumscribe.core.options import check_args
+
+    check_args("evaluate", args)  # also when called as a function, not through the CLI
+    rule = output_rule(args)
+    if not check_outputs(args, rule):
+        return {}
     bundle = load_model(args.checkpoint, args.backend, threads=args.threads)
     cfg, thresholds = resolve(bundle, args.config, args.overrides, args.threshold)
     items = split_items(cfg, args.split, bundle.cache_key)
@@ -75,11 +99,11 @@ def evaluate(args) -> dict:
         "drumscribe_version": __version__,
     })
     if args.plot:
-        _plots(args.plot, preds, results, cfg, bundle.class_names, thresholds, args.plot_files)
+        _plots(args.plot, preds, results, cfg, bundle.class_names, thresholds, args.plot_files, rule)
     return results
 
 
-def _plots(folder, preds, results, cfg, class_names, thresholds, n) -> None:
+def _plots(folder, preds, results, cfg, class_names, thresholds, n, rule) -> None:
     from pathlib import Path
 
     from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
@@ -97,8 +121,10 @@ def _plots(folder, preds, results, cfg, class_names, thresholds, n) -> None:
         ref = onsets_by_class(p.item.note_times, p.item.note_classes, len(class_names))
         f1 = results["files"][i]["f1"]
         stem = p.item.name.replace("/", "__").rsplit(".", 1)[0]
-        piano_roll(Path(folder) / f"{tag}-{f1:.3f}-{stem}.png", class_names, est, ref, p.onset_probs,
-                   clock.frame_rate, title=f"{p.item.name}  F1={f1:.3f} ({tag})")
+        target = Path(folder) / f"{tag}-{f1:.3f}-{stem}.png"
+        if rule.may_write(target):
+            piano_roll(target, class_names, est, ref, p.onset_probs, clock.frame_rate,
+                       title=f"{p.item.name}  F1={f1:.3f} ({tag})")
 
 
 def run(args) -> int:
@@ -110,6 +136,8 @@ def run(args) -> int:
     from drumscribe.core.atomic import atomic_write_bytes
 
     results = evaluate(args)
+    if not results:  # --output exists and is kept: the notice said so
+        return 0
     console = Console()
     console.print(f"checkpoint: {results['checkpoint']}  split: {results['split']}  "
                   f"thresholds: {', '.join(f'{k}={v:.2f}' for k, v in results['thresholds'].items())}")

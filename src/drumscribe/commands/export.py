@@ -14,14 +14,17 @@ from __future__ import annotations
 
 import argparse
 
+from drumscribe.core.outputs import add_output_argument, add_overwrite_argument
+
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", required=True, help="a .ckpt from `drumscribe train` or a shipped .safetensors")
-    parser.add_argument("output", help="the .onnx file to write (its .json sidecar is written beside it)")
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing OUTPUT")
+    add_output_argument(parser, "output", help="the .onnx file to write (its .json sidecar is written beside it)")
+    add_overwrite_argument(parser, "an existing OUTPUT and its .json sidecar")
 
 
 def run(args) -> int:
+    import sys
     from pathlib import Path
 
     from drumscribe.api import require_torch
@@ -32,9 +35,18 @@ def run(args) -> int:
         raise DrumscribeError(f"{out}: the output must end in .onnx")
     if Path(args.checkpoint).suffix == ".onnx":
         raise DrumscribeError(f"{args.checkpoint}: already an ONNX model")
-    for p in (out, out.with_suffix(".json")):
-        if p.exists() and not args.overwrite:
-            raise DrumscribeError(f"{p}: exists (pass --overwrite to replace it)")
+    from drumscribe.core.outputs import OutputRule, model_files
+
+    rule = OutputRule("export", model_files(args.checkpoint), args.overwrite)  # a model (and its sidecar)
+    targets = (out, out.with_suffix(".json"))
+    kept = [p for p in targets if rule.kept(p)]  # refuses an input (a model's sidecar too) first
+    if kept:
+        from drumscribe.core.outputs import skip_notice
+
+        print(skip_notice("export", kept[0]), file=sys.stderr)
+        return 0
+    for p in targets:
+        rule.may_write(p)  # a folder that cannot be written fails now, before the export
     require_torch("drumscribe export")
     import numpy as np
     import torch

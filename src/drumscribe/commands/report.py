@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 
 from drumscribe.core.config import add_set_argument
+from drumscribe.core.outputs import add_output_argument, add_overwrite_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--midi", default=None, help="a MIDI file made by `drumscribe transcribe` (checked non-empty)")
     parser.add_argument("--epochs", type=int, default=None,
                         help="configured epoch count, at least 1 (default: from the config)")
-    parser.add_argument("--json", dest="json_out", default=None, help="also write the decision as JSON here")
+    add_output_argument(parser, "--json", dest="json_out", default=None, help="also write the decision as JSON here")
+    add_overwrite_argument(parser, "an existing --json file")
 
 
 def _find_eval(folder):
@@ -101,11 +103,14 @@ def run(args) -> int:
     from drumscribe.core.atomic import atomic_write_bytes
     from drumscribe.evaluation.report import count_midi_notes, decide, load_history
 
-    if args.json_out:
-        from drumscribe.core.atomic import check_destination
-
-        check_destination(args.json_out)  # fail before reading and deciding, not after
     inp = resolve_inputs(args)
+    if args.json_out:  # the overwrite rule (drumscribe.core.outputs), before reading and deciding
+        from drumscribe.core.outputs import OutputRule
+
+        rule = OutputRule("report", [inp["eval"], inp["history"], inp["midi"], inp["checkpoint"], args.config],
+                          args.overwrite)
+        if not rule.may_write(args.json_out):
+            return 0
     rows = load_history(inp["history"])
     midi_notes = count_midi_notes(inp["midi"]) if inp["midi"] is not None else None
     d = decide(rows, inp["results"], inp["epochs"], midi_notes)

@@ -9,11 +9,15 @@ from __future__ import annotations
 
 import argparse
 
+from drumscribe.core.outputs import add_output_argument
+
 REALISM_FLAGS = ("reverb", "eq", "compress", "noise", "level", "backing", "bleed", "master", "bandlimit", "codec")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--out", help="output folder (E-GMD release layout)")
+    add_output_argument(parser, "--out", kind="resumable",
+                        help="output folder (E-GMD release layout); a re-run with the same settings completes it, "
+                             "one with other settings is refused")
     parser.add_argument(
         "--performances-from", metavar="DIR",
         help="render the human performances of a GMD folder (info.csv + .mid) or an E-GMD folder (its CSV + .midi) "
@@ -33,7 +37,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--num-workers", type=int, default=1, metavar="N", help="parallel render processes (output identical for any N)")
     parser.add_argument("--channels", type=int, choices=(1, 2), default=1, help="1 = mono (default), 2 = stereo; 44.1 kHz 16-bit either way")
-    parser.add_argument("--max-seconds", type=float, help="cap each performance's duration (tiny datasets, fixtures)")
+    parser.add_argument("--max-seconds", type=float,
+                        help="cap each performance's duration, seconds > 0 (tiny datasets, fixtures; default: no cap)")
     g = parser.add_argument_group("realism (off by default)")
     g.add_argument("--realism", action="store_true", help="turn on every effect below")
     for name, text in (
@@ -114,6 +119,9 @@ def run(args: argparse.Namespace) -> int:
         return _list_kits(args.pool)
     if not args.out:
         raise DrumscribeError("--out DIR is required (or --list-kits)")
+    from drumscribe.core.options import check_args
+
+    check_args("synth", args)  # every number in its range (drumscribe.core.options), before any work
     if args.num_workers < 1:
         raise DrumscribeError("--num-workers must be >= 1")
     if not 0.0 <= args.realism_prob <= 1.0:

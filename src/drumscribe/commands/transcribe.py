@@ -22,18 +22,20 @@ import sys
 
 from drumscribe.transcription.beats import METERS
 from drumscribe.core.config import add_set_argument
+from drumscribe.core.outputs import add_output_argument, file_ids, model_files, refusal  # noqa: F401 (the one rule)
 from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.api import load_for_transcription
 from drumscribe.transcription.files import transcribe_file
 from drumscribe.transcription.midi_out import QUANTIZE_CHOICES
 
+PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what the piano roll (matplotlib) writes
 FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv", "musicxml": ".musicxml", "pdf": ".pdf", "png": ".png"}
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="audio file, or a folder of audio files")
-    parser.add_argument("output", help="output file (.mid/.midi, .json, .csv; a drum score: .musicxml, .pdf, .png), "
-                                       "or a folder when INPUT is a folder")
+    add_output_argument(parser, "output", help="output file (.mid/.midi, .json, .csv; a drum score: .musicxml, .pdf, "
+                                               ".png), or a folder when INPUT is a folder")
     parser.add_argument("--checkpoint", default=None,
                         help="a .ckpt from `drumscribe train` or a .safetensors model (default: the bundled model)")
     parser.add_argument("--format", choices=tuple(FORMAT_SUFFIX), default=None,
@@ -44,7 +46,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="velocity source: the model's velocity head, the onset strength, or "
                              "midi.default_velocity (auto: head if the model has one, else strength)")
     add_set_argument(parser, "override a decoding/MIDI config key, e.g. --set postprocessing.min_onset_interval=0.03")
-    parser.add_argument("--plot", default=None, help="write a piano-roll PNG here (a folder in folder mode)")
+    add_output_argument(parser, "--plot", default=None,
+                        help=f"write a piano-roll image here ({'/'.join(PLOT_SUFFIXES)}; a folder in folder mode)")
     parser.add_argument("--threads", type=int, default=None,
                         help="CPU threads for the model (default: the runtime's, one per core)")
     parser.add_argument("--window", type=float, default=None, help="model window, seconds (default 20)")
@@ -74,25 +77,37 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 # two inputs that would share an output name (take.wav, take.flac) get the full input name plus the output
 # suffix instead (take.wav.mid, take.flac.mid).
 
-MIN_WINDOW_S = 2.0  # shorter model windows give the recurrent layers too little context (wrong onsets)
-
-
 def validate_options(args) -> None:
-    """``--window/--overlap/--threads/--device`` checked before any work (:class:`ConfigError`, one line)."""
-    import math
-
+    """Numbers in their ranges (:mod:`drumscribe.core.options`: ``--window``, ``--threads``, ``--tempo``...),
+    ``--overlap`` shorter than the window, ``--device`` present: checked before any work (one line)."""
     from drumscribe.core.errors import ConfigError
+    from drumscribe.core.options import check_args
     from drumscribe.transcription.inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S
 
-    if args.window is not None and not (math.isfinite(args.window) and args.window >= MIN_WINDOW_S):
-        raise ConfigError(f"--window {args.window:g}: must be at least {MIN_WINDOW_S:g} seconds")
+    check_args("transcribe", args)
     window = DEFAULT_WINDOW_S if args.window is None else args.window
     overlap = DEFAULT_OVERLAP_S if args.overlap is None else args.overlap
-    if not (math.isfinite(overlap) and 0 <= overlap < window):
+    if not 0 <= overlap < window:
         raise ConfigError(f"--overlap {overlap:g}: must be at least 0 and shorter than the window ({window:g} s)")
-    if args.threads is not None and args.threads < 1:
-        raise ConfigError(f"--threads {args.threads}: must be at least 1")
     check_device(args.device)
+
+
+def check_single_outputs(out_path, plot, fmt) -> None:
+    """Single-file mode: an output name that says what it holds (or ``--format``), a plot name matplotlib writes,
+    and two distinct files (:class:`ConfigError` / :class:`OutputExistsError`, one line)."""
+    from pathlib import Path
+
+    from drumscribe.core.errors import ConfigError
+    from drumscribe.core.outputs import OutputRule
+    from drumscribe.transcription.midi_out import SUFFIX_FORMAT
+
+    if fmt is None and out_path.suffix.lower() not in SUFFIX_FORMAT and out_path.suffix.lower() not in AUDIO_SUFFIXES:
+        raise ConfigError(f"{out_path}: unknown output type {out_path.suffix or '(no suffix)'!r}; name it "
+                          f"{', '.join(sorted(set(SUFFIX_FORMAT)))} or pass --format")
+    if plot is not None:
+        if Path(plot).suffix.lower() not in PLOT_SUFFIXES:
+            raise ConfigError(f"--plot {plot}: a piano roll is written as {', '.join(PLOT_SUFFIXES)}")
+        OutputRule("transcribe").distinct([out_path, Path(plot)])
 
 
 def check_device(device: str) -> None:
@@ -116,39 +131,6 @@ def check_device(device: str) -> None:
         raise ConfigError(f"--device {device}: MPS is not available here; use --device cpu")
     elif dev.type not in ("cpu", "cuda", "mps"):
         raise ConfigError(f"--device {device}: unsupported device type {dev.type!r} (cpu, cuda, mps)")
-
-
-def file_ids(paths) -> dict:
-    """``{(device, inode): path}`` of existing files (what "the same file" means, links included)."""
-    import os
-
-    out = {}
-    for p in paths:
-        try:
-            st = os.stat(p)
-        except OSError:
-            continue
-        out[(st.st_dev, st.st_ino)] = p
-    return out
-
-
-def refusal(target, input_ids: dict) -> str | None:
-    """Why ``target`` must never be written (it is an input, also through a link, or an existing audio file
-    or folder); None when it may be (subject to the --overwrite rule).  ``input_ids``: :func:`file_ids`."""
-    from pathlib import Path
-
-    target = Path(target)
-    if not (target.exists() or target.is_symlink()):
-        return None
-    same = file_ids([target])
-    for key in same:
-        if key in input_ids:
-            return f"{target}: is the input {input_ids[key]}; refusing to write over it"
-    if target.is_dir():
-        return f"{target}: is a folder; an output file is needed"
-    if target.suffix.lower() in AUDIO_SUFFIXES or target.resolve().suffix.lower() in AUDIO_SUFFIXES:
-        return f"{target}: is an existing audio file; refusing to write over it (choose a .mid/.json/.csv name)"
-    return None
 
 
 def folder_targets(files, in_root, out_root, suffix: str):
@@ -194,9 +176,10 @@ def run(args) -> int:
             out_path = out_path / (in_path.stem + FORMAT_SUFFIX[args.format or "midi"])
         outputs = [out_path] + ([Path(args.plot)] if args.plot else [])
         for o in outputs:
-            why = refusal(o, file_ids([in_path]))
+            why = refusal(o, file_ids([in_path, *model_files(args.checkpoint)]))
             if why:
                 raise OutputExistsError(why)
+        check_single_outputs(out_path, args.plot, args.format)
         if out_path.suffix.lower() in AUDIO_SUFFIXES:
             raise OutputExistsError(f"{out_path}: an audio file name; choose a .mid/.json/.csv output name")
         existing = [o for o in outputs if o.exists() or o.is_symlink()]
@@ -223,7 +206,7 @@ def run(args) -> int:
                                                  args.device, args.threads)
     console = None if args.quiet else _console()
     failed, skipped, done = list(clashes), [], 0
-    input_ids = file_ids(files)
+    input_ids = file_ids([*files, *model_files(args.checkpoint)])
     for f in clashes:
         print(f"drumscribe transcribe: error: {f}: its output name is taken by another input; rename one",
               file=sys.stderr)

@@ -1,6 +1,8 @@
 """Tune per-class onset thresholds on the validation split and store them in the checkpoint.
 
 The method (grid, ties, classes without support) is described in :mod:`drumscribe.evaluation.tuning`.
+Rewriting the checkpoint is the command's job (in place, atomically: a temp file renamed over it; through a
+symbolic link the linked file is tuned and the link kept); nothing else is written.
 """
 
 from __future__ import annotations
@@ -8,10 +10,12 @@ from __future__ import annotations
 import argparse
 
 from drumscribe.core.config import add_set_argument
+from drumscribe.core.outputs import add_output_argument
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--checkpoint", required=True, help="a .ckpt or shipped .safetensors to tune (rewritten in place)")
+    add_output_argument(parser, "--checkpoint", kind="in-place", required=True,
+                        help="a .ckpt or shipped .safetensors to tune (rewritten in place)")
     parser.add_argument("--config", default=None, help="YAML config for paths (default: the checkpoint's)")
     add_set_argument(parser)
     parser.add_argument("--split", default="val", help="train, val or test from the cache, or a folder of audio+MIDI")
@@ -21,11 +25,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
+    from pathlib import Path
+
     import torch
 
     from drumscribe.evaluation.tuning import tune_checkpoint
 
     if args.threads:
         torch.set_num_threads(args.threads)
-    tune_checkpoint(args.checkpoint, args.config, args.overrides, args.split, args.tolerance, args.dry_run)
+    ckpt = Path(args.checkpoint).expanduser()
+    if ckpt.is_symlink():  # tune the file the link names; replacing the link itself would cut it loose
+        ckpt = ckpt.resolve()
+    tune_checkpoint(ckpt, args.config, args.overrides, args.split, args.tolerance, args.dry_run)
     return 0

@@ -35,6 +35,50 @@ def parse_temp_name(name: str) -> tuple[str, int] | None:
     return "-".join(tail[:-2]), int(tail[-2])
 
 
+def writer_alive(host: str, pid: int) -> bool:
+    """Whether the writer of a temp file may still be running (another host's writer is assumed alive)."""
+    if host != writer_tag().rsplit("-", 1)[0]:
+        return True
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def remove_stale_temps(path: str | Path, owner=None) -> None:
+    """Delete the temp files a *dead* writer (``kill -9``) left for ``path``; never a live writer's.
+
+    ``owner``: ``name -> (host, pid) | None`` (default :func:`parse_temp_name`).
+    """
+    import shutil
+
+    path = Path(path)
+    owner = owner or parse_temp_name
+    try:
+        leftovers = list(path.parent.glob(f".{glob_escape(path.name)}{TMP_MARK}*"))
+    except OSError:
+        return
+    for p in leftovers:
+        who = owner(p.name)
+        if who is None or writer_alive(*who):
+            continue
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
 def _blocking_file(folder: Path) -> Path | None:
     """The first component of ``folder`` that exists but is not a folder (None if there is none)."""
     for p in [*reversed(folder.parents), folder]:
@@ -83,6 +127,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write ``data`` to ``path`` so that readers see the old file or the new one, never half of one."""
     path = Path(path)
     ensure_parent(path)
+    remove_stale_temps(path)
     tmp = temp_sibling(path)
     try:
         with open(tmp, "wb") as fh:

@@ -39,7 +39,8 @@ from typing import Any
 import numpy as np
 
 from drumscribe.core.version import CACHE_FORMAT_VERSION, __version__
-from drumscribe.core.atomic import TMP_MARK, ensure_parent, parse_temp_name, temp_sibling, writer_tag
+from drumscribe.core.atomic import TMP_MARK, ensure_parent, parse_temp_name, temp_sibling, writer_alive, writer_tag
+from drumscribe.core.atomic import remove_stale_temps as _remove_stale_temps
 from drumscribe.core.config import Config, stable_hash
 from drumscribe.core.errors import CacheError
 from drumscribe.audio.features import feature_params
@@ -76,21 +77,6 @@ def _tmp_sibling(path: Path) -> Path:
     return temp_sibling(path)
 
 
-def writer_alive(host: str, pid: int) -> bool:
-    """Whether the writer of a temp file may still be running (another host's writer is assumed alive)."""
-    if host != writer_tag().rsplit("-", 1)[0]:
-        return True
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 def _temp_owner(name: str) -> tuple[str, int] | None:
     owner = parse_temp_name(name)
     if owner is None:  # the pre-identity form ``.<name>.tmp-<pid>-<hex>``: this host's
@@ -102,15 +88,7 @@ def _temp_owner(name: str) -> tuple[str, int] | None:
 
 def remove_stale_temps(path: Path) -> None:
     """Delete leftovers of *dead* writers for this entry (never the entry itself, never a live writer's temp)."""
-    if path.parent.is_dir():
-        for p in path.parent.glob(f".{path.name}{TMP_MARK}*"):
-            owner = _temp_owner(p.name)
-            if owner is None or writer_alive(*owner):
-                continue
-            if p.is_dir():
-                shutil.rmtree(p, ignore_errors=True)
-            else:
-                p.unlink(missing_ok=True)
+    _remove_stale_temps(path, _temp_owner)
 
 
 def write_item(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:

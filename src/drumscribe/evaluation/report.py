@@ -206,8 +206,20 @@ def criteria(history: Sequence[dict], eval_results: dict, expected_epochs: int |
 # ------------------------------------------------------------------ files
 
 def load_history(path: str | Path) -> list[dict]:
-    """Rows of a ``metrics_history.csv`` (or a JSON list of rows / ``{"rows": [...]}``)."""
-    path = Path(path)
+    """Rows of a ``metrics_history.csv`` (or a JSON list of rows / ``{"rows": [...]}``).
+
+    A file without a single ``val_loss`` value is not a training history (no decision can come from it):
+    :class:`DrumscribeError` naming it, never a "Plateaued" row computed from nothing.
+    """
+    rows = _read_history(Path(path))
+    if not history_series(rows, "val_loss")[1]:
+        cols = sorted({k for r in rows for k in r if k is not None})
+        raise DrumscribeError(f"{path}: not a training history (no val_loss values; columns: "
+                              f"{', '.join(cols) or 'none'}); pass the metrics_history.csv `drumscribe train` wrote")
+    return rows
+
+
+def _read_history(path: Path) -> list[dict]:
     if not path.is_file():
         raise DrumscribeError(f"{path}: training history not found")
     try:

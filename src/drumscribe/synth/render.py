@@ -483,7 +483,10 @@ def run_record(params: dict) -> dict:
 def check_rerun(out: Path, record: dict) -> None:
     """Refuse (one line) a re-run whose rows would not fit the folder's CSV: other settings than the recorded
     ones, or a CSV (a real E-GMD release, a hand-made one) that no ``drumscribe synth`` run recorded."""
+    from drumscribe.core.atomic import check_destination
+
     csv_path, rec_path = out / CSV_NAME, out / RECORD_NAME
+    check_destination(csv_path)  # a file in the way, a read-only folder: fail now, not after planning
     if not rec_path.is_file():
         if csv_path.exists():
             raise DrumscribeError(f"{csv_path}: not listed by a `drumscribe synth` run that recorded its settings "

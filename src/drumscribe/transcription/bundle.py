@@ -38,6 +38,26 @@ class ModelBundle:
     cache_key: str | None = None
     meta: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        check_class_counts(self.path, self.class_names, self.thresholds, getattr(self.model, "n_classes", None),
+                           getattr(self.config, "n_classes", None))
+
+
+def check_class_counts(where, class_names, thresholds, n_outputs=None, n_config=None) -> None:
+    """A model's class names, thresholds, config and network outputs must agree in number (a sidecar that
+    disagrees with its graph is refused at load, in one line naming the file)."""
+    counts = {"class names": len(class_names or [])}
+    if thresholds:
+        counts["thresholds"] = len(thresholds)
+    if n_config is not None:
+        counts["config classes (model.n_classes)"] = int(n_config)
+    if n_outputs is not None:
+        counts["network outputs"] = int(n_outputs)
+    if len(set(counts.values())) > 1:
+        side = sidecar_path(Path(where)) if where is not None and Path(where).suffix in (".onnx", ".safetensors") else where
+        raise CheckpointError(f"{side}: the model's class counts disagree ("
+                              + ", ".join(f"{v} {k}" for k, v in counts.items()) + "); not usable")
+
 
 def default_model_path() -> Path:
     """Where the shipped model lives inside the package (may not exist yet)."""

@@ -22,7 +22,10 @@ def beat_map_for(tr, bundle, args):
 
 
 def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=None, console=None):
-    """Transcribe one file and write the output; returns the :class:`~drumscribe.transcription.inference.Transcription`."""
+    """Transcribe one file and write the output; returns the :class:`~drumscribe.transcription.inference.Transcription`.
+
+    ``out_path``/``plot_path`` None: not written (the caller kept an existing file under the overwrite rule,
+    :mod:`drumscribe.core.outputs`, which callers apply before calling this)."""
     from drumscribe.transcription.inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, transcribe_audio
     from drumscribe.transcription.midi_out import write_events
 
@@ -34,7 +37,9 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
               f"writing an empty {fmt.upper()} file", file=sys.stderr)
     beat_map = beat_map_for(tr, bundle, args)
     quantize = getattr(args, "quantize", "off")
-    if fmt in SCORE_FORMATS:
+    if out_path is None:
+        pass
+    elif fmt in SCORE_FORMATS:
         from drumscribe.transcription.score import write_score
 
         write_score(out_path, tr.events, bundle.class_names, beat_map, fmt,
@@ -53,6 +58,7 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
         found = ", ".join(f"{n} {k}" for k, n in zip(bundle.class_names, counts) if n) or "no drum hits"
         rtf = tr.duration / tr.timings["total"] if tr.timings["total"] > 0 else float("inf")
         console.print(f"{in_path}: {tr.duration:.1f} s, {len(tr.events)} hits ({found}), "
-                      f"{beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm {beat_map.meter} -> {out_path} "
+                      f"{beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm {beat_map.meter}"
+                      + (f" -> {out_path}" if out_path is not None else "") + " "
                       f"[{rtf:.0f}x real time]", highlight=False)
     return tr

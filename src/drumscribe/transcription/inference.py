@@ -183,31 +183,110 @@ class Transcription:
     peak: float = 0.0
     timings: dict = field(default_factory=dict)
     midi_config: object = None  # the model's ``cfg.midi`` (GM notes, ticks, tempo) for the writers below
+    source: Path | None = None  # the audio file transcribed (None for an array): never written over
 
-    def to_midi(self, path) -> "Path":
-        """Write a General MIDI drum file (atomically; see :mod:`drumscribe.transcription.midi_out`); returns the path."""
-        from drumscribe.transcription.midi_out import write_events
+    # The writers keep the project's overwrite rule (drumscribe.core.outputs): an existing file is replaced
+    # only with ``overwrite=True`` (else OutputExistsError naming it); the source audio and any existing audio
+    # file never.  Writes are atomic.
 
-        return write_events(path, self.events, self.class_names, self.midi_config, "midi", self.duration)
+    def to_midi(self, path, overwrite: bool = False) -> "Path":
+        """Write a General MIDI drum file (see :mod:`drumscribe.transcription.midi_out`); returns the path."""
+        return self._write(path, "midi", overwrite)
 
-    def to_json(self) -> str:
-        """The events as JSON text (the format of ``drumscribe transcribe --format json``)."""
+    def to_json(self, path=None, overwrite: bool = False):
+        """The events as JSON text (the format of ``drumscribe transcribe --format json``); with ``path``:
+        written there, the path returned."""
+        return self._write(path, "json", overwrite)
+
+    def to_csv(self, path=None, overwrite: bool = False):
+        """The events as CSV text (``time,class,name,note,velocity,strength,...``); with ``path``: written there."""
+        return self._write(path, "csv", overwrite)
+
+    def _write(self, path, fmt: str, overwrite: bool):
         from drumscribe.transcription.midi_out import events_bytes
 
-        return events_bytes(self.events, self.class_names, self.midi_config, "json", self.duration).decode()
+        data = events_bytes(self.events, self.class_names, self.midi_config, fmt, self.duration)
+        if path is None:
+            return data.decode()
+        from drumscribe.core.atomic import atomic_write_bytes
+        from drumscribe.core.outputs import guard_api_write
 
-    def to_csv(self) -> str:
-        """The events as CSV text (``time,class,name,note,velocity,strength``)."""
-        from drumscribe.transcription.midi_out import events_bytes
+        path = guard_api_write(path, overwrite, self.source)
+        atomic_write_bytes(path, data)
+        return path
 
-        return events_bytes(self.events, self.class_names, self.midi_config, "csv", self.duration).decode()
+
+MAX_CHANNELS = 64  # a (samples, channels) array has at most this many columns
+
+
+def audio_array(audio, sample_rate) -> tuple[np.ndarray, int | None]:
+    """``(mono float32 samples, sample_rate)`` of an in-memory ``audio`` argument, checked.
+
+    Accepted: shape ``(samples,)`` or ``(samples, channels)`` (channels are averaged), float samples at
+    full scale 1.0, or integer PCM (int8/16/32/64 scaled by their full scale, uint8 centred on 128, as WAV
+    readers give them); at least one sample, all finite.  ``sample_rate``: a positive whole number of Hz
+    (None: the model's rate).  Anything else is an :class:`~drumscribe.core.errors.AudioError` naming the
+    ``audio`` or ``sample_rate`` argument; a ``(channels, samples)`` array is refused (pass ``audio.T``).
+    """
+    from drumscribe.core.errors import AudioError
+
+    sr = check_sample_rate(sample_rate)
+    if audio is None or isinstance(audio, (bytes, bytearray, str, int, float, bool)):
+        raise AudioError(f"audio: expected a file path or a (samples,) / (samples, channels) array, "
+                         f"got {type(audio).__name__}")
+    try:
+        arr = np.asarray(audio)
+    except (TypeError, ValueError) as exc:
+        raise AudioError(f"audio: not an array of samples ({exc})") from None
+    if arr.dtype.kind not in "fiu":
+        raise AudioError(f"audio: dtype {arr.dtype} is not audio samples (expected float or integer PCM)")
+    if arr.ndim == 0:
+        raise AudioError("audio: a single number, not an array of samples")
+    if arr.ndim > 2:
+        raise AudioError(f"audio: shape {arr.shape}; expected (samples,) or (samples, channels)")
+    if arr.ndim == 2 and arr.shape[1] > MAX_CHANNELS:
+        if arr.shape[0] <= MAX_CHANNELS:
+            raise AudioError(f"audio: shape {arr.shape} looks like (channels, samples); pass audio.T, "
+                             "shaped (samples, channels)")
+        raise AudioError(f"audio: shape {arr.shape}; expected (samples,) or (samples, channels <= {MAX_CHANNELS})")
+    if arr.size == 0:
+        raise AudioError(f"audio: empty (shape {arr.shape}); nothing to transcribe")
+    if arr.dtype.kind == "f":
+        arr = arr.astype(np.float32, copy=False)
+        if not np.isfinite(arr).all():
+            first = int(np.flatnonzero(~np.isfinite(arr.reshape(arr.shape[0], -1)).any(axis=1))[0])
+            raise AudioError(f"audio: holds NaN or infinite samples (first at sample {first})")
+    elif arr.dtype.kind == "i":
+        arr = (arr.astype(np.float64) / float(-np.iinfo(arr.dtype).min)).astype(np.float32)
+    else:  # unsigned PCM: silence at the middle code
+        mid = float(np.iinfo(arr.dtype).max + 1) / 2.0
+        arr = ((arr.astype(np.float64) - mid) / mid).astype(np.float32)
+    if arr.ndim == 2:  # (samples, channels)
+        arr = arr.mean(axis=1)
+    return arr, sr
+
+
+def check_sample_rate(sample_rate) -> int | None:
+    """``sample_rate`` as a positive int (None stays None), else a :class:`DrumscribeError` naming it."""
+    from drumscribe.core.errors import DrumscribeError
+
+    if sample_rate is None:
+        return None
+    ok = isinstance(sample_rate, (int, float, np.integer, np.floating)) and not isinstance(sample_rate, bool)
+    if ok:
+        f = float(sample_rate)
+        ok = np.isfinite(f) and f > 0 and f == int(f)
+    if not ok:
+        raise DrumscribeError(f"sample_rate {sample_rate!r}: must be a positive whole number of Hz")
+    return int(sample_rate)
 
 
 def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, thresholds=None,
                      velocity_source: str = "auto", window_s: float = DEFAULT_WINDOW_S,
                      overlap_s: float = DEFAULT_OVERLAP_S, batch_windows: int = DEFAULT_BATCH_WINDOWS,
                      device: str = "cpu", interpolate: bool = False) -> Transcription:
-    """Transcribe ``audio`` (a path, or a mono float array at ``sample_rate``, default the model's rate).
+    """Transcribe ``audio``: a path (any format, rate and channel count), or an array at ``sample_rate``
+    (default the model's rate) as :func:`audio_array` accepts it (shapes, dtypes, checks).
 
     ``bundle``: a :class:`drumscribe.transcription.bundle.ModelBundle`.  ``thresholds``: None (the bundle's),
     a scalar or one per class.  Decoding settings (minimum interval, peak distance, default
@@ -219,14 +298,15 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     acfg = cfg.audio
     clock = FrameClock.from_config(acfg)
     sr = int(acfg.sample_rate)
+    source = None
     if isinstance(audio, (str, Path)):
+        check_sample_rate(sample_rate)
+        source = Path(audio)
         blocks = iter_audio_blocks(audio, sr, fmax=acfg.fmax)
     else:
-        arr = np.asarray(audio, dtype=np.float32)
-        if arr.ndim == 2:  # (samples, channels)
-            arr = arr.mean(axis=1)
-        if sample_rate is not None and int(sample_rate) != sr:
-            arr = resample(arr, int(sample_rate), sr)
+        arr, rate = audio_array(audio, sample_rate)
+        if rate is not None and rate != sr:
+            arr = resample(arr, rate, sr)
         blocks = iter_array_blocks(arr, int(AUDIO_BLOCK_S * sr))
     model = bundle.model
     stats = StreamStats()
@@ -253,5 +333,5 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     return Transcription(
         onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
         class_names=list(bundle.class_names), thresholds=th_list, silent=silent, peak=stats.peak,
-        midi_config=cfg.midi, timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
+        midi_config=cfg.midi, source=source, timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
     )

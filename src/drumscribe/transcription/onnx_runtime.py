@@ -48,6 +48,10 @@ class OnnxModel:
         outputs = [o.name for o in self.session.get_outputs()]
         if len(inputs) != 1 or inputs[0].shape[-1] != self.n_features or not outputs:
             raise CheckpointError(f"{path}: ONNX graph does not take (batch, frames, {self.n_features}) features")
+        n_out = self.session.get_outputs()[0].shape[-1]
+        if isinstance(n_out, int) and n_out != self.n_classes:  # the graph's own class count, when static
+            raise CheckpointError(f"{sidecar_path(Path(path))}: says {self.n_classes} classes, but the graph in "
+                                  f"{Path(path).name} has {n_out} outputs (class counts disagree); not usable")
         self.input_name = inputs[0].name
         self.output_names = outputs
         self.has_velocity = len(outputs) > 1

@@ -11,7 +11,7 @@ import numpy as np
 def piano_roll(path: str | Path, class_names: Sequence[str], est_by_class: Sequence[np.ndarray],
                ref_by_class: Sequence[np.ndarray] | None = None, probs: np.ndarray | None = None,
                frame_rate: float | None = None, title: str = "") -> Path:
-    """Write a PNG: one row per class; activations (grey image, if given), reference onsets (green
+    """Write an image (PNG, or PDF/SVG by ``path``'s suffix), atomically: one row per class; activations (grey image, if given), reference onsets (green
     circles, if given) and predicted onsets (red crosses).  Times in seconds."""
     import matplotlib
 
@@ -45,8 +45,13 @@ def piano_roll(path: str | Path, class_names: Sequence[str], est_by_class: Seque
     if handles:
         ax.legend(loc="upper right", fontsize=7)
     fig.tight_layout()
+    import io
+
+    from drumscribe.core.atomic import atomic_write_bytes
+
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path)
+    buf = io.BytesIO()
+    fig.savefig(buf, format=(path.suffix.lstrip(".").lower() or "png"))
     plt.close(fig)
+    atomic_write_bytes(path, buf.getvalue())  # readers see the old image or the new one, never half of one
     return path
