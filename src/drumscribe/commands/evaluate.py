@@ -30,7 +30,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="YAML config for paths and decoding (default: the config stored in the checkpoint)")
     add_set_argument(parser, "override a config key, repeatable (e.g. --set data.processed_root=/data/cache)")
     parser.add_argument("--split", default="test",
-                        help="train, val or test (read from the feature cache), or a folder of audio+MIDI pairs")
+                        help="train, val or test (read from the feature cache), real-dev/drums or real-dev/multitrack_sum "
+                             "(the real-recording yardstick, $DRUMSCRIBE_REAL_DEV), or a folder of audio+MIDI pairs")
     add_output_argument(parser, "--output", default=None, help="write all results as JSON here")
     parser.add_argument("--tolerance", type=float, default=None,
                         help="onset matching window in seconds (default postprocessing.onset_tolerance, 0.05)")

@@ -58,6 +58,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--full-mix", type=float, metavar="P",
                    help="chance per file of a full mix (backing + master + codec, as enabled); the other files get none of the three")
     g.add_argument("--backing-ratio", type=float, nargs=2, default=(-6.0, 12.0), metavar=("LO", "HI"), help="drum-to-backing RMS ratio range in dB (default -6 12)")
+    for name, default, text in (
+        ("real-ir", 0.6, "chance that a reverberated file uses a real impulse response of --kit-dir (default 0.6)"),
+        ("real-instruments", 0.5, "chance that a backing has real recorded guitar/piano parts when installed (default 0.5)"),
+        ("multitrack-sum", 0.0, "chance that a backing file is an unmastered multitrack sum: every part about as loud as the drums, no bus processing (default 0)"),
+        ("backing-only", 0.0, "chance that a backing file has no drums at all: empty truth (default 0)"),
+    ):
+        g.add_argument(f"--{name}", type=float, default=default, metavar="P", help=text)
     v = parser.add_argument_group("variety (off by default; --variety turns on the documented defaults)")
     v.add_argument("--variety", action="store_true", help="kit mix 0.25, procedural 0.15, vary 0.5, dropout 0.2, random onsets 0.05, solo 0.05")
     for name, text in (
@@ -67,8 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("dropout", "chance of muting random drums per phrase (truth follows)"),
         ("random-onsets", "chance of a file of unmusical random hits per drum"),
         ("solo", "chance of a one-drum file"),
+        ("real-kits", "chance a rendering uses a real recorded kit of the pool (--kit-dir)"),
     ):
         v.add_argument(f"--{name}", type=float, metavar="P", help=text)
+    parser.add_argument("--kit-dir", action="append", metavar="DIR",
+                        help="a folder of real recorded kits and impulse responses (index.csv layout, e.g. shared/real-sounds); "
+                             "its kits join the pools (kits/real.yaml), its IRs the reverb; repeatable")
     parser.add_argument("--list-kits", action="store_true", help="list kits, their note coverage (8 classes) and pool, then exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -115,6 +126,10 @@ def _list_kits(pool: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from drumscribe.core.errors import DrumscribeError
 
+    if args.kit_dir:
+        from drumscribe.synth.kits import set_kit_dirs
+
+        set_kit_dirs(args.kit_dir)
     if args.list_kits:
         return _list_kits(args.pool)
     if not args.out:
@@ -133,12 +148,12 @@ def run(args: argparse.Namespace) -> int:
 
     base = Variety.default() if args.variety else Variety()
     over = {}
-    for name in ("kit_mix", "procedural", "vary", "dropout", "random_onsets", "solo"):
+    for name in ("kit_mix", "procedural", "vary", "dropout", "random_onsets", "solo", "real_kits"):
         val = getattr(args, name)
         if val is not None:
             if not 0.0 <= val <= 1.0:
                 raise DrumscribeError(f"--{name.replace('_', '-')} must be in [0, 1]")
-            over[name] = val
+            over["real_kit" if name == "real_kits" else name] = val
     import dataclasses
 
     variety = dataclasses.replace(base, **over)
@@ -146,7 +161,11 @@ def run(args: argparse.Namespace) -> int:
         raise DrumscribeError("--dropout + --random-onsets + --solo must be <= 1")
 
     on = {f: args.realism or getattr(args, f) for f in REALISM_FLAGS}
-    realism = (Realism(**on, prob=args.realism_prob, backing_ratio_db=tuple(args.backing_ratio), full_mix=args.full_mix)
+    if args.multitrack_sum + args.backing_only > 1.0:
+        raise DrumscribeError("--multitrack-sum + --backing-only must be <= 1")
+    realism = (Realism(**on, prob=args.realism_prob, backing_ratio_db=tuple(args.backing_ratio), full_mix=args.full_mix,
+                       real_ir=args.real_ir, real_instruments=args.real_instruments,
+                       multitrack_sum=args.multitrack_sum, backing_only=args.backing_only)
                if any(on.values()) else None)
     summary = render_dataset(
         args.out,

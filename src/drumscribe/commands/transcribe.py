@@ -26,10 +26,11 @@ from drumscribe.core.outputs import add_output_argument, file_ids, model_files, 
 from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.api import load_for_transcription
 from drumscribe.transcription.files import transcribe_file
-from drumscribe.transcription.midi_out import QUANTIZE_CHOICES
+from drumscribe.transcription.midi_out import CLASS_CHOICES, MIDI_TRACKS, QUANTIZE_CHOICES
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what the piano roll (matplotlib) writes
-FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv", "musicxml": ".musicxml", "pdf": ".pdf", "png": ".png"}
+FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv", "musicxml": ".musicxml", "pdf": ".pdf", "png": ".png",
+                 "chart": ""}  # chart: a Clone Hero / YARG song folder (transcription/chart.py)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -65,6 +66,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="the tempo (quarter notes per minute) if you know it: beats are tracked at it "
                              "(default: detected from the drums)")
     parser.add_argument("--meter", choices=METERS, default=None, help="time signature (default: detected)")
+    parser.add_argument("--midi-tracks", choices=MIDI_TRACKS, default="single",
+                        help="MIDI: one drum track (default) or one named track per drum (per-drum; all on channel 10)")
+    parser.add_argument("--classes", choices=CLASS_CHOICES, default="all",
+                        help="all: articulations (open/pedal hi-hat, cross-stick, rim shot, ride bell) when the model "
+                             "has them; 8: the 8 drums only, articulations as their drum's plain note")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: skip them with a notice); the input "
                              "and existing audio files are never replaced")
@@ -160,6 +166,39 @@ def _console():
     return Console(highlight=False)
 
 
+def run_chart(args, pairs, plot=None) -> int:
+    """``--format chart``: transcribe each ``(input, song folder)``; a folder whose files
+    (:data:`~drumscribe.transcription.chart.CHART_FILES`) all exist is skipped unless --overwrite, and
+    single existing files are kept with a notice (:class:`~drumscribe.core.outputs.OutputRule`)."""
+    from drumscribe.core.errors import DrumscribeError, os_error_line
+    from drumscribe.transcription.chart import CHART_FILES
+
+    todo, failed = [], 0
+    for f, folder in pairs:
+        if folder.exists() and not folder.is_dir():
+            print(f"drumscribe transcribe: error: {folder}: is a file; a chart needs a folder", file=sys.stderr)
+            failed += 1
+        elif all((folder / n).exists() for n in CHART_FILES) and not args.overwrite:
+            _skip_notice(f, folder)
+        else:
+            todo.append((f, folder))
+    if not todo:
+        return 1 if failed else 0
+    bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold, args.backend,
+                                                 args.device, args.threads)
+    console = None if args.quiet else _console()
+    for f, folder in todo:
+        try:
+            transcribe_file(bundle, thresholds, f, folder, "chart", args, plot, console)
+        except DrumscribeError as exc:
+            print(f"drumscribe transcribe: error: {exc}", file=sys.stderr)
+            failed += 1
+        except OSError as exc:
+            print(f"drumscribe transcribe: error: {os_error_line(exc, folder)}", file=sys.stderr)
+            failed += 1
+    return 1 if failed else 0
+
+
 def run(args) -> int:
     from pathlib import Path
 
@@ -171,6 +210,17 @@ def run(args) -> int:
     in_path, out_path = Path(args.input), Path(args.output)
     if not in_path.exists():
         raise AudioError(f"{in_path}: audio file not found")
+    if in_path.is_file() and args.format == "chart":  # OUTPUT is the song folder
+        return run_chart(args, [(in_path, out_path)], args.plot)
+    if in_path.is_dir() and args.format == "chart":  # one song folder per input
+        files = sorted(p for p in in_path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        if not files:
+            raise AudioError(f"{in_path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
+        targets, clashes = folder_targets(files, in_path, out_path, "")
+        for f in clashes:
+            print(f"drumscribe transcribe: error: {f}: its output name is taken by another input; rename one",
+                  file=sys.stderr)
+        return max(run_chart(args, list(targets.items())), 1 if clashes else 0)
     if in_path.is_file():
         if out_path.is_dir():
             out_path = out_path / (in_path.stem + FORMAT_SUFFIX[args.format or "midi"])

@@ -37,16 +37,27 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
               f"writing an empty {fmt.upper()} file", file=sys.stderr)
     beat_map = beat_map_for(tr, bundle, args)
     quantize = getattr(args, "quantize", "off")
+    events = tr.events
+    if getattr(args, "classes", "all") == "8":  # the 8-drum outputs: articulations as their drum's plain stroke
+        from dataclasses import replace
+
+        events = [replace(e, articulation="") for e in events]
     if out_path is None:
         pass
+    elif fmt == "chart":
+        from drumscribe.core.outputs import OutputRule
+        from drumscribe.transcription.chart import write_chart_folder
+
+        write_chart_folder(out_path, in_path, events, bundle.class_names, beat_map, tr.duration,
+                           OutputRule("transcribe", [in_path], getattr(args, "overwrite", False)))
     elif fmt in SCORE_FORMATS:
         from drumscribe.transcription.score import write_score
 
-        write_score(out_path, tr.events, bundle.class_names, beat_map, fmt,
+        write_score(out_path, events, bundle.class_names, beat_map, fmt,
                     quantize=None if quantize == "off" else quantize, title=Path(in_path).stem)
     else:
-        write_events(out_path, tr.events, bundle.class_names, bundle.config.midi, fmt, tr.duration,
-                     beat_map=beat_map, quantize=quantize)
+        write_events(out_path, events, bundle.class_names, bundle.config.midi, fmt, tr.duration,
+                     beat_map=beat_map, quantize=quantize, tracks=getattr(args, "midi_tracks", "single"))
     if plot_path:
         from drumscribe.transcription.decoding import events_by_class
         from drumscribe.transcription.plotting import piano_roll
