@@ -32,6 +32,7 @@ from pathlib import Path
 
 import numpy as np
 
+from drumscribe.dataset.index import DRUMLESS_MIX_MODE
 from drumscribe.synth.constants import SR
 from drumscribe.synth._fluid import synth_float as _synth_float
 
@@ -74,7 +75,7 @@ class Realism:
 COLUMNS = ("reverb_rt60", "reverb_wet_db", "room", "eq", "compressor", "bleed_db", "noise_snr_db", "gain_db",
            "backing_ratio_db", "backing", "backing_sf", "backing_parts", "master", "bandlimit", "codec",
            "ir", "real_parts", "mix_mode")
-MIX_MODES = ("song", "multitrack_sum", "backing_only")  # what a file with backing is (column mix_mode)
+MIX_MODES = ("song", "multitrack_sum", DRUMLESS_MIX_MODE)  # what a file with backing is (column mix_mode)
 
 # room sizes: RT60 range (s), pre-delay range (ms), span of the early reflections (ms)
 ROOMS = {
@@ -159,7 +160,7 @@ def draw_settings(cfg: Realism | None, rng: np.random.Generator, pool: str = "tr
             s["backing_parts"] = ";".join(f"{k}={v}" for k, v in plan["programs"].items())
             if u_real < cfg.real_instruments:
                 s["real_parts"] = real_parts_spec(real_seed, pool)
-            s["mix_mode"] = ("backing_only" if u_mode < cfg.backing_only else
+            s["mix_mode"] = (DRUMLESS_MIX_MODE if u_mode < cfg.backing_only else
                              "multitrack_sum" if u_mode < cfg.backing_only + cfg.multitrack_sum else "song")
             if s["mix_mode"] == "multitrack_sum":  # raw parts summed: no bus processing, no codec
                 on["master"] = on["codec"] = on["compress"] = False
@@ -257,7 +258,8 @@ def ir_reverb(x: np.ndarray, spec: str, send: np.ndarray | None = None) -> np.nd
     for c in range(x.shape[1]):
         y = oaconvolve(src[:, c], ir[:, c])[: max(0, len(x) - pre)]
         wet[pre: pre + len(y), c] = y
-    g = np.float32(10 ** (wet_db / 20) * (_rms(x) / (_rms(wet) + 1e-12)) if _rms(wet) > 0 else 0.0)
+    rw = _rms(wet)
+    g = np.float32(10 ** (wet_db / 20) * (_rms(x) / (rw + 1e-12)) if rw > 0 else 0.0)
     return (x + wet * g).astype(np.float32)
 
 
@@ -923,7 +925,7 @@ def apply(x: np.ndarray, s: dict, rng: np.random.Generator, bpm: float, lead_in:
     if s.get("backing", "") != "" and backing_ok:
         b = backing_track(len(x), bpm, lead_in, int(s["backing"]), x.shape[1], pool, s.get("real_parts", ""))
         rb, rx = _rms(b), _rms(x)
-        if s.get("mix_mode") == "backing_only" or rx == 0:
+        if s.get("mix_mode") == DRUMLESS_MIX_MODE or rx == 0:
             b = b * np.float32(0.1 / rb) if rb > 0 else None  # no drums: the backing alone
         else:
             b = b * np.float32((rx / rb) * 10 ** (-float(s["backing_ratio_db"]) / 20)) if rb > 0 else None

@@ -249,10 +249,8 @@ def _hit_key(row: dict, multimic) -> tuple[str, str]:
         folder = path.rsplit("/", 1)[0]
         k = folder.rsplit("/", 1)[1].split("_", 1)[-1]
         return (k[0] if k[:1] in ("l", "r") else ""), folder
-    stem = Path(path).stem
-    prefix = re.sub(r"\d+$", "", stem.split("_")[0]) if not stem[:1].isdigit() else ""
-    series = re.sub(r"\d+", "", stem).strip("_")
-    return f"{series}|{row['mic']}" if (series or row["mic"]) else prefix, path
+    series = re.sub(r"\d+", "", Path(path).stem).strip("_")
+    return f"{series}|{row['mic']}" if (series or row["mic"]) else "", path
 
 
 def real_kits(folder: str) -> list[Kit]:

@@ -400,7 +400,7 @@ def render_job(job: Job) -> dict:
     varied = vrng.random() < job.variety.vary
     events, pattern = break_priors(events, duration_s, can, job.variety, vrng)
     qevents, tempo, spt = quantize(events, bpm)
-    if settings.get("mix_mode") == "backing_only":
+    if settings.get("mix_mode") == effects.DRUMLESS_MIX_MODE:
         qevents = []  # a song without drums: empty truth
     wav, midi = Path(job.out_dir) / rel / f"{stem}.wav", Path(job.out_dir) / rel / f"{stem}.midi"
     n_samples = int(round(duration_s * SR))

@@ -65,27 +65,9 @@ class Bank:
 
 
 def _trim(x: np.ndarray, max_len_s: float) -> np.ndarray | None:
-    """Trim leading silence (onset at ONSET_PAD) and the tail below TAIL_DB."""
-    env = np.abs(x).max(axis=1)
-    peak = float(env.max()) if env.size else 0.0
-    if peak < 1e-5:
-        return None
-    above = np.flatnonzero(env >= peak * 10 ** (ONSET_DB / 20))
-    start = int(above[0])
-    if start >= ONSET_PAD:
-        x = x[start - ONSET_PAD :]
-    else:
-        x = np.concatenate([np.zeros((ONSET_PAD - start, x.shape[1]), np.float32), x])
-    env = np.abs(x).max(axis=1)
-    live = np.flatnonzero(env >= peak * 10 ** (TAIL_DB / 20))
-    end = min(int(live[-1]) + 1 + int(0.01 * SR), len(x), int(max_len_s * SR))
-    x = np.array(x[:end], dtype=np.float32)
-    fade_in = np.linspace(0.0, 1.0, ONSET_PAD, dtype=np.float32) ** 2
-    x[:ONSET_PAD] *= fade_in[:, None]
-    nf = min(int(0.02 * SR), len(x) // 4)
-    if nf > 0:
-        x[-nf:] *= np.linspace(1.0, 0.0, nf, dtype=np.float32)[:, None]
-    return x
+    """Trim leading silence (onset at ONSET_PAD) and the tail below TAIL_DB (one sample: :func:`trim_stems`)."""
+    st = trim_stems(x[None], max_len_s)
+    return None if st is None else st[0]
 
 
 def _to_channels(x: np.ndarray, channels: int, pan_l: float = 1.0, pan_r: float = 1.0) -> np.ndarray:
@@ -358,7 +340,7 @@ def remix(bank: Bank, spec: str) -> Bank:
     if not spec:
         return bank
     kv = dict(p.split(":") for p in spec.split(";"))
-    gains = None
+    gains = np.array([10 ** (float(v) / 20) for k, v in kv.items() if k not in ("flip", "width")], np.float32)
     voices = {}
     for note, variants in bank.voices.items():
         new_vs = []
@@ -368,9 +350,6 @@ def remix(bank: Bank, spec: str) -> Bank:
                 if l.stems is None:
                     new.append(l)
                     continue
-                if gains is None:
-                    names = [k for k in kv if k not in ("flip", "width")]
-                    gains = np.array([10 ** (float(kv[k]) / 20) for k in names], np.float32)
                 x = np.tensordot(gains[: len(l.stems)], l.stems, axes=1).astype(np.float32)
                 if x.shape[1] == 2:
                     if kv.get("flip") == "1":
