@@ -25,16 +25,16 @@ done
 for arm in old new; do
   G=(--set data.egmd_root="$W/$arm" --set data.processed_root="$W/processed/$arm"
      --set data.splits_dir="$W/processed/$arm/splits" --set data.split_strategy=official)
-  [ -f "$W/processed/$arm/splits/train.txt" ] || $DS preprocess --config configs/default_config.yaml --num-workers 1 --quiet "${G[@]}"
+  [ -f "$W/processed/$arm/splits/train.txt" ] || $DS preprocess --config configs/default_config.yaml --set "model.articulations=[]" --num-workers 1 --quiet "${G[@]}"
   CK="$W/runs/$arm/ckpt/drumscribe-last.ckpt"
   if [ ! -f "$W/runs/$arm/final.ckpt" ]; then
-    $DS train --config configs/default_config.yaml "${G[@]}" --init-from default \
+    $DS train --config configs/default_config.yaml --set "model.articulations=[]" "${G[@]}" --init-from default \
       --set checkpoint.dirpath="$W/runs/$arm/ckpt" --set logging.save_dir="$W/runs/$arm/logs" --set logging.experiment_name="$arm" \
       --set training.epoch_windows=$((STEPS * 16)) --set training.num_epochs=1 --set "loss.class_weights=[1,1,1,3,3,3,2,2]" \
       --set training.learning_rate=0.000125 --set hardware.num_workers=0 --set early_stopping.enabled=false \
       --threads "$T" --no-progress --no-tune
     cp "$CK" "$W/runs/$arm/final.ckpt"
-    $DS tune --checkpoint "$W/runs/$arm/final.ckpt" --config configs/default_config.yaml "${G[@]}" --split val --threads "$T"
+    $DS tune --checkpoint "$W/runs/$arm/final.ckpt" --config configs/default_config.yaml --set "model.articulations=[]" "${G[@]}" --split val --threads "$T"
   fi
 done
 for m in v4 old new; do

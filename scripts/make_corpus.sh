@@ -27,6 +27,7 @@ fi
 J=${3:-$([ "${SMOKE:-0}" = 1 ] && echo 1 || echo 2)}
 REAL=${REAL:-1}; REAL_SOUNDS=${REAL_SOUNDS:-../shared/real-sounds}
 CORPUS_KITS=${CORPUS_KITS:-$([ "$REAL" = 1 ] && echo 6 || echo 5)}; VAL_PERFS=${VAL_PERFS:-30}; VAL_MAX_SECONDS=${VAL_MAX_SECONDS:-60}
+CORPUS=${CORPUS:-}  # output folder name under WORKDIR (default: real-corpus / gmd-corpus by REAL)
 CORPUS_SIZE=()  # empty: every GMD performance, full length
 [ -n "${CORPUS_PERFS:-}" ] && CORPUS_SIZE+=(--performances "$CORPUS_PERFS")
 [ -n "${CORPUS_MAX_SECONDS:-}" ] && CORPUS_SIZE+=(--max-seconds "$CORPUS_MAX_SECONDS")
@@ -45,9 +46,9 @@ mkdir -p "$W"
 #    MuldjordKit with a per-file mic mix; held out: Pearl Master Studio), a real IR for 70 % of the
 #    reverberated files (held-out IRs for held-out kits), real guitar/piano parts in half of the songs,
 #    30 % of the songs as unmastered multitrack sums, 5 % drumless songs, drum-to-backing +12..-12 dB.
-CORPUS=gmd-corpus; REALX=()
+REALX=()
+[ -n "$CORPUS" ] || CORPUS=$([ "$REAL" = 1 ] && echo real-corpus || echo gmd-corpus)
 if [ "$REAL" = 1 ]; then
-  CORPUS=real-corpus
   [ -f "$REAL_SOUNDS/index.csv" ] || { echo "make_corpus: REAL=1 needs REAL_SOUNDS (a folder with index.csv; got $REAL_SOUNDS)" >&2; exit 2; }
   REALX=(--kit-dir "$REAL_SOUNDS" --real-kits 0.35 --real-ir 0.7 --real-instruments 0.5 --multitrack-sum 0.3
          --backing-only 0.05 --backing-ratio -12 12)
@@ -58,6 +59,9 @@ $DS synth --performances-from "$GMD" --out "$W/$CORPUS" "${CORPUS_SIZE[@]}" --ev
 # 2. Feature cache: default config (E-GMD's TD note map), official splits from the CSV.
 C=(--set data.egmd_root="$W/$CORPUS" --set data.processed_root="$W/processed/$CORPUS"
    --set data.splits_dir="$W/processed/$CORPUS/splits" --set data.split_strategy=official)
+# REAL=0 is v4's corpus: 8-class targets (v1-v4 have no articulation outputs); REAL=1 the default
+# config's articulation targets too
+[ "$REAL" = 1 ] || C+=(--set "model.articulations=[]")
 $DS preprocess --config configs/default_config.yaml --num-workers "$J" --quiet "${C[@]}"
 if [ "${KEEP_WAV:-1}" = 0 ]; then
   find "$W/$CORPUS" -name '*.wav' -delete
@@ -69,6 +73,22 @@ $DS synth --performances-from "$GMD" --splits validation --performances "$VAL_PE
   --max-seconds "$VAL_MAX_SECONDS" --seed 7 --out "$W/gmd-val-clean" --num-workers "$J" --no-progress
 $DS synth --performances-from "$GMD" --splits validation --performances "$VAL_PERFS" --pool heldout --kits-per-performance 1 \
   --max-seconds "$VAL_MAX_SECONDS" --seed 7 --realism --full-mix 1 --out "$W/gmd-val-fullmix" --num-workers "$J" --no-progress
+
+# 3b. Per-condition validation sets (issue "Bundled model v5", point 4): VAL_PERFS GMD validation performances
+#     on held-out kits (with REAL=1 the held-out real kit and IRs too), VAL_MAX_SECONDS each, the same
+#     performances and kits under each condition: clean, backing (a song around the drums, no mastering),
+#     reverb, noise, reverb+noise (every drawn effect applied: --realism-prob 1).
+COND_KIT=(); [ "$REAL" = 1 ] && COND_KIT=(--kit-dir "$REAL_SOUNDS" --real-kits 0.35 --real-ir 0.7)
+for cond in clean backing reverb noise reverb_noise; do
+  case $cond in
+    clean) FX=() ;; backing) FX=(--backing --full-mix 1) ;; reverb) FX=(--reverb) ;; noise) FX=(--noise) ;;
+    reverb_noise) FX=(--reverb --noise) ;;
+  esac
+  [ -f "$W/cond-$cond/e-gmd-v1.0.0.csv" ] && continue
+  $DS synth --performances-from "$GMD" --splits validation --performances "$VAL_PERFS" --pool heldout --kits-per-performance 1 \
+    --max-seconds "$VAL_MAX_SECONDS" --seed 9 "${COND_KIT[@]}" "${FX[@]}" --realism-prob 1 --out "$W/cond-$cond" \
+    --num-workers "$J" --no-progress
+done
 
 # 4. Training (the next issue) then reads the cache:
 #    $DS train --config configs/default_config.yaml "${C[@]}"

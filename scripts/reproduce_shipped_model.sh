@@ -54,6 +54,8 @@ V1X=("${LW[@]}"); [ -n "$V1_EPOCH_WINDOWS" ] && V1X+=(--set training.epoch_windo
 MX=("${LW[@]}"); [ -n "$MEDIUM_EPOCH_WINDOWS" ] && MX+=(--set training.epoch_windows="$MEDIUM_EPOCH_WINDOWS")
 ME=(); [ -n "$MEDIUM_EPOCHS" ] && ME=(--set training.num_epochs="$MEDIUM_EPOCHS")
 TP=(); [ -n "$TEST_PERFS" ] && TP=(--performances "$TEST_PERFS")
+# v1-v4 have the 8 drum outputs only (default_config.yaml now adds the articulations: v5, step 7)
+NOART=(--set "model.articulations=[]")
 step() { echo "==> $(date '+%F %T') $*" >&2; }
 mkdir -p "$W/runs" "$RESULTS" "$(dirname "$EXPORT")"
 
@@ -74,7 +76,7 @@ $DS synth --out "$W/medium-egmd" --performances "$MEDIUM_PERFS" --kits-per-perfo
 
 # 2. Cache
 step "2. cache"
-$DS preprocess --config configs/default_config.yaml --num-workers "$J" --quiet \
+$DS preprocess --config configs/default_config.yaml "${NOART[@]}" --num-workers "$J" --quiet \
   --set data.egmd_root="$W/synth-train8" --set data.processed_root="$W/processed/synth-train8" \
   --set data.splits_dir="$W/processed/synth-train8/splits" --set data.split_strategy=official
 M=(--set data.egmd_root="$W/medium-egmd" --set data.processed_root="$W/processed/medium-egmd"
@@ -83,7 +85,7 @@ $PY scripts/preprocess_egmd.py --config configs/medium_test_config.yaml --num-wo
 
 # 3. The shipped model (default config; thresholds tuned on the validation split at the end)
 step "3. v1"
-$DS train --config configs/default_config.yaml \
+$DS train --config configs/default_config.yaml "${NOART[@]}" \
   --set data.egmd_root="$W/synth-train8" --set data.processed_root="$W/processed/synth-train8" \
   --set data.splits_dir="$W/processed/synth-train8/splits" --set data.split_strategy=official \
   --set checkpoint.dirpath="$W/runs/v1/checkpoints" --set logging.save_dir="$W/runs/v1/logs" \
@@ -115,28 +117,28 @@ REAL=0 bash scripts/make_corpus.sh "$GMD" "$W" "$J"   # v4 was trained on the pr
 step "5. v2"
 G=(--set data.egmd_root="$W/gmd-corpus" --set data.processed_root="$W/processed/gmd-corpus"
    --set data.splits_dir="$W/processed/gmd-corpus/splits" --set data.split_strategy=official)
-$DS train --config configs/default_config.yaml "${G[@]}" --init-from "$V1" \
+$DS train --config configs/default_config.yaml "${NOART[@]}" "${G[@]}" --init-from "$V1" \
   --set checkpoint.dirpath="$W/runs/v2/ckpt" --set logging.save_dir="$W/runs/v2/logs" \
   --set logging.experiment_name=v2-finetune --set training.epoch_windows="$EPOCH_WINDOWS" \
   --set training.learning_rate=0.0005 --set hardware.num_workers=0 \
   --set training.num_epochs="$V2_EPOCHS" --no-tune --no-progress
 V2="$W/runs/v2/ckpt/drumscribe-last.ckpt"
-$DS tune --checkpoint "$V2" --config configs/default_config.yaml "${G[@]}" --split val
+$DS tune --checkpoint "$V2" --config configs/default_config.yaml "${NOART[@]}" "${G[@]}" --split val
 # v3: v2 + 1 epoch at lr 5e-4 (the A/B's winning arm), then 3 more at lr 2.5e-4
 # (MODEL_CARD.md, "v3 training"; the run itself was stopped by time, these are its epoch counts)
 step "5. v3"
 V3D="$W/runs/v3/ckpt"
 V3=(--set checkpoint.dirpath="$V3D" --set logging.save_dir="$W/runs/v3/logs" --set logging.experiment_name=v3
     --set training.epoch_windows="$EPOCH_WINDOWS" --set hardware.num_workers=0 --set early_stopping.enabled=false)
-$DS train --config configs/default_config.yaml "${G[@]}" "${V3[@]}" --init-from "$V2" \
+$DS train --config configs/default_config.yaml "${NOART[@]}" "${G[@]}" "${V3[@]}" --init-from "$V2" \
   --set training.learning_rate=0.0005 --set training.num_epochs=1 --no-tune --no-progress
-$DS train --config configs/default_config.yaml "${G[@]}" "${V3[@]}" --resume "$V3D/drumscribe-last.ckpt" \
+$DS train --config configs/default_config.yaml "${NOART[@]}" "${G[@]}" "${V3[@]}" --resume "$V3D/drumscribe-last.ckpt" \
   --set training.learning_rate=0.00025 --set training.num_epochs="$V3_EPOCHS" --no-tune --no-progress
 # v4, the shipped model: v3 + 1 epoch with class weights (x3 toms, x2 crash/ride) at lr 1.25e-4
 # (MODEL_CARD.md, "v4 training")
 step "5. v4"
 V4D="$W/runs/v4/ckpt"
-$DS train --config configs/default_config.yaml "${G[@]}" --init-from "$V3D/drumscribe-last.ckpt" \
+$DS train --config configs/default_config.yaml "${NOART[@]}" "${G[@]}" --init-from "$V3D/drumscribe-last.ckpt" \
   --set checkpoint.dirpath="$V4D" --set logging.save_dir="$W/runs/v4/logs" --set logging.experiment_name=v4 \
   --set training.epoch_windows="$EPOCH_WINDOWS" --set training.num_epochs=1 --set "loss.class_weights=[1,1,1,3,3,3,2,2]" \
   --set training.learning_rate=0.000125 --set hardware.num_workers=0 --set early_stopping.enabled=false \
@@ -144,7 +146,7 @@ $DS train --config configs/default_config.yaml "${G[@]}" --init-from "$V3D/drums
 SHIP="$V4D/drumscribe-last.ckpt"
 # thresholds tuned under default_config.yaml's decoding (tom group, mid tom ranked x2) and stored with
 # it (MODEL_CARD.md "Decoding study")
-$DS tune --checkpoint "$SHIP" --config configs/default_config.yaml "${G[@]}" --split val
+$DS tune --checkpoint "$SHIP" --config configs/default_config.yaml "${NOART[@]}" "${G[@]}" --split val
 $PY -c "import sys; from drumscribe.training.checkpoint import export_bundle; print(export_bundle(sys.argv[1], sys.argv[2]))" \
   "$SHIP" "$EXPORT"
 $DS export --checkpoint "$SHIP" "$EXPORT.onnx" --overwrite

@@ -241,7 +241,7 @@ def test_tuning_scores_a_grouped_class_as_decode_would():
     pred = [Prediction(item, probs, None)]
     scores = {}
     for groups in ("[]", "[[hi_tom,mid_tom,low_tom]]"):
-        cfg = load_config(ROOT / "configs" / "default_config.yaml", [f"postprocessing.exclusive_groups={groups}"])
+        cfg = load_config(ROOT / "configs" / "default_config.yaml", [f"postprocessing.exclusive_groups={groups}", "model.articulations=[]"])
         th, _ = tune_from_predictions(pred, cfg, [0.5] * 8)
         res = evaluate_predictions(pred, cfg, cfg.class_names, th)
         scores[groups] = (th[4], res["per_class"]["mid_tom"]["f1"])

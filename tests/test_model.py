@@ -20,8 +20,11 @@ def test_output_shapes_for_each_config(name):
     x = torch.randn(2, 37, cfg.audio.n_mels) - 8.0
     with torch.no_grad():
         out = model(x)
-    assert out.onset_logits.shape == (2, 37, cfg.model.n_classes)
+    # the drums, then the articulation outputs (default_config has them); velocity for the drums only
+    assert out.onset_logits.shape == (2, 37, cfg.model.n_classes + len(cfg.model.articulations))
     assert (out.velocity_logits is None) == (not cfg.model.velocity_head)
+    if out.velocity_logits is not None:
+        assert out.velocity_logits.shape == (2, 37, cfg.model.n_classes)
 
 
 def test_velocity_head_and_time_axis_preserved():

@@ -82,6 +82,10 @@ class ModelConfig:
     bidirectional: bool = True
     # drumscribe extension: a second per-frame head predicting velocity.
     velocity_head: bool = False
+    # drumscribe extension: articulation outputs beside the drums (names of
+    # drumscribe.core.drums.ARTICULATION_CLASSES, in output order); each one is an attribute of its
+    # parent drum's hits (decoding.py), so the drum outputs and their scores are unchanged.  [] = none.
+    articulations: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -183,11 +187,15 @@ class PostprocessingConfig:
     # strength x weight, so a class the network under-scores can still win its hits (no effect
     # on a class in no group)
     exclusive_weights: dict[str, float] = field(default_factory=dict)
+    # one per model.articulations entry: a parent-drum hit gets the articulation whose output reaches
+    # its threshold at the hit (decoding.py); None = onset_threshold for each
+    articulation_thresholds: list[float] | None = None
 
 
 # the postprocessing keys that decide which peaks become events (thresholds aside): tuned
 # thresholds are only right under the rules they were tuned with, so they are stored together
-DECODING_KEYS = ("min_onset_interval", "peak_min_distance", "exclusive_groups", "exclusive_weights")
+DECODING_KEYS = ("min_onset_interval", "peak_min_distance", "exclusive_groups", "exclusive_weights",
+                 "articulation_thresholds")
 
 
 @dataclass
@@ -228,11 +236,26 @@ class Config:
     def n_classes(self) -> int:
         return self.model.n_classes
 
+    @property
+    def articulations(self) -> list[str]:
+        return list(self.model.articulations)
+
+    @property
+    def n_outputs(self) -> int:
+        """Onset outputs of the network: the drums, then the articulations."""
+        return self.model.n_classes + len(self.model.articulations)
+
     def thresholds(self) -> list[float]:
         """Per-class decoding thresholds (tuned ones if present)."""
         if self.postprocessing.class_thresholds is not None:
             return list(self.postprocessing.class_thresholds)
         return [self.postprocessing.onset_threshold] * self.n_classes
+
+    def articulation_thresholds(self) -> list[float]:
+        """One decoding threshold per articulation output (tuned ones if present)."""
+        if self.postprocessing.articulation_thresholds is not None:
+            return list(self.postprocessing.articulation_thresholds)
+        return [self.postprocessing.onset_threshold] * len(self.model.articulations)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -393,8 +416,18 @@ def _validate(cfg: Config) -> None:
                           f"got {cfg.loss.type!r}")
     if not (cfg.loss.focal_gamma >= 0 and math.isfinite(cfg.loss.focal_gamma)):
         fail("loss.focal_gamma", f"must be a finite number >= 0, got {cfg.loss.focal_gamma}")
-    if cfg.loss.class_weights is not None and len(cfg.loss.class_weights) != m.n_classes:
-        fail("loss.class_weights", f"needs {m.n_classes} values, got {len(cfg.loss.class_weights)}")
+    arts = list(m.articulations or [])
+    for name in arts:
+        if name not in drums.ARTICULATION_CLASSES:
+            fail("model.articulations", f"unknown articulation {name!r} (known: {', '.join(drums.ARTICULATION_CLASSES)})")
+        if drums.ARTICULATION_PARENT[name] not in cfg.midi.drum_names:
+            fail("model.articulations", f"{name}: its drum {drums.ARTICULATION_PARENT[name]!r} is not a class (midi.drum_names)")
+    if len(set(arts)) != len(arts):
+        fail("model.articulations", f"lists a name twice: {arts}")
+    n_out = m.n_classes + len(arts)
+    if cfg.loss.class_weights is not None and len(cfg.loss.class_weights) not in (m.n_classes, n_out):
+        fail("loss.class_weights", f"needs {m.n_classes} values (or {n_out} with the articulations), "
+                                   f"got {len(cfg.loss.class_weights)}")
     for sec in ("early_stopping", "checkpoint"):
         mode = getattr(cfg, sec).mode
         if mode not in ("min", "max"):
@@ -409,6 +442,11 @@ def _validate(cfg: Config) -> None:
             fail("postprocessing.class_thresholds", f"needs {m.n_classes} values")
         if not all(0.0 < x < 1.0 for x in p.class_thresholds):
             fail("postprocessing.class_thresholds", "values must be in (0, 1)")
+    if p.articulation_thresholds is not None:
+        if len(p.articulation_thresholds) != len(arts):
+            fail("postprocessing.articulation_thresholds", f"needs {len(arts)} values (one per model.articulations)")
+        if not all(0.0 < x < 1.0 for x in p.articulation_thresholds):
+            fail("postprocessing.articulation_thresholds", "values must be in (0, 1)")
     if p.min_onset_interval < 0 or p.peak_min_distance < 0:
         fail("postprocessing.min_onset_interval", "must not be negative")
     if p.onset_tolerance <= 0:

@@ -46,6 +46,8 @@ from drumscribe.core.errors import CacheError
 from drumscribe.audio.features import feature_params
 
 ARRAYS = ("features", "onsets", "velocities", "note_times", "note_classes", "note_velocities")
+# written when given, read when present (entries made before it lack it: no articulation truth then)
+OPTIONAL_ARRAYS = ("note_pitches",)
 
 
 def cache_key(cfg: Config) -> str:
@@ -55,6 +57,8 @@ def cache_key(cfg: Config) -> str:
         "mapping": {str(k): v for k, v in sorted(cfg.egmd_midi_mapping.items())},
         "n_classes": cfg.model.n_classes,
         "format": CACHE_FORMAT_VERSION,
+        # articulation target columns of ``onsets`` (absent from the key without them: older keys stay valid)
+        **({"articulations": list(cfg.model.articulations)} if cfg.model.articulations else {}),
     })
 
 
@@ -100,12 +104,13 @@ def write_item(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) 
     remove_stale_temps(path)
     tmp = _tmp_sibling(path)
     meta = dict(meta, format_version=CACHE_FORMAT_VERSION, code_version=__version__, complete=True)
+    names = ARRAYS + tuple(n for n in OPTIONAL_ARRAYS if n in arrays)
     try:
         if path.suffix == ".h5":
             import h5py
 
             with h5py.File(tmp, "w") as h5:
-                for name in ARRAYS:
+                for name in names:
                     a = np.asarray(arrays[name])
                     # targets compress 2-6x with LZF; log-mel float32 only 4%, at 5x the write time: stored raw
                     packed = a.ndim == 2 and a.size > 0 and name != "features"
@@ -116,7 +121,7 @@ def write_item(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) 
             os.replace(tmp, path)
         else:
             tmp.mkdir()
-            for name in ARRAYS:
+            for name in names:
                 np.save(tmp / f"{name}.npy", np.asarray(arrays[name]))
             (tmp / "meta.json").write_text(json.dumps(meta, sort_keys=True))
             if path.exists():  # directories cannot be os.replace'd over a non-empty one
@@ -187,7 +192,8 @@ def is_valid(path: Path, expected_key: str) -> tuple[bool, str]:
 
 
 def read_item(path: Path, names: tuple[str, ...] = ARRAYS, expected_key: str | None = None) -> CacheItem:
-    """Load an entry fully into memory.  With ``expected_key``, refuse a stale one."""
+    """Load an entry fully into memory.  With ``expected_key``, refuse a stale one.  A name of
+    :data:`OPTIONAL_ARRAYS` the entry lacks is left out of ``arrays``."""
     path = Path(path)
     meta = read_meta(path)
     if expected_key is not None and meta.get("cache_key") != expected_key:
@@ -196,9 +202,10 @@ def read_item(path: Path, names: tuple[str, ...] = ARRAYS, expected_key: str | N
         import h5py
 
         with h5py.File(path, "r") as h5:
-            arrays = {n: h5[n][()] for n in names}
+            arrays = {n: h5[n][()] for n in names if n in h5 or n not in OPTIONAL_ARRAYS}
     else:
-        arrays = {n: np.load(path / f"{n}.npy") for n in names}
+        arrays = {n: np.load(path / f"{n}.npy") for n in names
+                  if n not in OPTIONAL_ARRAYS or (path / f"{n}.npy").exists()}
     return CacheItem(arrays, meta)
 
 

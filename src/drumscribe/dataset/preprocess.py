@@ -100,7 +100,8 @@ def process_single_file(
         if peak < SILENCE_PEAK:
             return FileResult(rel, "failed", f"{audio_path}: audio is silent (peak below -80 dBFS) but the MIDI has notes")
         clock = FrameClock.from_config(config.audio)
-        tg = make_targets(notes, feats.shape[0], clock, config.egmd_midi_mapping, config.model.n_classes)
+        tg = make_targets(notes, feats.shape[0], clock, config.egmd_midi_mapping, config.model.n_classes,
+                          config.articulations)
         duration = n_samples / config.audio.sample_rate
         meta = {
             "cache_key": key,
@@ -112,6 +113,7 @@ def process_single_file(
             "n_frames": int(feats.shape[0]),
             "n_classes": config.model.n_classes,
             "class_names": config.class_names,
+            "articulations": config.articulations,
             "unmapped": {str(k): v for k, v in sorted(tg.unmapped.items())},
             "beyond_audio": tg.beyond_audio,
         }
@@ -122,6 +124,7 @@ def process_single_file(
             "note_times": tg.note_times,
             "note_classes": tg.note_classes,
             "note_velocities": tg.note_velocities,
+            "note_pitches": tg.note_pitches,
         }
         write_item(out, arrays, meta)
         counts = np.bincount(tg.note_classes, minlength=config.model.n_classes).tolist()

@@ -47,10 +47,13 @@ def read_drum_notes(path: str | Path, allow_empty: bool = False) -> DrumNotes:
 class Targets:
     """Frame targets for one file.
 
-    onsets: ``(n_frames, n_classes)`` uint8, 1 where a class has an onset.
+    onsets: ``(n_frames, n_classes + n_articulations)`` uint8, 1 where a class has an onset; the
+    articulation columns (``articulations`` of :func:`make_targets`) are 1 where a note plays that
+    articulation (its drum's column is 1 there too: an open hi-hat is a hi-hat hit).
     velocities: ``(n_frames, n_classes)`` float32, MIDI velocity / 127 at onsets.
     note_times / note_classes / note_velocities: the exact mapped onsets
-    (seconds, class index, MIDI velocity), used for evaluation.
+    (seconds, class index, MIDI velocity), used for evaluation; note_pitches: the truth note of
+    each (E-GMD's TD number: which articulation, :func:`drumscribe.core.drums.articulation_of`).
     unmapped: note number -> count of notes outside the mapping (reported, not used).
     beyond_audio: notes starting after the end of the audio (dropped, reported).
     """
@@ -60,6 +63,7 @@ class Targets:
     note_times: np.ndarray
     note_classes: np.ndarray
     note_velocities: np.ndarray
+    note_pitches: np.ndarray = field(default_factory=lambda: np.zeros(0, np.int64))
     unmapped: Counter = field(default_factory=Counter)
     beyond_audio: int = 0
 
@@ -74,10 +78,25 @@ def onset_roll(note_times: np.ndarray, note_classes: np.ndarray, n_frames: int, 
     return roll
 
 
-def make_targets(notes: DrumNotes, n_frames: int, clock: FrameClock, mapping: dict[int, int], n_classes: int) -> Targets:
+def articulation_roll(note_times: np.ndarray, note_pitches: np.ndarray, articulations, n_frames: int,
+                      clock: FrameClock) -> np.ndarray:
+    """Frame targets ``(n_frames, len(articulations))`` uint8 of the notes playing each articulation
+    (the TD note -> articulation table of :mod:`drumscribe.core.drums`)."""
+    from drumscribe.core.drums import articulation_of
+
+    arts = [articulation_of(p) for p in np.asarray(note_pitches).reshape(-1)]
+    col = {a: j for j, a in enumerate(articulations)}
+    sel = [i for i, a in enumerate(arts) if a in col]
+    return onset_roll(np.asarray(note_times)[sel], np.asarray([col[arts[i]] for i in sel], np.int64),
+                      n_frames, len(articulations), clock)
+
+
+def make_targets(notes: DrumNotes, n_frames: int, clock: FrameClock, mapping: dict[int, int], n_classes: int,
+                 articulations=()) -> Targets:
+    """Targets of one file; ``articulations`` (names, model output order) add their columns to ``onsets``."""
     vel = np.zeros((n_frames, n_classes), dtype=np.float32)
     unmapped: Counter = Counter()
-    times, classes, vels = [], [], []
+    times, classes, vels, pitches = [], [], [], []
     beyond = 0
     duration = clock.to_seconds(n_frames - 1) + 0.5 * clock.frame_duration
     for t, p, v in zip(notes.times, notes.pitches, notes.velocities):
@@ -93,14 +112,20 @@ def make_targets(notes: DrumNotes, n_frames: int, clock: FrameClock, mapping: di
         times.append(t)
         classes.append(cls)
         vels.append(v)
+        pitches.append(int(p))
     note_times = np.asarray(times, dtype=np.float64)
     note_classes = np.asarray(classes, dtype=np.int64)
+    note_pitches = np.asarray(pitches, dtype=np.int64)
+    onsets = onset_roll(note_times, note_classes, n_frames, n_classes, clock)
+    if len(articulations):
+        onsets = np.concatenate([onsets, articulation_roll(note_times, note_pitches, articulations, n_frames, clock)], axis=1)
     return Targets(
-        onsets=onset_roll(note_times, note_classes, n_frames, n_classes, clock),
+        onsets=onsets,
         velocities=vel,
         note_times=note_times,
         note_classes=note_classes,
         note_velocities=np.asarray(vels, dtype=np.int64),
+        note_pitches=note_pitches,
         unmapped=unmapped,
         beyond_audio=beyond,
     )

@@ -23,7 +23,7 @@ from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.dataset.index import midi_partner
 from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
 from drumscribe.core.errors import CacheError, DrumscribeError
-from drumscribe.evaluation.metrics import OnsetScorer
+from drumscribe.evaluation.metrics import Counts, OnsetScorer, match_onsets
 from drumscribe.dataset.targets import onsets_by_class
 from drumscribe.core.timebase import FrameClock
 
@@ -32,13 +32,15 @@ from drumscribe.core.timebase import FrameClock
 @dataclass
 class EvalItem:
     """One file: ``features`` (frames, n_mels) float32; reference ``note_times`` (s) / ``note_classes``;
-    ``onsets`` (frames, classes) frame targets (None: computed from the notes)."""
+    ``onsets`` (frames, classes) frame targets (None: computed from the notes); ``note_pitches``: the
+    truth note of each onset (the articulation truth; None: not known, articulations not scored)."""
 
     name: str
     features: np.ndarray
     note_times: np.ndarray
     note_classes: np.ndarray
     onsets: np.ndarray | None = None
+    note_pitches: np.ndarray | None = None
 
 
 @dataclass
@@ -67,8 +69,10 @@ def cache_items(cfg, split: str, expected_key: str | None = None) -> Iterator[Ev
         path = cache_path(root, rel)
         if not path.exists() and cache_path(root, rel, use_hdf5=False).exists():
             path = cache_path(root, rel, use_hdf5=False)
-        item = read_item(path, ("features", "onsets", "note_times", "note_classes"), expected_key=expected_key)
-        yield EvalItem(rel, item["features"], item["note_times"], item["note_classes"], item["onsets"])
+        item = read_item(path, ("features", "onsets", "note_times", "note_classes", "note_pitches"),
+                         expected_key=expected_key)
+        yield EvalItem(rel, item["features"], item["note_times"], item["note_classes"], item["onsets"],
+                       item.arrays.get("note_pitches"))
 
 
 def find_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]:
@@ -104,7 +108,8 @@ def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
             continue
         t = make_targets(notes, feats.shape[0], clock, cfg.egmd_midi_mapping, cfg.model.n_classes)
         n_ok += 1
-        yield EvalItem(str(audio_path.relative_to(folder)), feats, t.note_times, t.note_classes, t.onsets)
+        yield EvalItem(str(audio_path.relative_to(folder)), feats, t.note_times, t.note_classes, t.onsets,
+                       t.note_pitches)
     if n_ok == 0:
         raise DrumscribeError(f"{folder}: none of the {len(pairs)} audio+MIDI pairs could be read")
 
@@ -159,6 +164,18 @@ def _reference(item: EvalItem, n_classes: int) -> list[np.ndarray]:
     return onsets_by_class(np.asarray(item.note_times, dtype=np.float64), np.asarray(item.note_classes), n_classes)
 
 
+def articulation_counts(item: EvalItem, events, articulations: Sequence[str], tolerance: float) -> dict:
+    """Onset counts of each articulation in one file: the truth notes playing it (the TD note table,
+    :func:`drumscribe.core.drums.articulation_of`) against the events decoded with it."""
+    from drumscribe.core.drums import articulation_of
+
+    times = np.asarray(item.note_times, dtype=np.float64)
+    arts = np.array([articulation_of(n) for n in np.asarray(item.note_pitches).reshape(-1)], dtype=object)
+    return {a: match_onsets(times[arts == a] if times.size else times,
+                            np.array([e.time for e in events if e.articulation == a]), tolerance)
+            for a in articulations}
+
+
 def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence[str], thresholds: Sequence[float],
                          tolerance: float | None = None) -> dict:
     """Decode + score every prediction; the results dict (without the run's provenance fields)."""
@@ -170,6 +187,8 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     n_classes = len(class_names)
     settings = DecodeSettings.from_config(cfg, thresholds)
     scorer = OnsetScorer(class_names, tol)
+    art_counts = {a: Counts() for a in settings.articulations}
+    art_scored = 0
     files = []
     for p in preds:
         events = decode(p.onset_probs, settings, p.velocity_probs)
@@ -179,7 +198,12 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
         if targets is None:
             targets = onset_roll(p.item.note_times, p.item.note_classes, p.onset_probs.shape[0], n_classes, clock)
         duration = float(clock.to_seconds(max(p.onset_probs.shape[0] - 1, 0)))
-        fs = scorer.add(ref, est, p.onset_probs, targets, thresholds, duration=duration)
+        fs = scorer.add(ref, est, p.onset_probs[:, :n_classes], np.asarray(targets)[:, :n_classes], thresholds,
+                        duration=duration)
+        if p.item.note_pitches is not None and art_counts:
+            art_scored += 1
+            for a, c in articulation_counts(p.item, events, list(art_counts), tol).items():
+                art_counts[a] = art_counts[a] + c
         files.append({
             "file": p.item.name,
             "duration": duration,
@@ -189,6 +213,9 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
             "per_class_f1": {n: fs["per_class"][n]["f1"] for n in class_names if fs["per_class"][n]["support"] > 0},
         })
     res = scorer.result()
+    if art_counts:
+        res["articulations"] = {a: c.as_dict() for a, c in art_counts.items()}
+        res["articulations_scored_files"] = art_scored
     res["files"] = files
     res["thresholds"] = {n: float(t) for n, t in zip(class_names, thresholds)}
     res["class_names"] = list(class_names)
@@ -233,4 +260,26 @@ def results_tables(results: dict) -> list:
             t.add_row(name, str(d["false_alarms"]), str(d["on_other"]), f"{d['share']:.2f}", chance,
                       ", ".join(f"{k} {v}" for v, k in top))
         tables.append(t)
+    art = articulation_table(results)
+    if art is not None:
+        tables.append(art)
     return tables
+
+
+def articulation_table(results: dict):
+    """rich Table of the articulation scores (None when the model has none or nothing was scored)."""
+    from rich.table import Table
+
+    arts = results.get("articulations")
+    if not arts or not results.get("articulations_scored_files"):
+        return None
+    t = Table(title="Articulations (a hit of its drum decoded with it vs the truth notes playing it)",
+              title_justify="left")
+    for col in ("articulation", "precision", "recall", "F1", "support"):
+        t.add_column(col, justify="left" if col == "articulation" else "right")
+    for name, d in arts.items():
+        if d["support"] == 0:  # nothing to score against: say so instead of a 0 or a 1
+            t.add_row(name, "-", "-", "not scorable", f"0 ({d['fp']} predicted)")
+        else:
+            _fmt_row(t, name, d)
+    return t

@@ -33,7 +33,7 @@ def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[
     group = settings.group_of(cls)
     pp = cfg.postprocessing
     tol = pp.onset_tolerance if tolerance is None else float(tolerance)
-    th_all = as_thresholds(settings.thresholds, preds[0].onset_probs.shape[1]) if (group and preds) else None
+    th_all = as_thresholds(settings.thresholds, settings.n_drums(preds[0].onset_probs)) if (group and preds) else None
     totals = [Counts() for _ in grid]
     for p in preds:
         ref = np.sort(np.asarray(p.item.note_times)[np.asarray(p.item.note_classes) == cls])
@@ -76,6 +76,42 @@ def tune_from_predictions(preds: Sequence[Prediction], cfg, current: Sequence[fl
         out.append(choice)
         details.append({"class": c, "support": support, "before_f1": before.f1, "after_f1": float(max(f1.max(), before.f1)),
                         "threshold": choice, "tuned": True})
+    return out, details
+
+
+def tune_articulation_thresholds(preds: Sequence[Prediction], cfg, thresholds: Sequence[float],
+                                 grid: Sequence[float] = DEFAULT_GRID, tolerance: float | None = None) -> tuple[list[float], list[dict]]:
+    """One threshold per articulation output maximising that articulation's F1 (summed counts), with the
+    drums decoded at ``thresholds``; the rules of :func:`tune_from_predictions` (ties: the median; no
+    support or files without articulation truth: kept).  Returns ``(thresholds, details)``."""
+    from drumscribe.evaluation.evaluate import articulation_counts
+    from drumscribe.transcription.decoding import decode
+
+    settings = DecodeSettings.from_config(cfg, thresholds)
+    tol = cfg.postprocessing.onset_tolerance if tolerance is None else float(tolerance)
+    scored = [p for p in preds if p.item.note_pitches is not None]
+    current = list(settings.articulation_thresholds)
+    out, details = [], []
+    for j, name in enumerate(settings.articulations):
+        def counts(th):
+            s = settings.with_articulation_thresholds(out + [th] + current[j + 1:])
+            total = Counts()
+            for p in scored:
+                total = total + articulation_counts(p.item, decode(p.onset_probs, s, p.velocity_probs), [name], tol)[name]
+            return total
+
+        before = counts(current[j])
+        if before.support == 0:
+            out.append(float(current[j]))
+            details.append({"articulation": name, "support": 0, "before_f1": before.f1, "after_f1": before.f1,
+                            "threshold": float(current[j]), "tuned": False})
+            continue
+        f1 = np.array([counts(th).f1 for th in grid])
+        best = np.flatnonzero(f1 >= f1.max() - 1e-12)
+        choice = float(current[j]) if before.f1 >= f1.max() - 1e-12 else float(grid[int(best[len(best) // 2])])
+        out.append(choice)
+        details.append({"articulation": name, "support": before.support, "before_f1": before.f1,
+                        "after_f1": float(max(f1.max(), before.f1)), "threshold": choice, "tuned": True})
     return out, details
 
 
@@ -122,6 +158,16 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
     console.print(t)
     from drumscribe.core.config import DECODING_KEYS
 
+    if cfg.articulations:  # after the drums: an articulation is an attribute of its drum's decoded hits
+        art_th, art_details = tune_articulation_thresholds(preds, cfg, th, tolerance=tolerance)
+        t = Table(title=f"Articulation thresholds tuned on {split}", title_justify="left")
+        for col in ("articulation", "support", "threshold before", "F1 before", "threshold after", "F1 after"):
+            t.add_column(col, justify="left" if col == "articulation" else "right")
+        for old, d in zip(cfg.articulation_thresholds(), art_details):
+            t.add_row(d["articulation"], str(d["support"]), f"{old:.2f}", f"{d['before_f1']:.3f}",
+                      f"{d['threshold']:.2f}", f"{d['after_f1']:.3f}" + ("" if d["tuned"] else " (no support)"))
+        console.print(t)
+        cfg.postprocessing.articulation_thresholds = art_th
     decoding = {k: getattr(cfg.postprocessing, k) for k in DECODING_KEYS}
     changed = [k for k in DECODING_KEYS if getattr(bundle.config.postprocessing, k) != decoding[k]]
     if dry_run:

@@ -52,7 +52,8 @@ def time_stretch(features: np.ndarray, onsets: np.ndarray, velocities: np.ndarra
 
     Output frame ``i`` reads source position ``i / rate`` (linear interpolation
     for features, nearest for the mask); a source onset at frame ``f`` moves to
-    ``round(f * rate)`` (dropped if that is outside the window).
+    ``round(f * rate)`` (dropped if that is outside the window).  ``onsets`` may have more columns
+    than ``velocities`` (the articulation targets after the drums).
     """
     n = features.shape[0]
     pos = np.arange(out_len, dtype=np.float64) / rate
@@ -68,7 +69,8 @@ def time_stretch(features: np.ndarray, onsets: np.ndarray, velocities: np.ndarra
     nf = np.rint(fr * rate).astype(np.int64)
     keep = nf < out_len
     new_on[nf[keep], cl[keep]] = onsets[fr[keep], cl[keep]]
-    np.maximum.at(new_vel, (nf[keep], cl[keep]), velocities[fr[keep], cl[keep]])
+    drum = keep & (cl < velocities.shape[1])  # articulation columns of ``onsets`` carry no velocity
+    np.maximum.at(new_vel, (nf[drum], cl[drum]), velocities[fr[drum], cl[drum]])
     return feats.astype(np.float32), new_on, new_vel, m.astype(mask.dtype)
 
 

@@ -10,8 +10,12 @@ Shapes (B = batch, T = frames, M = ``n_mels``, R = ``in_channels``, C = ``n_clas
                    + MaxPool over frequency only (1, pool_size) + Dropout-->
     (B, F_last, T, M // pool_size**n_blocks) --flatten channels x bins-->
     (B, T, F_last * M') --(bi)GRU--> (B, T, H * (2 if bidirectional else 1))
-    --Dropout + Linear--> onset logits (B, T, C)
+    --Dropout + Linear--> onset logits (B, T, C + A)
                  [+ Linear--> velocity logits (B, T, C) if velocity_head]
+
+``A`` = ``len(model.articulations)``: the onset head's last ``A`` outputs are the articulations
+(open hi-hat, cross-stick...), each an attribute of its parent drum's hits (see
+:mod:`drumscribe.transcription.decoding`); the first ``C`` are the drums.
 
 ``R`` is the number of stacked spectrogram resolutions (``audio.stack_n_ffts``; 1 by default),
 read as input channels of the first conv block.  The time axis is never pooled: output frame ``t`` describes input frame ``t``
@@ -35,7 +39,7 @@ from drumscribe.audio.features import feature_ffts
 
 
 class CRNNOutput(NamedTuple):
-    """``onset_logits``: (B, T, C); ``velocity_logits``: (B, T, C) or None."""
+    """``onset_logits``: (B, T, C + A); ``velocity_logits``: (B, T, C) or None."""
 
     onset_logits: torch.Tensor
     velocity_logits: Optional[torch.Tensor] = None
@@ -62,6 +66,7 @@ class DrumTranscriptionCRNN(nn.Module):
         bidirectional: bool = True,
         velocity_head: bool = False,
         in_channels: int = 1,
+        n_articulations: int = 0,
     ):
         super().__init__()
         if conv_kernel_size % 2 != 1:
@@ -70,6 +75,8 @@ class DrumTranscriptionCRNN(nn.Module):
         self.in_channels = int(in_channels)
         self.n_features = self.in_channels * self.n_mels  # width of an input frame
         self.n_classes = int(n_classes)
+        self.n_articulations = int(n_articulations)
+        self.n_outputs = self.n_classes + self.n_articulations  # onset outputs: drums, then articulations
         self.input_norm = nn.BatchNorm1d(self.n_features)
         blocks = []
         in_ch = self.in_channels
@@ -98,7 +105,7 @@ class DrumTranscriptionCRNN(nn.Module):
         )
         out_size = hidden_size * (2 if bidirectional else 1)
         self.dropout = nn.Dropout(dropout_gru)
-        self.onset_head = nn.Linear(out_size, self.n_classes)
+        self.onset_head = nn.Linear(out_size, self.n_outputs)
         self.velocity_head = nn.Linear(out_size, self.n_classes) if velocity_head else None
 
     @classmethod
@@ -117,6 +124,7 @@ class DrumTranscriptionCRNN(nn.Module):
             dropout_gru=model_cfg.dropout_gru,
             bidirectional=model_cfg.bidirectional,
             velocity_head=model_cfg.velocity_head,
+            n_articulations=len(getattr(model_cfg, "articulations", None) or ()),
         )
 
     def forward(self, features: torch.Tensor) -> CRNNOutput:

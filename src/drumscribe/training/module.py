@@ -10,7 +10,8 @@ Loss
     cross-entropy computed *from logits* (``binary_cross_entropy_with_logits``,
     in float32 even under autocast).  Per element ``(frame, class)`` the loss
     is multiplied by ``loss.class_weights[class]`` (if set) and by the padding
-    mask; the sum is divided by ``mask.sum() * n_classes``.  ``FocalLoss``
+    mask; the sum is divided by ``mask.sum() * n_outputs`` (the drums and the articulation outputs,
+    ``model.articulations``, which weigh 1 unless ``class_weights`` lists them too).  ``FocalLoss``
     multiplies each element's BCE by ``(1 - p_t) ** loss.focal_gamma``
     (p_t: the probability given to the target; Lin et al. 2017), which
     down-weights the many easy silent frames.  With
@@ -218,9 +219,9 @@ class DrumscribeModule(L.LightningModule):
         self.cfg = cfg
         self.save_hyperparameters({"config": cfg.to_dict()})
         self.model = build_model(cfg)
-        w = cfg.loss.class_weights
-        self.register_buffer("class_weights", torch.tensor(w if w is not None else [1.0] * cfg.n_classes,
-                                                           dtype=torch.float32), persistent=False)
+        w = list(cfg.loss.class_weights) if cfg.loss.class_weights is not None else [1.0] * cfg.n_classes
+        w += [1.0] * (cfg.n_outputs - len(w))  # articulation outputs: weight 1 unless the config lists theirs
+        self.register_buffer("class_weights", torch.tensor(w, dtype=torch.float32), persistent=False)
         self.decoder = DecodeSettings.from_config(cfg)  # built once; thresholds replaced on checkpoint load
         self._val_counts: dict[int, np.ndarray] = {}  # validation item index -> (classes, 3) [tp, fp, fn]
         self._train_loss_sum = 0.0
@@ -254,7 +255,7 @@ class DrumscribeModule(L.LightningModule):
         onset_loss = (bce * weight).sum() / denom
         total = onset_loss
         if out.velocity_logits is not None:
-            at = batch["onset_hard"] * mask
+            at = batch["onset_hard"][..., :out.velocity_logits.shape[-1]] * mask  # the drums' onset frames
             se = (torch.sigmoid(out.velocity_logits.float()) - batch["velocities"]) ** 2
             vel_loss = (se * at).sum() / at.sum().clamp_min(1.0)
             total = total + VELOCITY_LOSS_WEIGHT * vel_loss
@@ -568,12 +569,46 @@ def init_weights_from(module: "DrumscribeModule", source: str | Path, log=print)
     mine, theirs = module.cfg, bundle.config
     for section in ("model", "audio"):
         a, b = getattr(mine, section).__dict__, getattr(theirs, section).__dict__
-        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k))
+        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and not (section, k) == ("model", "articulations"))
         if diff:
             raise ConfigError(f"--init-from {bundle.path}: its {section} settings differ from the config's "
                               f"({', '.join(f'{section}.{k}: {b.get(k)!r} vs {a.get(k)!r}' for k in diff)})")
-    module.model.load_state_dict(bundle.model.state_dict(), strict=True)
-    log(f"initialised from {bundle.path} (weights only: fresh optimizer, epoch 0)")
+    state = bundle.model.state_dict()
+    added = [x for x in mine.articulations if x not in theirs.articulations]
+    if mine.articulations != theirs.articulations:
+        state = _articulation_head_state(state, mine, theirs)
+    module.model.load_state_dict(state, strict=True)
+    log(f"initialised from {bundle.path} (weights only: fresh optimizer, epoch 0)"
+        + (f"; new articulation outputs {', '.join(added)} start from their drum's output" if added else ""))
+
+
+# a new articulation output starts as its drum's output shifted by this many log-odds (rarer than the drum)
+NEW_ARTICULATION_BIAS = -2.0
+
+
+def _articulation_head_state(state: dict, mine, theirs) -> dict:
+    """``state`` (a model's weights) with the onset head re-laid for ``mine``'s articulation outputs: the
+    drums' rows and the articulations both models have are copied; a new articulation starts from its
+    parent drum's row (bias + :data:`NEW_ARTICULATION_BIAS`), so fine-tuning begins from "a hit of that drum"."""
+    from drumscribe.core.drums import ARTICULATION_PARENT
+
+    names = mine.class_names
+    if list(theirs.class_names) != list(names):
+        raise ConfigError("--init-from: the class names differ; cannot re-lay the articulation outputs")
+    state = dict(state)
+    w, b = state["onset_head.weight"], state["onset_head.bias"]
+    n = len(names)
+    rows_w, rows_b = [w[:n]], [b[:n]]
+    for a in mine.articulations:
+        if a in theirs.articulations:
+            k = n + list(theirs.articulations).index(a)
+            rows_w.append(w[k:k + 1]); rows_b.append(b[k:k + 1])
+        else:
+            k = names.index(ARTICULATION_PARENT[a])
+            rows_w.append(w[k:k + 1].clone()); rows_b.append(b[k:k + 1] + NEW_ARTICULATION_BIAS)
+    state["onset_head.weight"] = torch.cat(rows_w)
+    state["onset_head.bias"] = torch.cat(rows_b)
+    return state
 
 
 def fit(cfg: Config, resume: str | Path | None = None, *, init_from: str | Path | None = None,

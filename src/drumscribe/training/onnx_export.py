@@ -8,7 +8,8 @@ Graph contract (what :mod:`drumscribe.transcription.onnx_runtime` relies on):
 
 - input ``features``: float32 ``(batch, frames, feature_width)`` log-mel (:mod:`drumscribe.audio.features`;
   ``n_mels`` times the stacked resolutions);
-- output ``onset_probs``: float32 ``(batch, frames, n_classes)``, ``sigmoid(onset_logits)``;
+- output ``onset_probs``: float32 ``(batch, frames, n_classes + n_articulations)``, ``sigmoid(onset_logits)``
+  (the drums, then ``model.articulations``);
 - output ``velocity_probs`` (only with a velocity head): float32 ``(batch, frames, n_classes)``,
   MIDI velocity / 127.
 

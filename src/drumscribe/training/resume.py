@@ -27,7 +27,7 @@ from typing import Any
 from drumscribe.core.errors import DrumscribeError
 
 # config keys whose change makes the checkpoint unusable for this config
-INCOMPATIBLE = ("audio.", "midi.drum_names", "egmd_midi_mapping", "model.n_classes", "model.n_mels")
+INCOMPATIBLE = ("audio.", "midi.drum_names", "egmd_midi_mapping", "model.n_classes", "model.n_mels", "model.articulations")
 REFUSED = ("training.optimizer", "training.scheduler")
 # keys that do not describe the training (where files go, how to decode): not reported
 NOT_REPORTED = ("data.", "logging.", "checkpoint.", "hardware.", "postprocessing.", "midi.")

@@ -32,6 +32,13 @@ Peak picking follows madmom's ``OnsetPeakPickingProcessor`` in spirit:
    Off by default: see ``docs/evaluation.md`` ("sub-frame timing") for the
    measurement that decided it.
 
+Articulations (``model.articulations``): the activations' last ``A`` columns are articulation outputs
+(open hi-hat, cross-stick, ...), each belonging to a parent drum.  They never make events of their
+own: a decoded hit of the parent drum (peak frame ``f``) takes the articulation whose output is highest
+over frames ``f-1 .. f+1`` among those reaching their threshold (``postprocessing.articulation_thresholds``);
+otherwise it is the plain stroke (``""``).  So the drum events, and every 8- and 5-class score, are the
+same as without the articulation outputs.
+
 Times are seconds, converted only through :class:`drumscribe.core.timebase.FrameClock`.
 
 Velocity of an event (MIDI 1-127), see :func:`velocities_for`:
@@ -232,6 +239,11 @@ class DecodeSettings:
     interpolate: bool = False
     exclusive_groups: tuple[tuple[int, ...], ...] = ()
     exclusive_weights: tuple[float, ...] = ()
+    # articulation outputs (the activations' last columns, in order): their names, their parent class
+    # index and their thresholds
+    articulations: tuple[str, ...] = ()
+    articulation_parents: tuple[int, ...] = ()
+    articulation_thresholds: tuple[float, ...] = ()
 
     def __post_init__(self):
         th = self.thresholds
@@ -239,6 +251,11 @@ class DecodeSettings:
         object.__setattr__(self, "thresholds", th)
         object.__setattr__(self, "exclusive_groups", tuple(tuple(int(c) for c in g) for g in self.exclusive_groups))
         object.__setattr__(self, "exclusive_weights", tuple(float(w) for w in self.exclusive_weights))
+        object.__setattr__(self, "articulations", tuple(self.articulations))
+        object.__setattr__(self, "articulation_parents", tuple(int(c) for c in self.articulation_parents))
+        object.__setattr__(self, "articulation_thresholds", tuple(float(x) for x in self.articulation_thresholds))
+        if not len(self.articulations) == len(self.articulation_parents) == len(self.articulation_thresholds):
+            raise ValueError("articulations, their parents and their thresholds must be as many")
         if self.velocity_source not in VELOCITY_SOURCES:
             raise ValueError(f"velocity source must be one of {VELOCITY_SOURCES}, got {self.velocity_source!r}")
 
@@ -253,12 +270,26 @@ class DecodeSettings:
         names = list(cfg.midi.drum_names)
         groups = tuple(tuple(names.index(n) for n in g) for g in (pp.exclusive_groups or []))
         weights = tuple(float(pp.exclusive_weights.get(n, 1.0)) for n in names) if pp.exclusive_weights else ()
+        from drumscribe.core.drums import ARTICULATION_PARENT
+
+        arts = tuple(cfg.model.articulations or ())
         return cls(FrameClock.from_config(cfg.audio), cfg.thresholds() if thresholds is None else thresholds,
                    float(pp.min_onset_interval), int(pp.peak_min_distance), int(cfg.midi.default_velocity),
-                   velocity_source, bool(interpolate), groups, weights)
+                   velocity_source, bool(interpolate), groups, weights,
+                   arts, tuple(names.index(ARTICULATION_PARENT[a]) for a in arts), tuple(cfg.articulation_thresholds()))
 
     def with_thresholds(self, thresholds) -> "DecodeSettings":
         return replace(self, thresholds=thresholds)
+
+    def with_articulation_thresholds(self, thresholds) -> "DecodeSettings":
+        return replace(self, articulation_thresholds=tuple(thresholds))
+
+    def n_drums(self, probs: np.ndarray) -> int:
+        """How many of ``probs``' columns are drums (the rest: the articulation outputs)."""
+        n = np.asarray(probs).shape[1] - len(self.articulations)
+        if n < 1:
+            raise ValueError(f"probs have {np.asarray(probs).shape[1]} columns for {len(self.articulations)} articulations")
+        return n
 
     @property
     def min_interval_frames(self) -> float:
@@ -278,9 +309,10 @@ class DecodeSettings:
         return [self.exclusive_weights[c] for c in group] if self.exclusive_weights else None
 
     def class_peaks(self, probs: np.ndarray, thresholds) -> list[Peaks]:
-        """Every class's peaks, exclusive groups applied (rules 1-5)."""
-        th = as_thresholds(thresholds, probs.shape[1])
-        peaks = [self.peaks(probs[:, c], th[c]) for c in range(probs.shape[1])]
+        """Every drum class's peaks, exclusive groups applied (rules 1-5); articulation columns ignored."""
+        n = self.n_drums(probs)
+        th = as_thresholds(thresholds, n)
+        peaks = [self.peaks(probs[:, c], th[c]) for c in range(n)]
         for group in self.exclusive_groups:
             masks = exclusive_keep([peaks[c] for c in group], self.min_interval_frames, self.group_weights(group))
             for c, m in zip(group, masks):
@@ -295,15 +327,38 @@ def decode(probs: np.ndarray, settings: DecodeSettings, velocity_probs: np.ndarr
     probs = np.asarray(probs)
     if probs.ndim != 2:
         raise ValueError(f"probs must be (frames, classes), got shape {probs.shape}")
-    if velocity_probs is not None and np.asarray(velocity_probs).shape != probs.shape:
-        raise ValueError("velocity_probs must have the shape of probs")
+    n = settings.n_drums(probs)
+    if velocity_probs is not None and np.asarray(velocity_probs).shape != (probs.shape[0], n):
+        raise ValueError("velocity_probs must have the shape of the drum columns of probs")
     events: list[Event] = []
     for c, pk in enumerate(settings.class_peaks(probs, settings.thresholds)):
         vel = velocities_for(pk, c, velocity_probs, settings.velocity_source, settings.default_velocity)
         t = np.asarray(settings.clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1)
-        events.extend(Event(float(ti), c, int(v), float(s)) for ti, v, s in zip(t, vel, pk.strengths))
+        arts = articulations_at(probs, pk.index, c, settings)
+        events.extend(Event(float(ti), c, int(v), float(s), a) for ti, v, s, a in zip(t, vel, pk.strengths, arts))
     events.sort(key=lambda e: (e.time, e.cls))
     return events
+
+
+def articulations_at(probs: np.ndarray, index: np.ndarray, cls: int, settings: DecodeSettings) -> list[str]:
+    """The articulation of each hit of drum ``cls`` at frames ``index`` (``""``: the plain stroke); see the
+    module docstring.  ``probs``: all columns, the articulation outputs last."""
+    index = np.asarray(index, dtype=np.int64).reshape(-1)
+    out = [""] * index.shape[0]
+    cols = [j for j, p in enumerate(settings.articulation_parents) if p == cls]
+    if not cols or not index.size:
+        return out
+    n = settings.n_drums(probs)
+    frames = probs.shape[0]
+    near = np.clip(index[:, None] + np.arange(-1, 2)[None, :], 0, frames - 1)  # (hits, 3)
+    best = np.zeros(index.shape[0])
+    for j in cols:
+        p = np.asarray(probs[:, n + j], dtype=np.float64)[near].max(axis=1)
+        win = (p >= settings.articulation_thresholds[j]) & (p > best)
+        best = np.where(win, p, best)
+        for i in np.flatnonzero(win):
+            out[i] = settings.articulations[j]
+    return out
 
 
 def events_to_arrays(events: Sequence[Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -150,7 +150,7 @@ def predict_features(model, features: np.ndarray, clock: FrameClock, window_s: f
 
     ``window_s=None`` runs one pass over the whole array (the reference the windowed path is tested against).
     """
-    n_classes = int(model.n_classes)
+    n_classes = int(getattr(model, "n_outputs", model.n_classes))  # onset columns: drums + articulations
     if window_s is None:
         st = WindowStitcher(model, max(features.shape[0], 1) + 1, 0, 1, device)  # never fills: one pass in finish()
         return _concat(st.feed(features) + st.finish(), n_classes)
@@ -322,9 +322,9 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     t1 = time.perf_counter()
     out += stitcher.finish()
     t_model += time.perf_counter() - t1
-    onset, vel = _concat(out, len(bundle.class_names))
+    onset, vel = _concat(out, int(getattr(model, "n_outputs", len(bundle.class_names))))
     th = bundle.thresholds if thresholds is None else thresholds
-    th_list = list(np.broadcast_to(np.asarray(th, dtype=np.float64), (onset.shape[1],)).tolist())
+    th_list = list(np.broadcast_to(np.asarray(th, dtype=np.float64), (len(bundle.class_names),)).tolist())
     silent = stats.peak < SILENCE_PEAK
     t2 = time.perf_counter()
     events = [] if silent else decode(

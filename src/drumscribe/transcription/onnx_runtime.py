@@ -29,7 +29,8 @@ class OnnxModel:
     ``threads``: intra-op threads (None: ONNX Runtime's default, one per core).
     """
 
-    def __init__(self, path: str | Path, n_features: int, n_classes: int, threads: int | None = None):
+    def __init__(self, path: str | Path, n_features: int, n_classes: int, threads: int | None = None,
+                 n_articulations: int = 0):
         import onnxruntime as ort
 
         so = ort.SessionOptions()
@@ -44,13 +45,16 @@ class OnnxModel:
         self.path = Path(path)
         self.n_features = int(n_features)
         self.n_classes = int(n_classes)
+        self.n_articulations = int(n_articulations)
+        self.n_outputs = self.n_classes + self.n_articulations  # onset columns: drums, then articulations
         inputs = self.session.get_inputs()
         outputs = [o.name for o in self.session.get_outputs()]
         if len(inputs) != 1 or inputs[0].shape[-1] != self.n_features or not outputs:
             raise CheckpointError(f"{path}: ONNX graph does not take (batch, frames, {self.n_features}) features")
         n_out = self.session.get_outputs()[0].shape[-1]
-        if isinstance(n_out, int) and n_out != self.n_classes:  # the graph's own class count, when static
-            raise CheckpointError(f"{sidecar_path(Path(path))}: says {self.n_classes} classes, but the graph in "
+        if isinstance(n_out, int) and n_out != self.n_outputs:  # the graph's own class count, when static
+            says = f"{self.n_classes} classes" + (f" + {self.n_articulations} articulations" if self.n_articulations else "")
+            raise CheckpointError(f"{sidecar_path(Path(path))}: says {says}, but the graph in "
                                   f"{Path(path).name} has {n_out} outputs (class counts disagree); not usable")
         self.input_name = inputs[0].name
         self.output_names = outputs
@@ -82,7 +86,7 @@ def load_onnx_bundle(path: str | Path | None = None, threads: int | None = None)
     side = sidecar_path(path)
     meta = read_sidecar(path)
     cfg, thresholds = config_from_meta(meta, side)
-    model = OnnxModel(path, feature_width(cfg.audio), cfg.model.n_classes, threads)
+    model = OnnxModel(path, feature_width(cfg.audio), cfg.model.n_classes, threads, len(cfg.model.articulations))
     return ModelBundle(model=model, config=cfg, thresholds=thresholds,
                        class_names=list(meta.get("class_names") or cfg.class_names), path=path,
                        cache_key=meta.get("cache_key"), meta={k: v for k, v in meta.items() if k != "config"})

@@ -1,0 +1,133 @@
+#!/usr/bin/env python
+"""Score candidate models on every yardstick of the model issue and rank them by the selection criterion.
+
+Usage::
+
+    python scripts/score_models.py --model v4=default --model v5=runs/v5/final.ckpt \\
+        --sets data/gmd-val-clean data/gmd-val-fullmix data/cond-* --out runs/scores [--threads 2]
+
+For each model and set, ``drumscribe evaluate`` writes ``OUT/<model>_<set>.json`` (an existing one is
+reused: the script resumes); real-dev's two halves (``real-dev/drums``, ``real-dev/multitrack_sum``) are
+added when this machine has real-dev (never a training or tuning set: only scored here).  Then a
+Markdown table (``OUT/scores.md``) and ``OUT/scores.json``: 5- and 8-class micro F1 on each set, the
+hi-hat false alarms on real-dev, the articulation F1s, and
+
+    criterion = mean(real-dev drums 5-class, real-dev multitrack-sum 5-class,
+                     gmd-val-clean 8-class, gmd-val-fullmix 8-class)   (onset F1, micro, +-50 ms)
+
+the number model selection uses: two real halves, two synthetic sets, equal weight, so that neither
+the 4 real songs nor the synthetic data alone decide.  A set missing for a model leaves the criterion
+empty (never a mean of fewer terms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "src"))
+
+REAL_DEV = ("real-dev/drums", "real-dev/multitrack_sum")
+# (set name, view) pairs whose mean is the selection criterion
+CRITERION = (("drums", "five_class"), ("multitrack_sum", "five_class"), ("gmd-val-clean", "eight"),
+             ("gmd-val-fullmix", "eight"))
+
+
+def set_name(split: str) -> str:
+    return Path(split).name
+
+
+def micro(res: dict, view: str) -> float:
+    return float((res if view == "eight" else res["five_class"])["micro"]["f1"])
+
+
+def criterion(results: dict[str, dict]) -> float | None:
+    vals = [micro(results[s], v) for s, v in CRITERION if s in results]
+    return sum(vals) / len(vals) if len(vals) == len(CRITERION) else None
+
+
+def evaluate(ds: str, model: str, split: str, out: Path, threads: int) -> dict | None:
+    if not out.is_file():
+        cmd = [ds, "evaluate", "--split", split, "--threads", str(threads), "--output", str(out)]
+        if model != "default":
+            cmd += ["--checkpoint", model]
+        r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        if r.returncode != 0:
+            print(f"score_models: {model} on {split}: {r.stderr.strip().splitlines()[-1:]}", file=sys.stderr)
+            return None
+    return json.loads(out.read_text())
+
+
+def row(name: str, results: dict[str, dict], sets: list[str]) -> dict:
+    out: dict = {"model": name, "criterion": criterion(results)}
+    for s in sets:
+        if s not in results:
+            continue
+        r = results[s]
+        out[s] = {"f1_8": micro(r, "eight"), "f1_5": micro(r, "five_class"),
+                  "hihat_fp": r["per_class"].get("hihat", {}).get("fp"),
+                  "articulations": {a: {"f1": d["f1"], "support": d["support"]}
+                                    for a, d in (r.get("articulations") or {}).items()}}
+    return out
+
+
+def table(rows: list[dict], sets: list[str]) -> str:
+    head = ["model", "criterion"] + [f"{s} 5-cl / 8-cl" for s in sets] + ["hi-hat FA drums / sum",
+                                                                          "open hh / cross-stick F1 drums", "... sum"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for r in rows:
+        cells = [r["model"], "-" if r["criterion"] is None else f"{r['criterion']:.3f}"]
+        cells += [f"{r[s]['f1_5']:.3f} / {r[s]['f1_8']:.3f}" if s in r else "-" for s in sets]
+        fa = [str(r[s]["hihat_fp"]) if s in r else "-" for s in ("drums", "multitrack_sum")]
+        cells.append(" / ".join(fa))
+        for s in ("drums", "multitrack_sum"):
+            arts = r.get(s, {}).get("articulations", {})
+            cells.append(" / ".join(f"{arts[a]['f1']:.2f}" if a in arts and arts[a]["support"] else "-"
+                                    for a in ("hihat_open", "cross_stick")) if arts else "-")
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--model", action="append", required=True, metavar="NAME=PATH",
+                   help="a model to score (PATH: checkpoint, .safetensors/.onnx, or 'default'); repeatable")
+    p.add_argument("--sets", nargs="*", default=[], help="synthetic evaluation folders (audio + MIDI pairs)")
+    p.add_argument("--out", required=True, help="folder of the result JSONs and the table")
+    p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--no-real-dev", action="store_true", help="do not add real-dev's halves")
+    a = p.parse_args(argv)
+    from drumscribe.evaluation import realdev
+
+    splits = [] if a.no_real_dev or not realdev.available() else list(REAL_DEV)
+    splits += [s for s in a.sets if Path(s).is_dir()]
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    ds = str(ROOT / ".venv" / "bin" / "drumscribe")
+    rows = []
+    names = [set_name(s) for s in splits]
+    for spec in a.model:
+        if "=" not in spec:
+            p.error(f"--model {spec!r}: expected NAME=PATH")
+        name, path = spec.split("=", 1)
+        results = {}
+        for split in splits:
+            r = evaluate(ds, path, split, out / f"{name}_{set_name(split)}.json", a.threads)
+            if r is not None:
+                results[set_name(split)] = r
+        rows.append(row(name, results, names))
+    from drumscribe.core.atomic import atomic_write_bytes
+
+    atomic_write_bytes(out / "scores.json", (json.dumps(rows, indent=1) + "\n").encode())
+    md = table(rows, names)
+    atomic_write_bytes(out / "scores.md", md.encode())
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
