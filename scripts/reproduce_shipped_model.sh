@@ -2,8 +2,9 @@
 # Reproduce the bundled model and every number in MODEL_CARD.md from nothing (CPU, 2 cores:
 # ~1.5 h for v1, ~2.5 h for the GMD corpus, then the fine-tuning: (V2_EPOCHS + V3_EPOCHS) x ~20 min).
 # v1 (steps 1-3) is trained on generated patterns; v2 is v1 fine-tuned on GMD's human
-# performances rendered through many kits, v3 is v2 trained on, and v4, the shipped model, is v3
-# with one class-weighted epoch (step 5).
+# performances rendered through many kits, v3 is v2 trained on, v4 is v3 with one class-weighted
+# epoch (step 5), and v5, the shipped model, is v4 with articulation outputs fine-tuned on the
+# real-recordings corpus (step 7; needs ../shared/real-sounds, training material only).
 # Usage: bash scripts/reproduce_shipped_model.sh [WORKDIR]   (default: data/)
 # Needs the Debian kits that ./run installs (hydrogen-drumkits, fluid-soundfont-gm,
 # timgm6mb-soundfont, musescore-general-soundfont, fluidsynth).
@@ -147,15 +148,29 @@ SHIP="$V4D/drumscribe-last.ckpt"
 # thresholds tuned under default_config.yaml's decoding (tom group, mid tom ranked x2) and stored with
 # it (MODEL_CARD.md "Decoding study")
 $DS tune --checkpoint "$SHIP" --config configs/default_config.yaml "${NOART[@]}" "${G[@]}" --split val
+V4EXPORT="$W/export/drumscribe-v4"; mkdir -p "$W/export"
 $PY -c "import sys; from drumscribe.training.checkpoint import export_bundle; print(export_bundle(sys.argv[1], sys.argv[2]))" \
-  "$SHIP" "$EXPORT"
-$DS export --checkpoint "$SHIP" "$EXPORT.onnx" --overwrite
+  "$SHIP" "$V4EXPORT"
+$DS export --checkpoint "$SHIP" "$V4EXPORT.onnx" --overwrite
+
+# 7. v5, the shipped model: the real-recordings corpus (make_corpus.sh REAL=1 at V5_KITS renderings of
+#    every GMD performance capped at V5_MAX_SECONDS, 12 h), articulation outputs, v4's weights fine-tuned
+#    (scripts/train_v5.sh: the A/B against scratch, then the long run), thresholds tuned on the corpus's
+#    validation subset (MODEL_CARD.md "v5 training").  v5 starts from the v4 of step 5 when it is there.
+step "7. v5"
+V5_KITS=${V5_KITS:-$([ "${SMOKE:-0}" = 1 ] && echo 1 || echo 3)}; V5_MAX_SECONDS=${V5_MAX_SECONDS:-$([ "${SMOKE:-0}" = 1 ] && echo 10 || echo 30)}
+REAL=1 CORPUS=real-corpus-s CORPUS_KITS="$V5_KITS" CORPUS_MAX_SECONDS="$V5_MAX_SECONDS" bash scripts/make_corpus.sh "$GMD" "$W" "$J"
+V4_FOR_V5="$V4EXPORT.safetensors" bash scripts/train_v5.sh "$W" real-corpus-s
+V5CK=$(cat "$W/runs/v5-warm/chosen.txt")   # the epoch chosen on the criterion (train_v5.sh step 4)
+$PY -c "import sys; from drumscribe.training.checkpoint import export_bundle; print(export_bundle(sys.argv[1], sys.argv[2]))" \
+  "$V5CK" "$EXPORT"
+$DS export --checkpoint "$V5CK" "$EXPORT.onnx" --overwrite
 
 # 6. the shipped model's numbers (the exported $EXPORT.onnx, i.e. the bundled model by default): GMD test
 #    performances on held-out kits, clean and full mix (8 classes, and the 5-class fold).  Without ADTOF,
 #    compare_adtof.py scores drumscribe alone; ADTOF=PATH (ADTOF-pytorch's `adtof` command, installed
 #    yourself, see scripts/compare_adtof.py) adds --adtof PATH: ADTOF side by side.
-step "6. GMD test numbers"
+step "6. GMD test numbers (of $EXPORT.onnx: run after step 7 for v5's)"
 AD=(); [ -n "$ADTOF" ] && AD=(--adtof "$ADTOF")
 for s in clean fullmix; do
   $DS synth --performances-from "$GMD" --splits test "${TP[@]}" --pool heldout --kits-per-performance 1 \

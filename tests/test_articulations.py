@@ -98,7 +98,7 @@ def test_decode_gives_articulations_to_parent_hits_only_and_keeps_the_drum_event
 
 
 def _cfg_plain():
-    return _small()
+    return _small(["model.articulations=[]"])
 
 
 def test_init_from_an_8_class_model_keeps_its_drum_outputs(tmp_path):
@@ -196,7 +196,7 @@ def test_preprocess_writes_articulation_targets_and_pitches_under_their_own_key(
 
     base = [f"data.egmd_root={toy_copy}", f"data.processed_root={tmp_path / 'p'}", f"data.splits_dir={tmp_path / 'p/s'}"]
     cfg = _small(base + [f"model.articulations={ALL}"])
-    assert cache_key(cfg) != cache_key(_small(base))  # an 8-class run is never served these targets
+    assert cache_key(cfg) != cache_key(_small(base + ["model.articulations=[]"]))  # an 8-class run is never served these targets
     # the toy performances play closed hi-hats only: give one file an open hi-hat and a cross-stick
     import pretty_midi
 

@@ -184,6 +184,7 @@ class _LiveWindows:
 
     def __init__(self, model, device):
         self.model, self.device, self.n_classes = model, device, int(model.n_classes)
+        self.n_outputs = int(getattr(model, "n_outputs", model.n_classes))
 
     def run_windows(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         with torch.no_grad():
