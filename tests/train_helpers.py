@@ -53,10 +53,10 @@ def build_toy_cache(root: Path, overrides: list[str], config: str = "test_config
         y = load_audio(egmd / rel, cfg.audio.sample_rate)
         feats = compute_features(y, cfg.audio)
         notes = read_drum_notes((egmd / rel).with_suffix(".midi"))
-        t = make_targets(notes, feats.shape[0], clock, cfg.egmd_midi_mapping, cfg.model.n_classes)
+        t = make_targets(notes, feats.shape[0], clock, cfg.egmd_midi_mapping, cfg.model.n_classes, cfg.articulations)
         write_item(cache_path(cfg.data.processed_root, rel), {
             "features": feats, "onsets": t.onsets, "velocities": t.velocities, "note_times": t.note_times,
-            "note_classes": t.note_classes, "note_velocities": t.note_velocities,
+            "note_classes": t.note_classes, "note_velocities": t.note_velocities, "note_pitches": t.note_pitches,
         }, meta={"cache_key": key, "source_path": rel, "n_frames": int(feats.shape[0]),
                  "duration": float(len(y) / cfg.audio.sample_rate)})
     pick = lambda idx: [rels[i] for i in idx] if idx is not None else rels  # noqa: E731
