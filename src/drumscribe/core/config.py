@@ -424,7 +424,7 @@ def _validate(cfg: Config) -> None:
             fail("model.articulations", f"{name}: its drum {drums.ARTICULATION_PARENT[name]!r} is not a class (midi.drum_names)")
     if len(set(arts)) != len(arts):
         fail("model.articulations", f"lists a name twice: {arts}")
-    n_out = m.n_classes + len(arts)
+    n_out = cfg.n_outputs
     if cfg.loss.class_weights is not None and len(cfg.loss.class_weights) not in (m.n_classes, n_out):
         fail("loss.class_weights", f"needs {m.n_classes} values (or {n_out} with the articulations), "
                                    f"got {len(cfg.loss.class_weights)}")

@@ -85,19 +85,22 @@ def tune_articulation_thresholds(preds: Sequence[Prediction], cfg, thresholds: S
     drums decoded at ``thresholds``; the rules of :func:`tune_from_predictions` (ties: the median; no
     support or files without articulation truth: kept).  Returns ``(thresholds, details)``."""
     from drumscribe.evaluation.evaluate import articulation_counts
-    from drumscribe.transcription.decoding import decode
+    from drumscribe.transcription.decoding import peak_events
 
     settings = DecodeSettings.from_config(cfg, thresholds)
     tol = cfg.postprocessing.onset_tolerance if tolerance is None else float(tolerance)
     scored = [p for p in preds if p.item.note_pitches is not None]
+    # the drum peaks do not depend on the articulation thresholds: picked once per file
+    drum_peaks = [settings.class_peaks(p.onset_probs, settings.thresholds) for p in scored]
     current = list(settings.articulation_thresholds)
     out, details = [], []
     for j, name in enumerate(settings.articulations):
         def counts(th):
             s = settings.with_articulation_thresholds(out + [th] + current[j + 1:])
             total = Counts()
-            for p in scored:
-                total = total + articulation_counts(p.item, decode(p.onset_probs, s, p.velocity_probs), [name], tol)[name]
+            for p, pk in zip(scored, drum_peaks):
+                events = peak_events(p.onset_probs, pk, s, p.velocity_probs)
+                total = total + articulation_counts(p.item, events, [name], tol)[name]
             return total
 
         before = counts(current[j])
@@ -135,7 +138,6 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
     Prints a table (class, support, threshold and F1 before and after) on ``console`` (rich; default stdout).
     """
     from rich.console import Console
-    from rich.table import Table
 
     from drumscribe.training.checkpoint import load_bundle, save_thresholds
     from drumscribe.transcription.bundle import config_for
@@ -149,24 +151,14 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
         raise ConfigError(f"--split {split}: no files")
     th, details = tune_from_predictions(preds, cfg, bundle.thresholds, tolerance=tolerance)
     console = console or Console()
-    t = Table(title=f"Per-class thresholds tuned on {split} ({len(preds)} files)", title_justify="left")
-    for col in ("class", "support", "threshold before", "F1 before", "threshold after", "F1 after"):
-        t.add_column(col, justify="left" if col == "class" else "right")
-    for name, old, d in zip(bundle.class_names, bundle.thresholds, details):
-        t.add_row(name, str(d["support"]), f"{old:.2f}", f"{d['before_f1']:.3f}", f"{d['threshold']:.2f}",
-                  f"{d['after_f1']:.3f}" + ("" if d["tuned"] else " (no support)"))
-    console.print(t)
+    console.print(_tuning_table(f"Per-class thresholds tuned on {split} ({len(preds)} files)", "class",
+                                bundle.class_names, bundle.thresholds, details))
     from drumscribe.core.config import DECODING_KEYS
 
     if cfg.articulations:  # after the drums: an articulation is an attribute of its drum's decoded hits
         art_th, art_details = tune_articulation_thresholds(preds, cfg, th, tolerance=tolerance)
-        t = Table(title=f"Articulation thresholds tuned on {split}", title_justify="left")
-        for col in ("articulation", "support", "threshold before", "F1 before", "threshold after", "F1 after"):
-            t.add_column(col, justify="left" if col == "articulation" else "right")
-        for old, d in zip(cfg.articulation_thresholds(), art_details):
-            t.add_row(d["articulation"], str(d["support"]), f"{old:.2f}", f"{d['before_f1']:.3f}",
-                      f"{d['threshold']:.2f}", f"{d['after_f1']:.3f}" + ("" if d["tuned"] else " (no support)"))
-        console.print(t)
+        console.print(_tuning_table(f"Articulation thresholds tuned on {split}", "articulation",
+                                    cfg.articulations, cfg.articulation_thresholds(), art_details))
         cfg.postprocessing.articulation_thresholds = art_th
     decoding = {k: getattr(cfg.postprocessing, k) for k in DECODING_KEYS}
     changed = [k for k in DECODING_KEYS if getattr(bundle.config.postprocessing, k) != decoding[k]]
@@ -178,3 +170,16 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
                       (f", with the decoding they were tuned for ({', '.join(f'postprocessing.{k}' for k in changed)} "
                        "now as in --config/--set)" if changed else ""))
     return th
+
+
+def _tuning_table(title: str, first: str, names, before, details):
+    """rich Table of one tuning: per name its support, threshold and F1 before and after."""
+    from rich.table import Table
+
+    t = Table(title=title, title_justify="left")
+    for col in (first, "support", "threshold before", "F1 before", "threshold after", "F1 after"):
+        t.add_column(col, justify="left" if col == first else "right")
+    for name, old, d in zip(names, before, details):
+        t.add_row(name, str(d["support"]), f"{old:.2f}", f"{d['before_f1']:.3f}", f"{d['threshold']:.2f}",
+                  f"{d['after_f1']:.3f}" + ("" if d["tuned"] else " (no support)"))
+    return t

@@ -330,8 +330,16 @@ def decode(probs: np.ndarray, settings: DecodeSettings, velocity_probs: np.ndarr
     n = settings.n_drums(probs)
     if velocity_probs is not None and np.asarray(velocity_probs).shape != (probs.shape[0], n):
         raise ValueError("velocity_probs must have the shape of the drum columns of probs")
+    return peak_events(probs, settings.class_peaks(probs, settings.thresholds), settings, velocity_probs)
+
+
+def peak_events(probs: np.ndarray, peaks: Sequence[Peaks], settings: DecodeSettings,
+                velocity_probs: np.ndarray | None = None) -> list[Event]:
+    """The events of every drum class's ``peaks`` (:meth:`DecodeSettings.class_peaks` of ``probs``), with
+    velocities and articulations: the second half of :func:`decode`, for callers that vary only the
+    articulation thresholds over fixed drum peaks (threshold tuning)."""
     events: list[Event] = []
-    for c, pk in enumerate(settings.class_peaks(probs, settings.thresholds)):
+    for c, pk in enumerate(peaks):
         vel = velocities_for(pk, c, velocity_probs, settings.velocity_source, settings.default_velocity)
         t = np.asarray(settings.clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1)
         arts = articulations_at(probs, pk.index, c, settings)
