@@ -17,6 +17,12 @@ is shared, so the best run is the least disturbed one):
 
 Goals (issue 11): 1 s <= 0.5 s wall, 160 s <= 1.0 s wall, marginal >= 300x, RSS <= 250 MB.
 
+``--model NAME=PATH`` (repeatable): time these models too (``--checkpoint PATH``, e.g. the previous
+version's ``.onnx``) beside the bundled one, on the same files in the same run: the speed guard of a
+new model is a ratio to the old one measured together.  ``--adtof CMD``: ADTOF-pytorch's ``adtof``
+command (installed by you for measurement, see ``scripts/compare_adtof.py``), timed the same way on the
+1 s and 160 s files (one thread), and each model's 160 s wall time as a fraction of ADTOF's.
+
 ``--python PATH``: run the CLI with another interpreter (e.g. a fresh ``pip install .`` virtualenv
 without torch: what a user gets).  ``--stages``: CPU seconds of each stage of the ONNX path on the
 10-minute file, in this process (read+mix, resample, log-mel, model, peak picking, beats, MIDI),
@@ -82,7 +88,16 @@ def main(argv=None) -> int:
     ap.add_argument("--workdir", default=None, help="where the WAVs go (default: a temp folder)")
     ap.add_argument("--python", default=sys.executable, help="interpreter that runs `-m drumscribe`")
     ap.add_argument("--stages", action="store_true", help="also: per-stage CPU time on the 10-minute file")
+    ap.add_argument("--model", action="append", default=[], metavar="NAME=PATH",
+                    help="also time this model (--checkpoint PATH) beside the bundled one; repeatable")
+    ap.add_argument("--adtof", default=None, metavar="CMD", help="also time ADTOF-pytorch's `adtof` command")
     args = ap.parse_args(argv)
+    models = [("bundled", None)]
+    for spec in args.model:
+        if "=" not in spec:
+            ap.error(f"--model {spec!r}: expected NAME=PATH")
+        name, path = spec.split("=", 1)
+        models.append((name, path))
 
     work = Path(args.workdir or tempfile.mkdtemp(prefix="drumscribe-bench-"))
     work.mkdir(parents=True, exist_ok=True)
@@ -95,22 +110,45 @@ def main(argv=None) -> int:
         files[name] = f
     print(f"44.1 kHz stereo PCM-16 WAVs in {work}: " + ", ".join(f"{k} = {v:.0f} s" for k, v in lengths.items()))
     print(f"python {sys.version.split()[0]}, 1 thread (--threads 1, OMP_NUM_THREADS=1), best of {args.repeat}")
-    for backend in args.backends:
+    song = {}  # (model, backend) -> 160 s wall
+    for (mname, mpath), backend in [(m, b) for m in models for b in args.backends]:
+        tag = backend if mpath is None else f"{mname} {backend}"
         res = {}
         for name, f in files.items():
             cmd = [args.python, "-m", "drumscribe", "transcribe", str(f), str(work / f"{name}-{backend}.mid"),
                    "--threads", "1", "--quiet", "--overwrite", "--backend", backend]
+            if mpath is not None:
+                cmd += ["--checkpoint", mpath]
             runs = [run_once(cmd) for _ in range(1 if name == "long" else args.repeat)]
             res[name] = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
+        song[tag] = res["160s"][0]
         m_wall = (lengths["10min"] - lengths["1s"]) / max(res["10min"][0] - res["1s"][0], 1e-9)
         m_cpu = (lengths["10min"] - lengths["1s"]) / max(res["10min"][1] - res["1s"][1], 1e-9)
         rss = max(r[2] for r in res.values())
-        print(f"[{backend}] 1 s file: {res['1s'][0]:.2f} s wall ({res['1s'][1]:.2f} s CPU)   "
+        print(f"[{tag}] 1 s file: {res['1s'][0]:.2f} s wall ({res['1s'][1]:.2f} s CPU)   "
               f"160 s song: {res['160s'][0]:.2f} s wall ({res['160s'][1]:.2f} s CPU)   "
               f"10 min: {res['10min'][0]:.2f} s wall   {lengths['long'] / 60:.0f} min: {res['long'][0]:.1f} s wall")
-        print(f"[{backend}] marginal throughput (10 min - 1 s): {m_wall:.0f}x real time (wall), {m_cpu:.0f}x (CPU)   "
+        print(f"[{tag}] marginal throughput (10 min - 1 s): {m_wall:.0f}x real time (wall), {m_cpu:.0f}x (CPU)   "
               f"peak RSS: " + ", ".join(f"{k} {v[2]:.0f} MB" for k, v in res.items()) + f"  (max {rss:.0f} MB)")
         sys.stdout.flush()
+    if len(song) > 1:
+        base = next(iter(song))
+        print("160 s wall relative to " + base + ": " + ", ".join(f"{k} {v / song[base]:.2f}x" for k, v in song.items()))
+    if args.adtof:
+        ad = {}
+        for name in ("1s", "160s"):
+            d = work / f"adtof-{name}"
+            (d / "in").mkdir(parents=True, exist_ok=True)
+            (d / "out").mkdir(exist_ok=True)
+            link = d / "in" / files[name].name
+            if not link.exists():
+                link.symlink_to(files[name].resolve())
+            cmd = [args.adtof, "--audio", str(d / "in"), "--out", str(d / "out"), "--device", "cpu"]
+            runs = [run_once(cmd) for _ in range(args.repeat)]
+            ad[name] = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
+        print(f"[adtof] 1 s file: {ad['1s'][0]:.2f} s wall ({ad['1s'][1]:.2f} s CPU)   160 s song: "
+              f"{ad['160s'][0]:.2f} s wall ({ad['160s'][1]:.2f} s CPU)   peak RSS {max(ad['1s'][2], ad['160s'][2]):.0f} MB")
+        print("160 s wall as a fraction of ADTOF's: " + ", ".join(f"{k} {v / ad['160s'][0]:.2f}x" for k, v in song.items()))
     if args.stages:
         stages(files["10min"], lengths["10min"])
     return 0

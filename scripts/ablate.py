@@ -223,7 +223,7 @@ def run_candidate(args, raw: dict, base: Path, name: str, out: Path, minutes: fl
     for vdir in args.val:
         from drumscribe.evaluation import realdev
 
-        named = realdev.is_real_dev(vdir) and not Path(vdir).is_dir()  # real-dev/drums, real-dev/multitrack_sum
+        named = realdev.named(vdir)  # real-dev/drums, real-dev/multitrack_sum
         out_json = run / f"eval-{vdir.replace('/', '-') if named else Path(vdir).name}.json"
         rc, _, _ = drumscribe(["evaluate", "--checkpoint", str(last), "--backend", "torch", "--split",
                                vdir if named else str(Path(vdir).resolve()), "--output", str(out_json), *threads], log)
@@ -330,13 +330,11 @@ def _main(args) -> int:
     if not args.no_real_dev and realdev.available():  # the real-recording yardstick beside the synthetic sets
         args.val = list(args.val) + [f"{realdev.NAME}/{s}" for s in realdev.SUBSETS if f"{realdev.NAME}/{s}" not in args.val]
     for d in [args.data, *args.val]:
-        if realdev.is_real_dev(d) and not Path(d).is_dir():
-            try:
-                [realdev.folder(sub) for sub in realdev.subsets(d)]
-            except DrumscribeError as exc:
-                raise AblateError(str(exc)) from None
-            continue
-        if not Path(d).is_dir():
+        try:
+            d = realdev.resolve(d)
+        except DrumscribeError as exc:
+            raise AblateError(str(exc)) from None
+        if not d.is_dir():
             raise AblateError(f"folder not found: {d}")
     names = list(raw["candidates"])
     if args.only:

@@ -100,18 +100,6 @@ def run_adtof(adtof: str, files: list[Path], workdir: Path) -> tuple[dict[Path, 
     return names, time.perf_counter() - t0
 
 
-def resolve_folder(folder: Path) -> Path:
-    """A folder path as given, or ``real-dev/<half>`` resolved to that half's folder on this machine."""
-    name = folder.as_posix().rstrip("/")
-    if not realdev.is_real_dev(name):
-        return folder
-    halves = realdev.subsets(name) if name.split("/", 1)[-1] in realdev.SUBSETS else []
-    if len(halves) != 1:
-        known = ", ".join(realdev.NAME + "/" + h for h in realdev.SUBSETS)
-        raise DrumscribeError(f"{name}: name one half of real-dev: {known}")
-    return realdev.folder(halves[0])
-
-
 def score(per_file: list[list[Counts]]) -> dict:
     total = [sum((f[k] for f in per_file), Counts()) for k in range(len(FOLD))]
     return summarize(total, FOLD)
@@ -128,7 +116,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
 
     try:
-        folder = resolve_folder(args.folder)
+        folder = realdev.resolve(args.folder)
     except DrumscribeError as e:
         print(f"compare_adtof: error: {e}", file=sys.stderr)
         return 2

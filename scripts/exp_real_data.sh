@@ -25,7 +25,7 @@ done
 for arm in old new; do
   G=(--set data.egmd_root="$W/$arm" --set data.processed_root="$W/processed/$arm"
      --set data.splits_dir="$W/processed/$arm/splits" --set data.split_strategy=official)
-  [ -f "$W/processed/$arm/splits/train.txt" ] || $DS preprocess --config configs/default_config.yaml --set "model.articulations=[]" --num-workers 1 --quiet "${G[@]}"
+  [ -f "$W/processed/$arm/splits/train_split.txt" ] || $DS preprocess --config configs/default_config.yaml --set "model.articulations=[]" --num-workers 1 --quiet "${G[@]}"
   CK="$W/runs/$arm/ckpt/drumscribe-last.ckpt"
   if [ ! -f "$W/runs/$arm/final.ckpt" ]; then
     $DS train --config configs/default_config.yaml --set "model.articulations=[]" "${G[@]}" --init-from default \

@@ -161,7 +161,7 @@ step "7. v5"
 V5_KITS=${V5_KITS:-$([ "${SMOKE:-0}" = 1 ] && echo 1 || echo 3)}; V5_MAX_SECONDS=${V5_MAX_SECONDS:-$([ "${SMOKE:-0}" = 1 ] && echo 10 || echo 30)}
 REAL=1 CORPUS=real-corpus-s CORPUS_KITS="$V5_KITS" CORPUS_MAX_SECONDS="$V5_MAX_SECONDS" bash scripts/make_corpus.sh "$GMD" "$W" "$J"
 V4_FOR_V5="$V4EXPORT.safetensors" bash scripts/train_v5.sh "$W" real-corpus-s
-V5CK=$(cat "$W/runs/v5-warm/chosen.txt")   # the epoch chosen on the criterion (train_v5.sh step 4)
+V5CK=$(cat "$W/runs/v5-long/chosen.txt")   # the model chosen on the criterion (train_v5.sh step 5)
 $PY -c "import sys; from drumscribe.training.checkpoint import export_bundle; print(export_bundle(sys.argv[1], sys.argv[2]))" \
   "$V5CK" "$EXPORT"
 $DS export --checkpoint "$V5CK" "$EXPORT.onnx" --overwrite

@@ -50,9 +50,10 @@ def criterion(results: dict[str, dict]) -> float | None:
     return sum(vals) / len(vals) if len(vals) == len(CRITERION) else None
 
 
-def evaluate(ds: str, model: str, split: str, out: Path, threads: int) -> dict | None:
+def evaluate(ds: str, model: str, split: str, out: Path, threads: int, overrides=()) -> dict | None:
     if not out.is_file():
         cmd = [ds, "evaluate", "--split", split, "--threads", str(threads), "--output", str(out)]
+        cmd += [x for kv in overrides for x in ("--set", kv)]
         if model != "default":
             cmd += ["--checkpoint", model]
         r = subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
@@ -100,6 +101,9 @@ def main(argv=None) -> int:
     p.add_argument("--out", required=True, help="folder of the result JSONs and the table")
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--no-real-dev", action="store_true", help="do not add real-dev's halves")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a config override passed to every evaluate (a decoding variant, e.g. "
+                        "postprocessing.min_onset_interval=0.03); OUT remembers them and refuses others")
     a = p.parse_args(argv)
     from drumscribe.evaluation import realdev
 
@@ -107,6 +111,14 @@ def main(argv=None) -> int:
     splits += [s for s in a.sets if Path(s).is_dir()]
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
+    from drumscribe.core.atomic import atomic_write_bytes
+
+    # the results in OUT are reused on a rerun: only with the overrides they were computed with
+    marker = out / "overrides.json"
+    if marker.is_file() and json.loads(marker.read_text()) != a.set:
+        p.error(f"{out}: its results were computed with --set {json.loads(marker.read_text())}, not {a.set}; "
+                "use another --out")
+    atomic_write_bytes(marker, (json.dumps(a.set) + "\n").encode())
     ds = str(ROOT / ".venv" / "bin" / "drumscribe")
     rows = []
     names = [set_name(s) for s in splits]
@@ -116,13 +128,15 @@ def main(argv=None) -> int:
         name, path = spec.split("=", 1)
         results = {}
         for split in splits:
-            r = evaluate(ds, path, split, out / f"{name}_{set_name(split)}.json", a.threads)
+            r = evaluate(ds, path, split, out / f"{name}_{set_name(split)}.json", a.threads, a.set)
             if r is not None:
                 results[set_name(split)] = r
         rows.append(row(name, results, names))
-    from drumscribe.core.atomic import atomic_write_bytes
 
     atomic_write_bytes(out / "scores.json", (json.dumps(rows, indent=1) + "\n").encode())
+    # which file each row's name stands for (train_v5.sh picks the best row's model by it)
+    models = dict(spec.split("=", 1) for spec in a.model)
+    atomic_write_bytes(out / "models.json", (json.dumps(models, indent=1) + "\n").encode())
     md = table(rows, names)
     atomic_write_bytes(out / "scores.md", md.encode())
     print(md)

@@ -176,3 +176,21 @@ def test_real_dev_missing_is_one_line(monkeypatch, tmp_path, capsys):
     assert rc != 0 and len(err) == 1 and "real-dev not found" in err[0] and "Traceback" not in err[0]
     with pytest.raises(DrumscribeError, match="real-dev has"):
         realdev.subsets("real-dev/guitars")
+
+
+def test_real_dev_resolve_names_and_folders(monkeypatch, tmp_path):
+    from drumscribe.evaluation import realdev
+
+    root = tmp_path / "rd"
+    (root / "drums").mkdir(parents=True)
+    (root / "multitrack_sum").mkdir()
+    monkeypatch.setenv(realdev.ENV, str(root))
+    assert realdev.resolve("real-dev/drums") == root / "drums"
+    assert realdev.resolve("real-dev/multitrack_sum/") == root / "multitrack_sum"
+    assert realdev.resolve(tmp_path) == tmp_path  # any other path as given
+    with pytest.raises(DrumscribeError, match="one half of real-dev at a time"):
+        realdev.resolve("real-dev")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "real-dev" / "drums").mkdir(parents=True)  # a local folder of that name is a folder
+    assert not realdev.named("real-dev/drums")
+    assert realdev.resolve("real-dev/drums") == Path("real-dev/drums")

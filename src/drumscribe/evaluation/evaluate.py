@@ -127,12 +127,8 @@ def split_items(cfg, split: str, expected_key: str | None = None) -> Iterator[Ev
         return cache_items(cfg, split, expected_key=expected_key)
     from drumscribe.evaluation import realdev
 
-    if realdev.is_real_dev(split) and not Path(split).is_dir():
-        subs = realdev.subsets(split)
-        if len(subs) > 1:
-            raise ConfigError(f"--split {split}: score its halves one at a time: "
-                              + ", ".join(f"{realdev.NAME}/{s}" for s in subs))
-        return folder_items(cfg, realdev.folder(subs[0]))
+    if realdev.named(split):
+        return folder_items(cfg, realdev.resolve(split))
     if not Path(split).is_dir():
         raise ConfigError(f"--split {split!r}: not train/val/test, real-dev/drums, real-dev/multitrack_sum or a folder")
     return folder_items(cfg, split)

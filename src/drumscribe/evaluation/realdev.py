@@ -62,3 +62,21 @@ def folder(subset: str) -> Path:
 def available() -> bool:
     root = real_dev_root()
     return root is not None and all((root / s).is_dir() for s in SUBSETS)
+
+
+def named(split: str | os.PathLike) -> bool:
+    """True when ``split`` names real-dev (``real-dev``, ``real-dev/<half>``) rather than an existing folder."""
+    return is_real_dev(Path(split).as_posix().rstrip("/")) and not Path(split).is_dir()
+
+
+def resolve(split: str | os.PathLike) -> Path:
+    """``split`` as a folder: ``real-dev/<half>`` -> that half's folder on this machine, any other path as
+    given.  Bare ``real-dev`` (two halves, scored separately) or an unknown half: one line."""
+    if not named(split):
+        return Path(split)
+    name = Path(split).as_posix().rstrip("/")
+    halves = subsets(name)
+    if len(halves) != 1:
+        raise DrumscribeError(f"{name}: name one half of real-dev at a time: "
+                              + ", ".join(f"{NAME}/{s}" for s in halves))
+    return folder(halves[0])
