@@ -249,3 +249,34 @@ def test_tuning_scores_a_grouped_class_as_decode_would():
     th_group, f1_group = scores["[[hi_tom,mid_tom,low_tom]]"]
     assert th_group <= 0.15 and f1_group == 1.0   # grouped: catch every weak mid_tom, echoes suppressed
     assert f1_plain < 1.0                          # plain: either miss them or take the echoes
+
+
+def test_tuning_on_several_sets_maximises_their_mean_f1(monkeypatch):
+    """Several tuning sets: each threshold maximises the mean of the sets' F1; a set with fewer than
+    MIN_SET_SUPPORT onsets of the class does not vote (a handful of onsets never decides)."""
+    from drumscribe.core.config import load_config
+    from drumscribe.evaluation import tuning
+    from drumscribe.evaluation.evaluate import EvalItem, Prediction
+
+    from eval_helpers import ROOT
+
+    cfg = load_config(ROOT / "configs" / "medium_test_config.yaml")
+
+    def pred(true_p, fa_p, n_true, n_fa):
+        n = 40 * (n_true + n_fa) + 40
+        probs = np.zeros((n, cfg.n_classes), dtype=np.float32)
+        true_frames = 20 + 40 * np.arange(n_true)
+        probs[true_frames, 0] = true_p
+        probs[20 + 40 * np.arange(n_true, n_true + n_fa), 0] = fa_p
+        item = EvalItem("x", np.zeros((n, 128), np.float32), true_frames * 512 / 22050, np.zeros(n_true, int))
+        return [Prediction(item, probs, None)]
+
+    a, b = pred(0.35, 0.25, 20, 20), pred(0.6, 0.45, 12, 12)  # alone: a -> (0.25, 0.35], b -> (0.45, 0.6]
+    c = pred(0.9, 0.5, 5, 40)  # 5 onsets: below MIN_SET_SUPPORT
+    th_ab, det = tuning.tune_from_predictions([a, b], cfg, [0.5] * cfg.n_classes)
+    mean = np.mean([[x.f1 for x in tuning.threshold_scores(s, cfg, 0, tuning.DEFAULT_GRID)] for s in (a, b)], axis=0)
+    assert 0.25 < th_ab[0] <= 0.35 and np.isclose(det[0]["after_f1"], mean.max()) and np.isclose(mean.max(), 5 / 6)
+    assert tuning.tune_from_predictions([a, b, c], cfg, [0.5] * cfg.n_classes)[0] == th_ab  # c has no vote
+    monkeypatch.setattr(tuning, "MIN_SET_SUPPORT", 1)  # ... were it to vote, the choice would move
+    assert 0.5 < tuning.tune_from_predictions([a, b, c], cfg, [0.5] * cfg.n_classes)[0][0] <= 0.6
+    assert tuning.tune_from_predictions(a, cfg, [0.5] * cfg.n_classes)[0] == tuning.tune_from_predictions([a], cfg, [0.5] * cfg.n_classes)[0]

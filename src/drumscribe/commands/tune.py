@@ -18,7 +18,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="a .ckpt or shipped .safetensors to tune (rewritten in place)")
     parser.add_argument("--config", default=None, help="YAML config for paths (default: the checkpoint's)")
     add_set_argument(parser)
-    parser.add_argument("--split", default="val", help="train, val or test from the cache, or a folder of audio+MIDI")
+    parser.add_argument("--split", action="append", default=None,
+                        help="train, val or test from the cache, real-dev/drums, real-dev/multitrack_sum or a folder "
+                             "of audio+MIDI (default val); repeatable: each threshold maximises the mean F1 of the sets")
     parser.add_argument("--tolerance", type=float, default=None, help="onset matching window, seconds")
     parser.add_argument("--dry-run", action="store_true", help="print the tuned thresholds without saving them")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")
@@ -36,5 +38,5 @@ def run(args) -> int:
     ckpt = Path(args.checkpoint).expanduser()
     if ckpt.is_symlink():  # tune the file the link names; replacing the link itself would cut it loose
         ckpt = ckpt.resolve()
-    tune_checkpoint(ckpt, args.config, args.overrides, args.split, args.tolerance, args.dry_run)
+    tune_checkpoint(ckpt, args.config, args.overrides, args.split or ["val"], args.tolerance, args.dry_run)
     return 0

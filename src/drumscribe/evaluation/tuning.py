@@ -3,7 +3,11 @@
 For each class the threshold on :data:`DEFAULT_GRID` (0.05, 0.10, ... 0.95) that maximises that
 class's F1 (counts summed over the split's files, ±tolerance matching, :mod:`drumscribe.evaluation.metrics`)
 is chosen; ties take the median of the best thresholds; a class without reference onsets keeps its
-threshold.  :func:`tune_checkpoint` writes the result into the model with
+threshold.  Several sets (``drumscribe tune --split val --split real-dev/drums ...``): the threshold that
+maximises the **mean over the sets** of that class's F1, each set one vote, a set voting only for the
+classes (and articulations) it has at least :data:`MIN_SET_SUPPORT` onsets of (a class no set has enough
+of is tuned on the sets that have any), so a few real songs and a synthetic split weigh what the caller
+gives them and a handful of onsets never decides.  :func:`tune_checkpoint` writes the result into the model with
 :func:`drumscribe.training.checkpoint.save_thresholds` (atomic), so ``evaluate`` and ``transcribe`` use it.
 Used by ``drumscribe tune`` and, after training, by ``drumscribe train``.
 """
@@ -20,6 +24,26 @@ from drumscribe.evaluation.evaluate import EvalItem, Prediction, predict_items
 from drumscribe.evaluation.metrics import Counts, match_onsets
 
 DEFAULT_GRID = tuple(round(0.05 * i, 2) for i in range(1, 20))  # 0.05 .. 0.95
+# with several tuning sets, a set votes for a class only with at least this many onsets of it
+MIN_SET_SUPPORT = 10
+
+
+def _as_sets(preds) -> list[list[Prediction]]:
+    """``preds``: one list of predictions, or a list of such lists (tuning sets)."""
+    preds = list(preds)
+    return [list(x) for x in preds] if preds and isinstance(preds[0], (list, tuple)) else [preds]
+
+
+def _voters(supports: Sequence[int]) -> list[int]:
+    """The sets whose F1 is averaged for one class: those with MIN_SET_SUPPORT onsets, else any with some."""
+    if len(supports) == 1:
+        return [0] if supports[0] > 0 else []
+    big = [i for i, n in enumerate(supports) if n >= MIN_SET_SUPPORT]
+    return big or [i for i, n in enumerate(supports) if n > 0]
+
+
+def _mean_f1(per_set: Sequence[Sequence[Counts]], voters: Sequence[int]) -> np.ndarray:
+    return np.mean([[c.f1 for c in per_set[i]] for i in voters], axis=0)
 
 
 def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[float],
@@ -49,72 +73,82 @@ def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[
     return totals
 
 
-def tune_from_predictions(preds: Sequence[Prediction], cfg, current: Sequence[float],
+def tune_from_predictions(preds, cfg, current: Sequence[float],
                           grid: Sequence[float] = DEFAULT_GRID, tolerance: float | None = None) -> tuple[list[float], list[dict]]:
-    """Per-class threshold maximising that class's F1 (summed counts over files).
+    """Per-class threshold maximising that class's F1 (summed counts over files), or with several sets
+    (``preds`` a list of lists) the mean of the sets' F1 (module docstring).
 
     Ties: the median of the best thresholds (a point inside the flat optimum, not its edge).
     A class without reference onsets keeps its current threshold (nothing to tune on).
     Returns ``(thresholds, details)``; ``details[c]`` = ``{"class", "support", "before_f1", "after_f1", "threshold"}``.
     """
+    sets = _as_sets(preds)
     out, details = [], []
     for c in range(len(current)):
-        support = int(sum(int(np.sum(np.asarray(p.item.note_classes) == c)) for p in preds))
+        supports = [int(sum(int(np.sum(np.asarray(p.item.note_classes) == c)) for p in ps)) for ps in sets]
+        voters = _voters(supports)
         now = out + [float(x) for x in current[c:]]  # the classes tuned so far, the rest as they are
-        before = threshold_scores(preds, cfg, c, [current[c]], tolerance, now)[0]
-        if support == 0:
+        if not voters:
+            before = threshold_scores(sets[0], cfg, c, [current[c]], tolerance, now)[0].f1 if sets[0] else 0.0
             out.append(float(current[c]))
-            details.append({"class": c, "support": 0, "before_f1": before.f1, "after_f1": before.f1,
+            details.append({"class": c, "support": 0, "before_f1": before, "after_f1": before,
                             "threshold": float(current[c]), "tuned": False})
             continue
-        scores = threshold_scores(preds, cfg, c, grid, tolerance, now)
-        f1 = np.array([s.f1 for s in scores])
+        before = float(_mean_f1([threshold_scores(sets[i], cfg, c, [current[c]], tolerance, now) if i in voters else []
+                                 for i in range(len(sets))], voters)[0])
+        f1 = _mean_f1([threshold_scores(sets[i], cfg, c, grid, tolerance, now) if i in voters else []
+                       for i in range(len(sets))], voters)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         choice = float(grid[int(best[len(best) // 2])])
-        if before.f1 >= f1.max() - 1e-12:  # the current one is already optimal: keep it
+        if before >= f1.max() - 1e-12:  # the current one is already optimal: keep it
             choice = float(current[c])
         out.append(choice)
-        details.append({"class": c, "support": support, "before_f1": before.f1, "after_f1": float(max(f1.max(), before.f1)),
-                        "threshold": choice, "tuned": True})
+        details.append({"class": c, "support": sum(supports), "before_f1": before, "after_f1": float(max(f1.max(), before)),
+                        "threshold": choice, "tuned": True, "sets": len(voters)})
     return out, details
 
 
-def tune_articulation_thresholds(preds: Sequence[Prediction], cfg, thresholds: Sequence[float],
+def tune_articulation_thresholds(preds, cfg, thresholds: Sequence[float],
                                  grid: Sequence[float] = DEFAULT_GRID, tolerance: float | None = None) -> tuple[list[float], list[dict]]:
-    """One threshold per articulation output maximising that articulation's F1 (summed counts), with the
-    drums decoded at ``thresholds``; the rules of :func:`tune_from_predictions` (ties: the median; no
-    support or files without articulation truth: kept).  Returns ``(thresholds, details)``."""
+    """One threshold per articulation output maximising that articulation's F1 (summed counts; several
+    sets: the mean of their F1), with the drums decoded at ``thresholds``; the rules of
+    :func:`tune_from_predictions` (ties: the median; no support or files without articulation truth:
+    kept).  Returns ``(thresholds, details)``."""
     from drumscribe.evaluation.evaluate import articulation_counts
     from drumscribe.transcription.decoding import peak_events
 
     settings = DecodeSettings.from_config(cfg, thresholds)
     tol = cfg.postprocessing.onset_tolerance if tolerance is None else float(tolerance)
-    scored = [p for p in preds if p.item.note_pitches is not None]
+    scored = [[p for p in ps if p.item.note_pitches is not None] for ps in _as_sets(preds)]
     # the drum peaks do not depend on the articulation thresholds: picked once per file
-    drum_peaks = [settings.class_peaks(p.onset_probs, settings.thresholds) for p in scored]
+    drum_peaks = [[settings.class_peaks(p.onset_probs, settings.thresholds) for p in ps] for ps in scored]
     current = list(settings.articulation_thresholds)
     out, details = [], []
     for j, name in enumerate(settings.articulations):
-        def counts(th):
+        def counts(i, th):
             s = settings.with_articulation_thresholds(out + [th] + current[j + 1:])
             total = Counts()
-            for p, pk in zip(scored, drum_peaks):
+            for p, pk in zip(scored[i], drum_peaks[i]):
                 events = peak_events(p.onset_probs, pk, s, p.velocity_probs)
                 total = total + articulation_counts(p.item, events, [name], tol)[name]
             return total
 
-        before = counts(current[j])
-        if before.support == 0:
+        supports = [counts(i, current[j]).support for i in range(len(scored))]
+        voters = _voters(supports)
+        if not voters:
             out.append(float(current[j]))
-            details.append({"articulation": name, "support": 0, "before_f1": before.f1, "after_f1": before.f1,
+            details.append({"articulation": name, "support": 0, "before_f1": 0.0, "after_f1": 0.0,
                             "threshold": float(current[j]), "tuned": False})
             continue
-        f1 = np.array([counts(th).f1 for th in grid])
+        per_set = [[counts(i, th) for th in grid] if i in voters else [] for i in range(len(scored))]
+        before = float(_mean_f1([[counts(i, current[j])] if i in voters else [] for i in range(len(scored))], voters)[0])
+        f1 = _mean_f1(per_set, voters)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
-        choice = float(current[j]) if before.f1 >= f1.max() - 1e-12 else float(grid[int(best[len(best) // 2])])
+        choice = float(current[j]) if before >= f1.max() - 1e-12 else float(grid[int(best[len(best) // 2])])
         out.append(choice)
-        details.append({"articulation": name, "support": before.support, "before_f1": before.f1,
-                        "after_f1": float(max(f1.max(), before.f1)), "threshold": choice, "tuned": True})
+        details.append({"articulation": name, "support": sum(supports), "before_f1": before,
+                        "after_f1": float(max(f1.max(), before)), "threshold": choice, "tuned": True,
+                        "sets": len(voters)})
     return out, details
 
 
@@ -133,7 +167,8 @@ def tune_thresholds(bundle, items: Iterable[EvalItem], grid: Sequence[float] = D
 
 def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", tolerance=None, dry_run=False,
                     console=None) -> list[float]:
-    """Tune ``checkpoint``'s per-class thresholds on ``split`` (a cache split or a folder); save unless dry_run.
+    """Tune ``checkpoint``'s per-class thresholds on ``split`` (a cache split, ``real-dev/<half>`` or a folder;
+    a list of them: the mean of their F1, module docstring); save unless dry_run.
 
     Prints a table (class, support, threshold and F1 before and after) on ``console`` (rich; default stdout).
     """
@@ -146,18 +181,23 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
 
     bundle = load_bundle(checkpoint)
     cfg = config_for(bundle, config, list(overrides))
-    preds = predict_items(bundle, split_items(cfg, split, bundle.cache_key), progress=True)
-    if not preds:
-        raise ConfigError(f"--split {split}: no files")
+    splits = [split] if isinstance(split, str) else list(split)
+    sets = []
+    for sp in splits:
+        sets.append(predict_items(bundle, split_items(cfg, sp, bundle.cache_key), progress=True))
+        if not sets[-1]:
+            raise ConfigError(f"--split {sp}: no files")
+    preds = sets[0] if len(sets) == 1 else sets
     th, details = tune_from_predictions(preds, cfg, bundle.thresholds, tolerance=tolerance)
     console = console or Console()
-    console.print(_tuning_table(f"Per-class thresholds tuned on {split} ({len(preds)} files)", "class",
-                                bundle.class_names, bundle.thresholds, details))
+    where = ", ".join(f"{sp} ({len(ps)} files)" for sp, ps in zip(splits, sets))
+    console.print(_tuning_table(f"Per-class thresholds tuned on {where}" + (": mean F1 of the sets" if len(sets) > 1 else ""),
+                                "class", bundle.class_names, bundle.thresholds, details))
     from drumscribe.core.config import DECODING_KEYS
 
     if cfg.articulations:  # after the drums: an articulation is an attribute of its drum's decoded hits
         art_th, art_details = tune_articulation_thresholds(preds, cfg, th, tolerance=tolerance)
-        console.print(_tuning_table(f"Articulation thresholds tuned on {split}", "articulation",
+        console.print(_tuning_table(f"Articulation thresholds tuned on {', '.join(splits)}", "articulation",
                                     cfg.articulations, cfg.articulation_thresholds(), art_details))
         cfg.postprocessing.articulation_thresholds = art_th
     decoding = {k: getattr(cfg.postprocessing, k) for k in DECODING_KEYS}
