@@ -112,7 +112,7 @@ def main(argv=None) -> int:
     print(f"python {sys.version.split()[0]}, 1 thread (--threads 1, OMP_NUM_THREADS=1), best of {args.repeat}")
     song = {}  # (model, backend) -> 160 s wall
     for (mname, mpath), backend in [(m, b) for m in models for b in args.backends]:
-        tag = backend if mpath is None else f"{mname} {backend}"
+        tag = backend if len(models) == 1 else f"{mname} {backend}"
         res = {}
         for name, f in files.items():
             cmd = [args.python, "-m", "drumscribe", "transcribe", str(f), str(work / f"{name}-{backend}.mid"),
