@@ -80,6 +80,11 @@ def run_once(cmd: list[str]) -> tuple[float, float, float]:
     return wall, cpu, float(rep["Maximum resident set size (kbytes)"]) / 1024.0
 
 
+def best_of(runs: list[tuple[float, float, float]]) -> tuple[float, float, float]:
+    """The least disturbed of repeated runs: least wall and CPU time, largest RSS."""
+    return min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--long-minutes", type=float, default=60.0, help="the longest file, for peak RSS")
@@ -119,8 +124,7 @@ def main(argv=None) -> int:
                    "--threads", "1", "--quiet", "--overwrite", "--backend", backend]
             if mpath is not None:
                 cmd += ["--checkpoint", mpath]
-            runs = [run_once(cmd) for _ in range(1 if name == "long" else args.repeat)]
-            res[name] = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
+            res[name] = best_of([run_once(cmd) for _ in range(1 if name == "long" else args.repeat)])
         song[tag] = res["160s"][0]
         m_wall = (lengths["10min"] - lengths["1s"]) / max(res["10min"][0] - res["1s"][0], 1e-9)
         m_cpu = (lengths["10min"] - lengths["1s"]) / max(res["10min"][1] - res["1s"][1], 1e-9)
@@ -144,8 +148,7 @@ def main(argv=None) -> int:
             if not link.exists():
                 link.symlink_to(files[name].resolve())
             cmd = [args.adtof, "--audio", str(d / "in"), "--out", str(d / "out"), "--device", "cpu"]
-            runs = [run_once(cmd) for _ in range(args.repeat)]
-            ad[name] = (min(r[0] for r in runs), min(r[1] for r in runs), max(r[2] for r in runs))
+            ad[name] = best_of([run_once(cmd) for _ in range(args.repeat)])
         print(f"[adtof] 1 s file: {ad['1s'][0]:.2f} s wall ({ad['1s'][1]:.2f} s CPU)   160 s song: "
               f"{ad['160s'][0]:.2f} s wall ({ad['160s'][1]:.2f} s CPU)   peak RSS {max(ad['1s'][2], ad['160s'][2]):.0f} MB")
         print("160 s wall as a fraction of ADTOF's: " + ", ".join(f"{k} {v / ad['160s'][0]:.2f}x" for k, v in song.items()))

@@ -67,8 +67,8 @@ def main(argv=None) -> int:
 
     def tune(sets):
         cfg.postprocessing.articulation_thresholds = art0
-        th, _ = tune_from_predictions(sets if len(sets) > 1 else sets[0], cfg, bundle.thresholds)
-        art, _ = tune_articulation_thresholds(sets if len(sets) > 1 else sets[0], cfg, th)
+        th, _ = tune_from_predictions(sets, cfg, bundle.thresholds)
+        art, _ = tune_articulation_thresholds(sets, cfg, th)
         return th, art
 
     def score(preds, th, art) -> dict:

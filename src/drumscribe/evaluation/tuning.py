@@ -42,8 +42,9 @@ def _voters(supports: Sequence[int]) -> list[int]:
     return big or [i for i, n in enumerate(supports) if n > 0]
 
 
-def _mean_f1(per_set: Sequence[Sequence[Counts]], voters: Sequence[int]) -> np.ndarray:
-    return np.mean([[c.f1 for c in per_set[i]] for i in voters], axis=0)
+def _mean_f1(score, voters: Sequence[int]) -> np.ndarray:
+    """Mean over the voting sets of the F1 of ``score(i)`` (set i's counts, one per threshold)."""
+    return np.mean([[c.f1 for c in score(i)] for i in voters], axis=0)
 
 
 def threshold_scores(preds: Sequence[Prediction], cfg, cls: int, grid: Sequence[float],
@@ -94,10 +95,8 @@ def tune_from_predictions(preds, cfg, current: Sequence[float],
             details.append({"class": c, "support": 0, "before_f1": before, "after_f1": before,
                             "threshold": float(current[c]), "tuned": False})
             continue
-        before = float(_mean_f1([threshold_scores(sets[i], cfg, c, [current[c]], tolerance, now) if i in voters else []
-                                 for i in range(len(sets))], voters)[0])
-        f1 = _mean_f1([threshold_scores(sets[i], cfg, c, grid, tolerance, now) if i in voters else []
-                       for i in range(len(sets))], voters)
+        before = float(_mean_f1(lambda i: threshold_scores(sets[i], cfg, c, [current[c]], tolerance, now), voters)[0])
+        f1 = _mean_f1(lambda i: threshold_scores(sets[i], cfg, c, grid, tolerance, now), voters)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         choice = float(grid[int(best[len(best) // 2])])
         if before >= f1.max() - 1e-12:  # the current one is already optimal: keep it
@@ -133,16 +132,16 @@ def tune_articulation_thresholds(preds, cfg, thresholds: Sequence[float],
                 total = total + articulation_counts(p.item, events, [name], tol)[name]
             return total
 
-        supports = [counts(i, current[j]).support for i in range(len(scored))]
+        at_current = [counts(i, current[j]) for i in range(len(scored))]
+        supports = [x.support for x in at_current]
         voters = _voters(supports)
         if not voters:
             out.append(float(current[j]))
             details.append({"articulation": name, "support": 0, "before_f1": 0.0, "after_f1": 0.0,
                             "threshold": float(current[j]), "tuned": False})
             continue
-        per_set = [[counts(i, th) for th in grid] if i in voters else [] for i in range(len(scored))]
-        before = float(_mean_f1([[counts(i, current[j])] if i in voters else [] for i in range(len(scored))], voters)[0])
-        f1 = _mean_f1(per_set, voters)
+        before = float(_mean_f1(lambda i: [at_current[i]], voters)[0])
+        f1 = _mean_f1(lambda i: [counts(i, th) for th in grid], voters)
         best = np.flatnonzero(f1 >= f1.max() - 1e-12)
         choice = float(current[j]) if before >= f1.max() - 1e-12 else float(grid[int(best[len(best) // 2])])
         out.append(choice)
@@ -187,8 +186,7 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
         sets.append(predict_items(bundle, split_items(cfg, sp, bundle.cache_key), progress=True))
         if not sets[-1]:
             raise ConfigError(f"--split {sp}: no files")
-    preds = sets[0] if len(sets) == 1 else sets
-    th, details = tune_from_predictions(preds, cfg, bundle.thresholds, tolerance=tolerance)
+    th, details = tune_from_predictions(sets, cfg, bundle.thresholds, tolerance=tolerance)
     console = console or Console()
     where = ", ".join(f"{sp} ({len(ps)} files)" for sp, ps in zip(splits, sets))
     console.print(_tuning_table(f"Per-class thresholds tuned on {where}" + (": mean F1 of the sets" if len(sets) > 1 else ""),
@@ -196,7 +194,7 @@ def tune_checkpoint(checkpoint, config=None, overrides=(), split="val", toleranc
     from drumscribe.core.config import DECODING_KEYS
 
     if cfg.articulations:  # after the drums: an articulation is an attribute of its drum's decoded hits
-        art_th, art_details = tune_articulation_thresholds(preds, cfg, th, tolerance=tolerance)
+        art_th, art_details = tune_articulation_thresholds(sets, cfg, th, tolerance=tolerance)
         console.print(_tuning_table(f"Articulation thresholds tuned on {', '.join(splits)}", "articulation",
                                     cfg.articulations, cfg.articulation_thresholds(), art_details))
         cfg.postprocessing.articulation_thresholds = art_th
