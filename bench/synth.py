@@ -39,7 +39,7 @@ def main() -> int:
     a = ap.parse_args()
     from drumscribe.synth import Realism, render_dataset
     from drumscribe.synth.kits import get_kits, set_kit_dirs
-    from drumscribe.synth.render import Variety
+    from drumscribe.synth.priors import Variety
     from drumscribe.synth.sampler import load_bank
 
     if a.kit_dir:

@@ -145,7 +145,7 @@ def test_articulations_have_their_own_sounds():
 
 
 def test_prior_breakers_keep_truth_consistent():
-    from drumscribe.synth.render import Variety, break_priors
+    from drumscribe.synth.priors import Variety, break_priors
 
     rng = np.random.default_rng(0)
     ev = sorted((float(t), int(n), 90) for t, n in zip(rng.uniform(0, 20, 300), rng.choice([36, 38, 42, 48, 49, 51], 300)))
@@ -162,7 +162,8 @@ def test_prior_breakers_keep_truth_consistent():
 
 def test_variety_render_truth_matches_audio(tmp_path):
     """Mixed, varied, dropout renderings: every truth onset is audible."""
-    from drumscribe.synth.render import Variety, render_dataset
+    from drumscribe.synth.priors import Variety
+    from drumscribe.synth.render import render_dataset
     import soundfile as sf
 
     s = render_dataset(tmp_path, performances_from=GMD, performances=3, kits=["procedural:1", "procedural:2", "procedural:4"],
@@ -195,10 +196,51 @@ def test_performances_from_without_a_size_renders_every_performance():
 
 
 def test_prior_breakers_never_leave_a_file_without_notes():
-    from drumscribe.synth.render import Variety, break_priors
+    from drumscribe.synth.priors import Variety, break_priors
 
     events = [(0.5, 36, 100)]  # one kick: too few for a solo, and no room for random onsets
     for kind in ("solo", "random_onsets"):
         v = Variety(**{kind: 1.0})
         out, pattern = break_priors(events, 0.0, {36}, v, np.random.default_rng(0))
         assert out == events and pattern == "performance", kind
+
+
+def test_swaps_change_whole_pieces_and_truth_follows():
+    """Each swap of the pattern-prior breakers changes one piece for the whole file (issue 28)."""
+    import numpy as np
+
+    from drumscribe.core.drums import TD_CLASS
+    from drumscribe.synth.priors import SWAPS, Variety, break_priors, swap_pieces
+
+    # a rock bar, 4 times: kick 1/3, snare 2/4, closed hi-hat eighths, a crash on the 1, a fill 3-tom fill at the end
+    ev = []
+    for bar in range(4):
+        t0 = bar * 2.0
+        ev += [(t0 + b * 0.25, 42, 80) for b in range(8)]
+        ev += [(t0, 36, 100), (t0 + 1.0, 36, 100), (t0 + 0.5, 38, 100), (t0 + 1.5, 38, 100)]
+    ev += [(0.0, 49, 110), (7.6, 48, 90), (7.75, 45, 90), (7.9, 43, 90)]
+    ev.sort()
+    can = {36, 38, 42, 44, 46, 48, 45, 43, 49, 51, 59, 53, 50, 58}
+
+    def classes(events):
+        return sorted({TD_CLASS[n] for _, n, _ in events})
+
+    assert "hihat" not in classes(swap_pieces(ev, "no_hihat", can))
+    ride = swap_pieces(ev, "hihat_to_ride", can)
+    assert "hihat" not in classes(ride) and sum(1 for e in ride if e[1] == 51) == 32
+    off = swap_pieces(ev, "no_hihat_on_snare", can)
+    snares = [t for t, n, _ in off if n == 38]
+    assert not any(n == 42 and min(abs(t - s) for s in snares) < 0.06 for t, n, _ in off)
+    assert sum(1 for e in off if e[1] == 42) == 32 - 8  # the other hi-hats stay
+    assert classes(swap_pieces(ev, "kick_snare_only", can)) == ["kick", "snare"]
+    assert classes(swap_pieces(ev, "kick_alone", can)) == ["kick"]
+    cr = swap_pieces(ev, "crash_ride", can)
+    assert [n for t, n, _ in cr if t == 0.0 and TD_CLASS[n] in ("crash", "ride")] == [51]
+    toms = [n for _, n, _ in swap_pieces(ev, "toms_reversed", can) if TD_CLASS[n].endswith("tom")]
+    assert toms == [43, 45, 48]  # the falling fill now climbs
+    # a swap whose target the kit cannot play, or whose piece is absent, keeps the performance
+    assert swap_pieces(ev, "hihat_to_ride", can - {51}) == []
+    assert swap_pieces([e for e in ev if e[1] != 42], "no_hihat", can) == []
+    out, pattern = break_priors(ev, 8.0, can, Variety(swap=1.0), np.random.default_rng(3))
+    assert pattern.startswith("swap:") and pattern[5:] in SWAPS and out != ev
+    assert Variety(dropout=0.2, random_onsets=0.05, solo=0.05, swap=0.3).breakers == 0.6

@@ -74,6 +74,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         ("dropout", "chance of muting random drums per phrase (truth follows)"),
         ("random-onsets", "chance of a file of unmusical random hits per drum"),
         ("solo", "chance of a one-drum file"),
+        ("swap", "chance of a whole piece dropped or exchanged for the file (no hi-hat, hi-hat on the ride, no hi-hat "
+                 "where the snare plays, kick and snare only, kick alone, crash<->ride, toms reversed; truth follows)"),
         ("real-kits", "chance a rendering uses a real recorded kit of the pool (--kit-dir)"),
     ):
         v.add_argument(f"--{name}", type=float, metavar="P", help=text)
@@ -144,11 +146,12 @@ def run(args: argparse.Namespace) -> int:
     if args.full_mix is not None and not 0.0 <= args.full_mix <= 1.0:
         raise DrumscribeError("--full-mix must be in [0, 1]")
     from drumscribe.synth.effects import Realism
-    from drumscribe.synth.render import Variety, render_dataset
+    from drumscribe.synth.priors import Variety
+    from drumscribe.synth.render import render_dataset
 
     base = Variety.default() if args.variety else Variety()
     over = {}
-    for name in ("kit_mix", "procedural", "vary", "dropout", "random_onsets", "solo", "real_kits"):
+    for name in ("kit_mix", "procedural", "vary", "dropout", "random_onsets", "solo", "swap", "real_kits"):
         val = getattr(args, name)
         if val is not None:
             if not 0.0 <= val <= 1.0:
@@ -157,8 +160,8 @@ def run(args: argparse.Namespace) -> int:
     import dataclasses
 
     variety = dataclasses.replace(base, **over)
-    if variety.dropout + variety.random_onsets + variety.solo > 1.0:
-        raise DrumscribeError("--dropout + --random-onsets + --solo must be <= 1")
+    if variety.breakers > 1.0:
+        raise DrumscribeError("--dropout + --random-onsets + --solo + --swap must be <= 1")
 
     on = {f: args.realism or getattr(args, f) for f in REALISM_FLAGS}
     if args.multitrack_sum + args.backing_only > 1.0:

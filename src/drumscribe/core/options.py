@@ -66,7 +66,7 @@ RANGES: dict = {
     "max_seconds": Range(0.0, 86400.0, lo_open=True, unit="seconds (leave it out for no cap)"),
     "backing_ratio": Range(-60.0, 60.0, unit="dB", pair=True),
     **{k: PROB for k in ("realism_prob", "full_mix", "kit_mix", "procedural", "vary", "dropout",
-                         "random_onsets", "solo", "real_kits", "real_ir", "real_instruments", "multitrack_sum",
+                         "random_onsets", "solo", "swap", "real_kits", "real_ir", "real_instruments", "multitrack_sum",
                          "backing_only")},
 }
 

@@ -20,42 +20,19 @@ import numpy as np
 
 from drumscribe.core.atomic import atomic_write_bytes, atomic_write_text
 from drumscribe.dataset.index import CSV_NAME, EGMD_COLUMNS
-from drumscribe.core.drums import CLASSES, FOLD5, TD_CLASS, TD_CLASS_NOTES, TOM_CLASSES
+from drumscribe.core.drums import CLASSES, FOLD5, TD_CLASS, TOM_CLASSES
 from drumscribe.core.errors import DrumscribeError
 from drumscribe.synth import effects
 from drumscribe.synth.constants import SR
 from drumscribe.synth.kits import Kit, backing_soundfont, check_path, fluidsynth_available, get_kits, procedural_kit
 from drumscribe.synth.patterns import Drummer, adapt_to_kit, generate_performance
+from drumscribe.synth.priors import Variety, break_priors
 
 TICKS_PER_BEAT = 480
 EXTRA_COLUMNS = ["kit_pool", "kit_source", "kit_pieces", "variation", "pattern", *effects.COLUMNS, "mic_mix"]
 PIECES = ("kick", "snare", "hihat", "toms", "crash", "ride")  # kit mixing draws one kit per piece
 
 
-@dataclass(frozen=True)
-class Variety:
-    """How each rendering departs from "one performance on one stock kit".
-
-    Probabilities per rendering: ``kit_mix`` (each piece from another kit of the
-    pool), ``procedural`` (a fresh procedural kit, seed drawn per rendering),
-    ``vary`` (per-piece pitch/decay/EQ/level), and the pattern-prior breakers
-    ``dropout`` (random drums muted per phrase), ``random_onsets`` (unmusical
-    random hits per drum at varied densities) and ``solo`` (one drum only);
-    ``real_kit``: a real recorded kit of the pool (``--kit-dir``) instead of the drawn one.
-    The truth always lists exactly what sounds.
-    """
-
-    kit_mix: float = 0.0
-    procedural: float = 0.0
-    vary: float = 0.0
-    dropout: float = 0.0
-    random_onsets: float = 0.0
-    solo: float = 0.0
-    real_kit: float = 0.0
-
-    @classmethod
-    def default(cls) -> "Variety":
-        return cls(kit_mix=0.25, procedural=0.15, vary=0.5, dropout=0.2, random_onsets=0.05, solo=0.05)
 N_DRUMMERS = 10
 PERFS_PER_SESSION = 25
 SPLIT_RATIOS = (0.8, 0.1, 0.1)
@@ -272,63 +249,6 @@ def write_wav(path: Path, audio: np.ndarray) -> None:
     buf = io.BytesIO()
     sf.write(buf, audio, SR, subtype="PCM_16", format="WAV")
     atomic_write_bytes(path, buf.getvalue())
-
-
-# ------------------------------------------------------------------ pattern-prior breaking
-def _random_onsets(classes, duration: float, rng) -> list:
-    """Unmusical hits: per drum a Poisson process at a random density (0.3-8 hits/s), any TD articulation."""
-    ev = []
-    for cls in classes:
-        rate = float(np.exp(rng.uniform(np.log(0.3), np.log(8.0))))
-        n = int(rng.poisson(rate * max(duration - 1.0, 0.5)))
-        notes = TD_CLASS_NOTES[cls]
-        for t in np.sort(rng.uniform(0.05, max(duration - 1.0, 0.3), n)):
-            ev.append((float(t), int(notes[int(rng.integers(len(notes)))]), int(rng.integers(15, 128))))
-    ev.sort()
-    kept, last = [], {}
-    for t, n, v in ev:  # the same drum closer than 30 ms would not be two hits
-        c = TD_CLASS[n]
-        if c in last and t - last[c] < 0.03:
-            continue
-        last[c] = t
-        kept.append((t, n, v))
-    return kept
-
-
-def break_priors(events, duration: float, playable: set, variety: Variety, rng) -> tuple[list, str]:
-    """Apply at most one pattern-prior breaker to a rendering's events -> (events, CSV ``pattern`` value)."""
-    u = float(rng.random())
-    classes = [c for c in CLASSES if any(n in playable for n in TD_CLASS_NOTES[c])]
-    used = sorted({TD_CLASS[n] for _, n, _ in events}, key=CLASSES.index)
-    if u < variety.dropout and len(used) > 1:
-        # phrases of 2-8 s; in each, every drum muted with p 0.35 (never all of them)
-        cut = [0.0]
-        while cut[-1] < duration:
-            cut.append(cut[-1] + float(rng.uniform(2.0, 8.0)))
-        muted = []
-        for _ in range(len(cut) - 1):
-            m = {c for c in used if rng.random() < 0.35}
-            if len(m) == len(used):
-                m.discard(used[int(rng.integers(len(used)))])
-            muted.append(m)
-        idx = np.searchsorted(cut, [t for t, _, _ in events], side="right") - 1
-        out = [e for e, j in zip(events, idx) if TD_CLASS[e[1]] not in muted[min(j, len(muted) - 1)]]
-        return out, "dropout"
-    u -= variety.dropout
-    # a breaker that would leave a file without any note (a short fill, a sparse drum) keeps the
-    # performance instead: E-GMD-format truth always has notes, and preprocess rejects empty MIDI
-    if u < variety.random_onsets and classes:
-        sub = [c for c in classes if rng.random() < 0.7] or [classes[0]]
-        out = [e for e in _random_onsets(sub, duration, rng) if e[1] in playable]
-        return (out, "random") if out else (events, "performance")
-    u -= variety.random_onsets
-    if u < variety.solo and classes:
-        cls = classes[int(rng.integers(len(classes)))]
-        own = [e for e in events if TD_CLASS[e[1]] == cls]
-        if len(own) < 4:
-            own = [e for e in _random_onsets([cls], duration, rng) if e[1] in playable]
-        return (own, f"solo:{cls}") if own else (events, "performance")
-    return events, "performance"
 
 
 # ------------------------------------------------------------------ rendering one pair
