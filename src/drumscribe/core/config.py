@@ -190,12 +190,17 @@ class PostprocessingConfig:
     # one per model.articulations entry: a parent-drum hit gets the articulation whose output reaches
     # its threshold at the hit (decoding.py); None = onset_threshold for each
     articulation_thresholds: list[float] | None = None
+    # sub-frame onset times: "none" (frame times) or "signal" (each hit moved to the attack measured in its
+    # class's band envelope, drumscribe.transcription.refine)
+    onset_refine: str = "none"
 
+
+ONSET_REFINE_MODES = ("none", "signal")  # postprocessing.onset_refine (drumscribe.transcription.refine)
 
 # the postprocessing keys that decide which peaks become events (thresholds aside): tuned
 # thresholds are only right under the rules they were tuned with, so they are stored together
 DECODING_KEYS = ("min_onset_interval", "peak_min_distance", "exclusive_groups", "exclusive_weights",
-                 "articulation_thresholds")
+                 "articulation_thresholds", "onset_refine")
 
 
 @dataclass
@@ -451,6 +456,8 @@ def _validate(cfg: Config) -> None:
         fail("postprocessing.min_onset_interval", "must not be negative")
     if p.onset_tolerance <= 0:
         fail("postprocessing.onset_tolerance", "must be positive")
+    if p.onset_refine not in ONSET_REFINE_MODES:
+        fail("postprocessing.onset_refine", f"one of {', '.join(ONSET_REFINE_MODES)}; got {p.onset_refine!r}")
     seen: set[str] = set()
     for group in p.exclusive_groups or []:
         if not isinstance(group, (list, tuple)) or len(group) < 2:

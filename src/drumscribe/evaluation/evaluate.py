@@ -23,7 +23,7 @@ from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.dataset.index import midi_partner
 from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
 from drumscribe.core.errors import CacheError, DrumscribeError
-from drumscribe.evaluation.metrics import Counts, OnsetScorer, match_onsets
+from drumscribe.evaluation.metrics import Counts, OnsetScorer, TimingScorer, match_onsets
 from drumscribe.dataset.targets import onsets_by_class
 from drumscribe.core.timebase import FrameClock
 
@@ -33,7 +33,9 @@ from drumscribe.core.timebase import FrameClock
 class EvalItem:
     """One file: ``features`` (frames, n_mels) float32; reference ``note_times`` (s) / ``note_classes``;
     ``onsets`` (frames, classes) frame targets (None: computed from the notes); ``note_pitches``: the
-    truth note of each onset (the articulation truth; None: not known, articulations not scored)."""
+    truth note of each onset (the articulation truth; None: not known, articulations not scored);
+    ``note_velocities``: the truth MIDI velocity of each onset (None: not known); ``audio_path``: the
+    audio the features came from (what ``postprocessing.onset_refine=signal`` measures; None: unknown)."""
 
     name: str
     features: np.ndarray
@@ -41,6 +43,8 @@ class EvalItem:
     note_classes: np.ndarray
     onsets: np.ndarray | None = None
     note_pitches: np.ndarray | None = None
+    note_velocities: np.ndarray | None = None
+    audio_path: Path | None = None
 
 
 @dataclass
@@ -69,10 +73,12 @@ def cache_items(cfg, split: str, expected_key: str | None = None) -> Iterator[Ev
         path = cache_path(root, rel)
         if not path.exists() and cache_path(root, rel, use_hdf5=False).exists():
             path = cache_path(root, rel, use_hdf5=False)
-        item = read_item(path, ("features", "onsets", "note_times", "note_classes", "note_pitches"),
+        item = read_item(path, ("features", "onsets", "note_times", "note_classes", "note_pitches", "note_velocities"),
                          expected_key=expected_key)
+        src = item.meta.get("source_path")  # relative to data.egmd_root
         yield EvalItem(rel, item["features"], item["note_times"], item["note_classes"], item["onsets"],
-                       item.arrays.get("note_pitches"))
+                       item.arrays.get("note_pitches"), item.arrays.get("note_velocities"),
+                       Path(cfg.data.egmd_root).expanduser() / src if src else None)
 
 
 def find_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]:
@@ -109,7 +115,7 @@ def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
         t = make_targets(notes, feats.shape[0], clock, cfg.egmd_midi_mapping, cfg.model.n_classes)
         n_ok += 1
         yield EvalItem(str(audio_path.relative_to(folder)), feats, t.note_times, t.note_classes, t.onsets,
-                       t.note_pitches)
+                       t.note_pitches, t.note_velocities, audio_path)
     if n_ok == 0:
         raise DrumscribeError(f"{folder}: none of the {len(pairs)} audio+MIDI pairs could be read")
 
@@ -183,13 +189,15 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     n_classes = len(class_names)
     settings = DecodeSettings.from_config(cfg, thresholds)
     scorer = OnsetScorer(class_names, tol)
+    timing = TimingScorer(class_names, tol)
     art_counts = {a: Counts() for a in settings.articulations}
     art_scored = 0
     files = []
     for p in preds:
-        events = decode(p.onset_probs, settings, p.velocity_probs)
+        events = refined(decode(p.onset_probs, settings, p.velocity_probs), p.item, cfg, class_names)
         est = events_by_class(events, n_classes)
         ref = _reference(p.item, n_classes)
+        timing.add(*_timed(p.item, events, n_classes))
         targets = p.item.onsets
         if targets is None:
             targets = onset_roll(p.item.note_times, p.item.note_classes, p.onset_probs.shape[0], n_classes, clock)
@@ -209,14 +217,45 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
             "per_class_f1": {n: fs["per_class"][n]["f1"] for n in class_names if fs["per_class"][n]["support"] > 0},
         })
     res = scorer.result()
+    res["timing"] = timing.result()
     if art_counts:
         res["articulations"] = {a: c.as_dict() for a, c in art_counts.items()}
         res["articulations_scored_files"] = art_scored
     res["files"] = files
     res["thresholds"] = {n: float(t) for n, t in zip(class_names, thresholds)}
     res["class_names"] = list(class_names)
-    res["decoding"] = {"min_onset_interval": pp.min_onset_interval, "peak_min_distance": pp.peak_min_distance}
+    res["decoding"] = {"min_onset_interval": pp.min_onset_interval, "peak_min_distance": pp.peak_min_distance,
+                       "onset_refine": pp.onset_refine}
     return res
+
+
+def refined(events: list, item: EvalItem, cfg, class_names: Sequence[str]) -> list:
+    """``events`` as ``transcribe`` writes them: with ``postprocessing.onset_refine=signal`` moved to the
+    attacks measured in the item's audio (:mod:`drumscribe.transcription.refine`)."""
+    if cfg.postprocessing.onset_refine == "none" or not events:
+        return events
+    from drumscribe.transcription.refine import file_envelopes, refine_events
+
+    if item.audio_path is None or not Path(item.audio_path).is_file():
+        raise DrumscribeError(f"{item.name}: postprocessing.onset_refine=signal needs the audio file "
+                              f"({item.audio_path or 'the cache entry names none'} not found)")
+    return refine_events(events, file_envelopes(item.audio_path, cfg.audio, class_names))
+
+
+def _timed(item: EvalItem, events, n_classes: int) -> tuple:
+    """(truth times per class, estimated times per class, truth velocities per class | None, estimated
+    velocities per class | None) of one file, for :class:`TimingScorer`."""
+    times = np.asarray(item.note_times, dtype=np.float64).reshape(-1)
+    classes = np.asarray(item.note_classes).reshape(-1)
+    et = np.array([e.time for e in events], dtype=np.float64)
+    ec = np.array([e.cls for e in events], dtype=np.int64)
+    ev = np.array([e.velocity for e in events], dtype=np.float64)
+    ref = [times[classes == c] for c in range(n_classes)]
+    est = [et[ec == c] for c in range(n_classes)]
+    if item.note_velocities is None:
+        return ref, est, None, None
+    vel = np.asarray(item.note_velocities, dtype=np.float64).reshape(-1)
+    return ref, est, [vel[classes == c] for c in range(n_classes)], [ev[ec == c] for c in range(n_classes)]
 
 
 # ------------------------------------------------------------------ printing
@@ -256,10 +295,61 @@ def results_tables(results: dict) -> list:
             t.add_row(name, str(d["false_alarms"]), str(d["on_other"]), f"{d['share']:.2f}", chance,
                       ", ".join(f"{k} {v}" for v, k in top))
         tables.append(t)
+    tables += timing_tables(results)
     art = articulation_table(results)
     if art is not None:
         tables.append(art)
     return tables
+
+
+def _ms(x) -> str:
+    return "-" if x is None else f"{x:+.1f}" if x < 0 else f"{x:.1f}"
+
+
+def timing_tables(results: dict) -> list:
+    """rich Tables of ``results["timing"]``: F1 at ±20/±30/±50 ms and the offsets of the matched hits per
+    class; the velocity figures where the truth has velocities (none without ``timing``)."""
+    from rich.table import Table
+
+    tm = results.get("timing")
+    if not tm:
+        return []
+    wins = list(tm["f1"])
+    t = Table(title=f"Onset timing (offset = estimate - truth, ms, of the hits matched at ±{tm['tolerance'] * 1000:.0f} ms; "
+                    "scatter: std after removing each file's median; robust: 1.4826 x MAD)", title_justify="left")
+    for col in ("class", *(f"F1 ±{float(w) * 1000:.0f}" for w in wins), "n", "mean", "MAE", "p90",
+                "scatter", "robust"):
+        t.add_column(col, justify="left" if col == "class" else "right")
+
+    def row(name, f1s, d, style=None):
+        t.add_row(name, *(f"{f:.3f}" for f in f1s), str(d["n"]), _ms(d["mean_offset_ms"]), _ms(d["mae_ms"]),
+                  _ms(d["p90_abs_ms"]), _ms(d["scatter_ms"]), _ms(d["robust_scatter_ms"]), style=style)
+
+    for name, d in tm["per_class"].items():
+        if tm["f1"][wins[-1]]["per_class"][name]["support"] > 0 or d["n"]:
+            row(name, [tm["f1"][w]["per_class"][name]["f1"] for w in wins], d)
+    t.add_section()
+    row("micro", [tm["f1"][w]["micro"]["f1"] for w in wins], tm["overall"], "bold")
+    out = [t]
+    v = tm.get("velocity")
+    if v:
+        vt = Table(title=f"Velocity of the matched hits ({v['files']} files with truth velocities; ghost: true < 40 "
+                         "written < 50; accent: true >= 110 written >= 100)", title_justify="left")
+        for col in ("class", "matched", "Pearson", "MAE", "ghost recall", "accent recall"):
+            vt.add_column(col, justify="left" if col == "class" else "right")
+
+        def vrow(name, d, style=None):
+            f = lambda x, n: "-" if x is None else f"{x:.2f} ({n})"  # noqa: E731
+            vt.add_row(name, str(d["n"]), "-" if d["pearson"] is None else f"{d['pearson']:.2f}",
+                       "-" if d["mae"] is None else f"{d['mae']:.1f}", f(d["ghost_recall"], d["ghost_n"]),
+                       f(d["accent_recall"], d["accent_n"]), style=style)
+
+        for name, d in v["per_class"].items():
+            vrow(name, d)
+        vt.add_section()
+        vrow("all", v, "bold")
+        out.append(vt)
+    return out
 
 
 def articulation_table(results: dict):

@@ -290,7 +290,7 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
 
     ``bundle``: a :class:`drumscribe.transcription.bundle.ModelBundle`.  ``thresholds``: None (the bundle's),
     a scalar or one per class.  Decoding settings (minimum interval, peak distance, default
-    velocity) come from ``bundle.config``.
+    velocity, ``postprocessing.onset_refine``) come from ``bundle.config``.
     """
     import time
 
@@ -310,6 +310,12 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
         blocks = iter_array_blocks(arr, int(AUDIO_BLOCK_S * sr))
     model = bundle.model
     stats = StreamStats()
+    tracker = None
+    if cfg.postprocessing.onset_refine == "signal":  # band envelopes measured as the audio streams past
+        from drumscribe.transcription.refine import BandEnvelopes, tapped
+
+        tracker = BandEnvelopes(sr, bundle.class_names)
+        blocks = tapped(blocks, tracker)
     w, o = window_frames_for(clock, window_s, overlap_s)
     stitcher = WindowStitcher(model, w, o, batch_windows, device)
     out: list = []
@@ -329,6 +335,10 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     t2 = time.perf_counter()
     events = [] if silent else decode(
         onset, DecodeSettings.from_config(cfg, th_list, velocity_source=velocity_source, interpolate=interpolate), vel)
+    if tracker is not None and events:
+        from drumscribe.transcription.refine import refine_events
+
+        events = refine_events(events, tracker.finish())
     t3 = time.perf_counter()
     return Transcription(
         onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
