@@ -27,16 +27,19 @@ from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.api import load_for_transcription
 from drumscribe.transcription.files import transcribe_file
 from drumscribe.transcription.midi_out import CLASS_CHOICES, MIDI_TRACKS, QUANTIZE_CHOICES
+from drumscribe.transcription.review_page import PAGE_AUDIO
 
 PLOT_SUFFIXES = (".png", ".pdf", ".svg")  # what the piano roll (matplotlib) writes
 FORMAT_SUFFIX = {"midi": ".mid", "json": ".json", "csv": ".csv", "musicxml": ".musicxml", "pdf": ".pdf", "png": ".png",
-                 "chart": ""}  # chart: a Clone Hero / YARG song folder (transcription/chart.py)
+                 "chart": "",  # chart: a Clone Hero / YARG song folder (transcription/chart.py)
+                 "html": ".html"}  # html: a self-contained review page (transcription/review_page.py)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("input", help="audio file, or a folder of audio files")
     add_output_argument(parser, "output", help="output file (.mid/.midi, .json, .csv; a drum score: .musicxml, .pdf, "
-                                               ".png), or a folder when INPUT is a folder")
+                                               ".png; a review page to listen to and fix: .html), or a folder "
+                                               "when INPUT is a folder")
     parser.add_argument("--checkpoint", default=None,
                         help="a .ckpt from `drumscribe train` or a .safetensors model (default: the bundled model)")
     parser.add_argument("--format", choices=tuple(FORMAT_SUFFIX), default=None,
@@ -71,6 +74,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--classes", choices=CLASS_CHOICES, default="all",
                         help="all: articulations (open/pedal hi-hat, cross-stick, rim shot, ride bell) when the model "
                              "has them; 8: the 8 drums only, articulations as their drum's plain note")
+    parser.add_argument("--page-audio", choices=PAGE_AUDIO, default="embed",
+                        help="html: embed the song in the page (default; compact MP3) or link to the input file "
+                             "beside it (keep the two together; nothing is copied)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: skip them with a notice); the input "
                              "and existing audio files are never replaced")

@@ -1,4 +1,4 @@
-"""Transcribe one audio file into one output file (MIDI, JSON, CSV or a score), as ``drumscribe transcribe``
+"""Transcribe one audio file into one output file (MIDI, JSON, CSV, a score or a review page), as ``drumscribe transcribe``
 and ``drumscribe demo`` do: :func:`transcribe_file` (the model already loaded, e.g. by
 :func:`drumscribe.api.load_for_transcription`)."""
 
@@ -50,6 +50,13 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
 
         write_chart_folder(out_path, in_path, events, bundle.class_names, beat_map, tr.duration,
                            OutputRule("transcribe", [in_path], getattr(args, "overwrite", False)))
+    elif fmt == "html":  # the review page: listen, check and fix in a browser (review_page.py)
+        from drumscribe.transcription.review_page import write_review_page
+
+        write_review_page(out_path, in_path, events, bundle.class_names, bundle.config.midi, beat_map, tr.duration,
+                          audio=getattr(args, "page_audio", "embed"), quantize=quantize,
+                          articulations=[] if getattr(args, "classes", "all") == "8" else bundle.config.articulations,
+                          tracks=getattr(args, "midi_tracks", "single"))
     elif fmt in SCORE_FORMATS:
         from drumscribe.transcription.score import write_score
 

@@ -41,7 +41,8 @@ from drumscribe.transcription.decoding import Event
 DRUM_CHANNEL = 9  # 0-based index of General MIDI channel 10
 FORMATS = ("midi", "json", "csv")
 SUFFIX_FORMAT = {".mid": "midi", ".midi": "midi", ".json": "json", ".csv": "csv",
-                 ".musicxml": "musicxml", ".xml": "musicxml", ".pdf": "pdf", ".png": "png"}  # the last three: score.py
+                 ".musicxml": "musicxml", ".xml": "musicxml", ".pdf": "pdf", ".png": "png",  # musicxml/pdf/png: score.py
+                 ".html": "html", ".htm": "html"}  # html: the review page, review_page.py
 # --quantize values -> grid step in quarter notes
 QUANTIZE_STEPS: dict[str, float] = {
     "1/8": 0.5, "1/16": 0.25, "1/32": 0.125, "1/8t": 1.0 / 3.0, "1/16t": 1.0 / 6.0,
