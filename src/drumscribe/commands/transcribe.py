@@ -80,6 +80,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: skip them with a notice); the input "
                              "and existing audio files are never replaced")
+    parser.add_argument("--chart-format", choices=("mid", "chart"), default=None,
+                        help="--format chart: notes.mid (default) or notes.chart (Moonscraper); default: the "
+                             "song folder's existing format")
+    parser.add_argument("--tag", action="append", default=None, metavar="KEY=VALUE",
+                        help="--format chart: song.ini metadata (name, artist, album, genre, year), e.g. "
+                             "--tag genre=Rock; default: the audio's tags and file name")
 
 
 # ------------------------------------------------------------------ option checks and the output-path policy
@@ -172,28 +178,64 @@ def _console():
     return Console(highlight=False)
 
 
-def run_chart(args, pairs, plot=None) -> int:
-    """``--format chart``: transcribe each ``(input, song folder)``; a folder whose files
-    (:data:`~drumscribe.transcription.chart.CHART_FILES`) all exist is skipped unless --overwrite, and
-    single existing files are kept with a notice (:class:`~drumscribe.core.outputs.OutputRule`)."""
-    from drumscribe.core.errors import DrumscribeError, os_error_line
-    from drumscribe.transcription.chart import CHART_FILES
+def check_chart_options(args) -> None:
+    """Options that mean nothing for a song folder are refused (one line), and chart options without one."""
+    from drumscribe.core.errors import ConfigError
+    from drumscribe.transcription.chart_folder import parse_tags
 
+    if args.format != "chart":
+        for flag, value in (("--chart-format", args.chart_format), ("--tag", args.tag)):
+            if value:
+                raise ConfigError(f"{flag}: only with --format chart (a song folder)")
+        return
+    if args.midi_tracks != "single":
+        raise ConfigError("--midi-tracks: not with --format chart (a chart has its own PART DRUMS track)")
+    if args.quantize != "off":
+        raise ConfigError("--quantize: not with --format chart (a chart is always on the 1/16 or triplet grid)")
+    parse_tags(args.tag)
+
+
+def run_chart(args, pairs, plots=None) -> int:
+    """``--format chart``: transcribe each ``(input, song folder)``.  Every folder (and ``--plot``) is checked
+    before any work by the folder rule (:func:`~drumscribe.transcription.chart_folder.plan_folder`): a folder
+    that exists is kept whole unless --overwrite, one that cannot be written or holds audio the chart did not
+    write is refused; the folder is then written as one unit."""
+    from drumscribe.core.atomic import check_destination
+    from drumscribe.core.errors import DrumscribeError, OutputExistsError, os_error_line
+    from drumscribe.transcription.chart_folder import plan_folder
+
+    plots = plots or {}
     todo, failed = [], 0
     for f, folder in pairs:
-        if folder.exists() and not folder.is_dir():
-            print(f"drumscribe transcribe: error: {folder}: is a file; a chart needs a folder", file=sys.stderr)
+        plot = plots.get(f)
+        try:
+            inputs = [f, *model_files(args.checkpoint)]
+            plan = plan_folder(folder, inputs, args.overwrite, args.chart_format)
+            if plot is not None:
+                why = refusal(plot, file_ids(inputs))
+                if why:
+                    raise OutputExistsError(why)
+                check_destination(plot)
+        except DrumscribeError as exc:
+            print(f"drumscribe transcribe: error: {exc}", file=sys.stderr)
             failed += 1
-        elif all((folder / n).exists() for n in CHART_FILES) and not args.overwrite:
+            continue
+        except OSError as exc:
+            print(f"drumscribe transcribe: error: {os_error_line(exc, folder)}", file=sys.stderr)
+            failed += 1
+            continue
+        if not plan.write:
             _skip_notice(f, folder)
+        elif plot is not None and (plot.exists() or plot.is_symlink()) and not args.overwrite:
+            _skip_notice(f, plot)
         else:
-            todo.append((f, folder))
+            todo.append((f, folder, plot))
     if not todo:
         return 1 if failed else 0
     bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold, args.backend,
                                                  args.device, args.threads)
     console = None if args.quiet else _console()
-    for f, folder in todo:
+    for f, folder, plot in todo:
         try:
             transcribe_file(bundle, thresholds, f, folder, "chart", args, plot, console)
         except DrumscribeError as exc:
@@ -216,17 +258,27 @@ def run(args) -> int:
     in_path, out_path = Path(args.input), Path(args.output)
     if not in_path.exists():
         raise AudioError(f"{in_path}: audio file not found")
+    check_chart_options(args)
     if in_path.is_file() and args.format == "chart":  # OUTPUT is the song folder
-        return run_chart(args, [(in_path, out_path)], args.plot)
+        plot = Path(args.plot) if args.plot else None
+        if plot is not None:
+            check_single_outputs(out_path, plot, "chart")
+        return run_chart(args, [(in_path, out_path)], {in_path: plot})
     if in_path.is_dir() and args.format == "chart":  # one song folder per input
-        files = sorted(p for p in in_path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
+        from drumscribe.transcription.chart_folder import is_song_folder
+
+        # the audio of song folders (this command's own outputs, a re-run into the same folder) is not an input
+        files = sorted(p for p in in_path.rglob("*") if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES
+                       and not any(is_song_folder(in_path / d) for d in p.relative_to(in_path).parents))
         if not files:
             raise AudioError(f"{in_path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
         targets, clashes = folder_targets(files, in_path, out_path, "")
         for f in clashes:
             print(f"drumscribe transcribe: error: {f}: its output name is taken by another input; rename one",
                   file=sys.stderr)
-        return max(run_chart(args, list(targets.items())), 1 if clashes else 0)
+        plots = {f: Path(args.plot) / (str(t.relative_to(out_path)) + ".png") for f, t in targets.items()} \
+            if args.plot else {}
+        return max(run_chart(args, list(targets.items()), plots), 1 if clashes else 0)
     if in_path.is_file():
         if out_path.is_dir():
             out_path = out_path / (in_path.stem + FORMAT_SUFFIX[args.format or "midi"])

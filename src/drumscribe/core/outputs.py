@@ -147,3 +147,69 @@ def guard_api_write(path, overwrite: bool = False, source=None) -> Path:
     if rule.kept(path):
         raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)")
     return path
+
+
+# ------------------------------------------------------------------ a folder output as one unit (a chart's song folder)
+
+def build_beside(target) -> Path:
+    """A new empty temp folder next to ``target`` (named like :func:`drumscribe.core.atomic.temp_sibling`, so a
+    dead writer's leftover is removed by the next write); the folder output is built there, then swapped in."""
+    from drumscribe.core.atomic import ensure_parent, remove_stale_temps, temp_sibling
+
+    target = Path(target)
+    ensure_parent(target)
+    remove_stale_temps(target)
+    build = temp_sibling(target)
+    build.mkdir()
+    return build
+
+
+class folder_lock:
+    """``with folder_lock(target):`` an exclusive lock (``flock``) on ``target``'s parent folder, held while a
+    folder output is checked and swapped in, so that two runs into one folder never interleave."""
+
+    def __init__(self, target):
+        self.parent = Path(target).parent
+        self.fd = None
+
+    def __enter__(self):
+        self.fd = os.open(self.parent, os.O_RDONLY)
+        try:
+            import fcntl
+
+            fcntl.flock(self.fd, fcntl.LOCK_EX)
+        except ImportError:  # no flock (Windows): the rename below is still atomic
+            pass
+        return self
+
+    def __exit__(self, *exc):
+        os.close(self.fd)  # closing the descriptor releases the lock
+        return False
+
+
+def swap_folder(build, target, carry=()) -> None:
+    """Put the finished folder ``build`` in ``target``'s place (call under :class:`folder_lock`).
+
+    ``carry``: names of files in the existing ``target`` that are not outputs of the run (a user's album art):
+    they are moved into ``build`` first, unchanged.  The old folder is renamed aside and removed only once the new
+    one is in place; if the swap fails the old folder is put back."""
+    import shutil
+
+    from drumscribe.core.atomic import temp_sibling
+
+    build, target = Path(build), Path(target)
+    if not target.exists():
+        os.rename(build, target)
+        return
+    for name in carry:
+        os.rename(target / name, build / name)
+    old = temp_sibling(target)
+    os.rename(target, old)
+    try:
+        os.rename(build, target)
+    except OSError:
+        os.rename(old, target)
+        for name in carry:
+            os.rename(build / name, target / name)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

@@ -8,7 +8,7 @@ Format (the community's ``.mid`` chart format, as documented in TheNathannator/G
   detected bar lines), at :data:`TICKS_PER_BEAT` (480, the format's usual resolution);
 * ``PART DRUMS``: 4-lane pro drums on all four difficulties (:data:`DIFFICULTY_BASE` + :data:`LANE_OFFSET`),
   cymbals by default, toms marked by :data:`TOM_MARKER` notes; 2x kick (note 95) where the kick is
-  doubled (:data:`DOUBLE_KICK_QUARTERS`); accents (velocity 127) and ghosts (velocity 1) from the played
+  faster than one foot plays (:data:`DOUBLE_KICK_GAP_S`); accents (velocity 127) and ghosts (velocity 1) from the played
   velocity (:data:`ACCENT_RATIO`, :data:`GHOST_RATIO`), switched on by the ``[ENABLE_CHART_DYNAMICS]`` event;
 * ``BEAT``: note 12 on each downbeat, 13 on the other beats; ``EVENTS``: ``[music_start]``,
   ``[music_end]``, ``[end]``.
@@ -48,7 +48,7 @@ BEAT_NOTES = {"downbeat": 12, "beat": 13}
 DYNAMICS_EVENT = "[ENABLE_CHART_DYNAMICS]"
 ACCENT_VELOCITY, GHOST_VELOCITY, NORMAL_VELOCITY = 127, 1, 100
 ACCENT_RATIO, GHOST_RATIO = 1.25, 0.6  # relative to the median velocity of the lane
-DOUBLE_KICK_QUARTERS = 0.25  # a kick a 1/16 note (or less) after the previous one needs the second pedal
+DOUBLE_KICK_GAP_S = 0.175  # a kick closer than this to the previous single-pedal kick needs the second pedal (5.7/s)
 # drum class / articulation -> (lane, is a cymbal); None: no lane
 LANES: dict[str, tuple[str, bool] | None] = {
     "kick": ("kick", False), "snare": ("red", False), "hihat": ("yellow", True), "ride": ("blue", True),
@@ -132,7 +132,7 @@ def expert_notes(events, class_names: Sequence[str], beat_map) -> list[ChartNote
         pads = sorted((n for n in notes if n.lane != "kick"), key=lambda n: _priority(n.source))[:EXPERT_MAX_PADS]
         out += kicks + sorted(pads, key=lambda n: LANE_OFFSET[n.lane])
     out = _dynamics(out)
-    return _double_kicks(out)
+    return _double_kicks(out, lambda ticks: beat_map.to_seconds(ticks / TICKS_PER_BEAT))
 
 
 def _dynamics(notes: list[ChartNote]) -> list[ChartNote]:
@@ -151,15 +151,19 @@ def _dynamics(notes: list[ChartNote]) -> list[ChartNote]:
     return out
 
 
-def _double_kicks(notes: list[ChartNote]) -> list[ChartNote]:
-    """A kick :data:`DOUBLE_KICK_QUARTERS` or less after a single-pedal kick is a 2x kick (so a run of
-    sixteenths alternates the feet: single, 2x, single, 2x)."""
-    gap = DOUBLE_KICK_QUARTERS * TICKS_PER_BEAT
+def _double_kicks(notes: list[ChartNote], seconds) -> list[ChartNote]:
+    """A kick less than :data:`DOUBLE_KICK_GAP_S` after a single-pedal kick is a 2x kick (so a run of fast
+    kicks alternates the feet: single, 2x, single, 2x).  ``seconds``: tick -> seconds (the chart's tempo map).
+    An absolute gap, not a note value: at 60 bpm a sixteenth doublet (250 ms) is one foot's work and stays on
+    Expert; the format notes reserve 2x kick for kicks "faster than around 5-6 kicks per second"."""
+    kicks = [n.tick for n in notes if n.lane == "kick"]
+    when = dict(zip(kicks, np.atleast_1d(seconds(np.asarray(kicks, dtype=np.float64))))) if kicks else {}
     out, prev, prev_dbl = [], None, False
     for n in notes:
         if n.lane == "kick":
-            dbl = prev is not None and n.tick - prev <= gap + 1 and not prev_dbl
-            prev, prev_dbl = n.tick, dbl
+            t = float(when[n.tick])
+            dbl = prev is not None and t - prev < DOUBLE_KICK_GAP_S and not prev_dbl
+            prev, prev_dbl = t, dbl
             n = ChartNote(n.tick, n.lane, n.cymbal, n.velocity, n.source, dbl)
         out.append(n)
     return out
@@ -202,14 +206,118 @@ def chart_difficulties(events, class_names: Sequence[str], beat_map) -> dict[str
     return levels
 
 
-def notes_mid_bytes(events, class_names: Sequence[str], beat_map, duration: float) -> bytes:
-    """``notes.mid`` (bytes): tempo map, ``PART DRUMS``, ``BEAT``, ``EVENTS`` (see the module docstring)."""
+# ------------------------------------------------------------------ the whole chart (one model, two file formats)
+
+LEAD_IN_S = 2.5  # the audio starts with at least this much silence before its first sound (Moonscraper's preset)
+SILENCE_LEVEL = 10 ** (-50 / 20)  # a sample this loud (-50 dBFS) or louder is "sound"
+# diff_drums tiers (0-6): Expert note groups (a chord is one) per second of the played span
+DIFF_TIERS_NPS = (2.0, 3.0, 4.0, 5.5, 7.0, 9.0)
+SECTION_EVENT = "[section {}]"  # Global-Events.md: "[section <name>]" marks a practice section
+STAR_POWER_NOTE = 116
+FILL_NOTES = (120, 121, 122, 123, 124)  # all five lanes of a drum fill / activation phrase
+END_MARGIN_S = 0.05
+FILL_END_TICKS = 30  # a fill note ends this far after its activation gem (the next gem is >= 80 ticks later)
+
+
+@dataclass(frozen=True)
+class Chart:
+    """Everything a song folder's chart holds, in ticks (:data:`TICKS_PER_BEAT`), audio time shifted by ``lead_in``.
+
+    ``levels``: ``{difficulty: gems}``; ``beat_map``: the tempo map of the padded audio; ``duration``: seconds
+    of the padded audio; ``sections``: ``[(tick, name)]``; ``star_power`` / ``fills``: ``[(tick, length)]``;
+    ``preview_ms``: where the game's preview starts."""
+
+    levels: dict
+    beat_map: object
+    duration: float
+    lead_in: float
+    sections: tuple = ()
+    star_power: tuple = ()
+    fills: tuple = ()
+    preview_ms: int = 0
+
+    def seconds(self, ticks):
+        return self.beat_map.to_seconds(np.asarray(ticks, dtype=np.float64) / TICKS_PER_BEAT)
+
+    @property
+    def end_tick(self) -> int:
+        """``[music_end]``/``[end]``: :data:`END_MARGIN_S` before the audio ends (an end event past the audio is
+        ignored by the games), never before the last gem."""
+        end = int(np.floor(float(self.beat_map.to_quarters(self.duration - END_MARGIN_S)) * TICKS_PER_BEAT))
+        return max([end] + [g.tick + NOTE_TICKS for g in self.levels["expert"][-1:]])
+
+    @property
+    def start_tick(self) -> int:
+        """``[music_start]``: a beat before the first gem."""
+        first = min((g.tick for g in self.levels["expert"]), default=0)
+        return max(first - int(self.beat_map.quarters_per_beat * TICKS_PER_BEAT), 0)
+
+
+def lead_in_needed(first_sound_s: float) -> float:
+    """Seconds of silence to add in front of audio whose first sound is at ``first_sound_s``."""
+    return max(0.0, LEAD_IN_S - float(first_sound_s))
+
+
+def first_sound(audio: np.ndarray, sample_rate: int) -> float:
+    """Seconds to the first sample at :data:`SILENCE_LEVEL` or louder (``audio``: ``(samples, channels)``)."""
+    loud = np.flatnonzero(np.max(np.abs(audio), axis=1) >= SILENCE_LEVEL) if audio.size else np.zeros(0)
+    return float(loud[0]) / sample_rate if len(loud) else float(len(audio)) / sample_rate
+
+
+def shift_beat_map(beat_map, pad: float):
+    """The beat map of the same performance after ``pad`` seconds of silence in front: whole beats of the first
+    beat's length are added before it, and one partial beat from 0 (the grid keeps its bar lines)."""
+    from drumscribe.transcription.beats import BeatMap
+
+    if pad <= 0:
+        return beat_map
+    b = np.asarray(beat_map.beats, dtype=np.float64) + pad
+    period = float(b[1] - b[0]) if len(b) > 1 else 0.5
+    n = int(np.floor((b[0] - 1e-6) / period))
+    front = b[0] - period * np.arange(n, 0, -1)
+    lead = [0.0] if (front[0] if n else b[0]) > 1e-6 else []
+    beats = np.concatenate([lead, front, b])
+    added = len(beats) - len(b)
+    return BeatMap(beats, (beat_map.downbeat_index + added) % beat_map.beats_per_bar, beat_map.meter)
+
+
+def shift_events(events, pad: float):
+    from dataclasses import replace
+
+    return [replace(e, time=float(e.time) + pad) for e in events] if pad > 0 else list(events)
+
+
+def difficulty_rating(gems: Sequence[ChartNote], seconds) -> int:
+    """``diff_drums`` 0-6 from the Expert chart (what song.ini's tag means: the difficulty of that track): note
+    groups (one per tick) per second over the played span, tiers :data:`DIFF_TIERS_NPS`."""
+    ticks = sorted({g.tick for g in gems})
+    if len(ticks) < 2:
+        return 0
+    t0, t1 = (float(x) for x in seconds(np.array([ticks[0], ticks[-1]], dtype=np.float64)))
+    nps = len(ticks) / max(t1 - t0, 1.0)
+    return int(np.searchsorted(DIFF_TIERS_NPS, nps, side="right"))
+
+
+def build_chart(events, class_names: Sequence[str], beat_map, duration: float, lead_in: float = 0.0) -> Chart:
+    """The chart of ``events`` on ``beat_map`` with ``lead_in`` seconds of silence added in front of the audio:
+    four difficulties, sections, Star Power and fills (:mod:`drumscribe.transcription.chart_sections`)."""
+    from drumscribe.transcription.chart_sections import place_phrases
+
+    bm = shift_beat_map(beat_map, lead_in)
+    levels = chart_difficulties(shift_events(events, lead_in), class_names, bm)
+    chart = Chart(levels, bm, float(duration) + lead_in, float(lead_in))
+    return place_phrases(chart)
+
+
+def notes_mid_bytes(chart: Chart) -> bytes:
+    """``notes.mid`` (bytes): tempo map, ``PART DRUMS`` (gems, tom markers, Star Power 116, fills 120-124),
+    ``BEAT``, ``EVENTS`` (sections, ``[music_start]``, ``[music_end]``, ``[end]``)."""
+    from drumscribe.core.sanitize import clean_name
     from drumscribe.transcription.midi_out import Note, midi_file_bytes
 
-    levels = chart_difficulties(events, class_names, beat_map)
-    # (tick, pitch, velocity, length in ticks) per track; converted to seconds in one call per track
+    bm = chart.beat_map
     drums, markers = [], set()
-    for d, gems in levels.items():
+    for d, gems in chart.levels.items():
         for g in gems:
             pitch = (EXPERT_PLUS_KICK if g.double_kick else DIFFICULTY_BASE[d]) if g.lane == "kick" \
                 else DIFFICULTY_BASE[d] + LANE_OFFSET[g.lane]
@@ -217,125 +325,26 @@ def notes_mid_bytes(events, class_names: Sequence[str], beat_map, duration: floa
             if not g.cymbal and g.lane in TOM_MARKER:
                 markers.add((g.tick, TOM_MARKER[g.lane]))
     drums += [(t, p, NORMAL_VELOCITY, NOTE_TICKS) for t, p in sorted(markers)]
-    qpb = beat_map.quarters_per_beat
+    drums += [(t, STAR_POWER_NOTE, NORMAL_VELOCITY, n) for t, n in chart.star_power]
+    drums += [(t, p, NORMAL_VELOCITY, n + FILL_END_TICKS) for t, n in chart.fills for p in FILL_NOTES]
     beat_notes = []
-    end_q = float(beat_map.to_quarters(duration))
-    for i, q in enumerate(beat_map.quarters):
+    end_q = float(bm.to_quarters(chart.duration))
+    for i, q in enumerate(bm.quarters):
         if q > end_q:
             break
-        kind = "downbeat" if (i - beat_map.downbeat_index) % beat_map.beats_per_bar == 0 else "beat"
+        kind = "downbeat" if (i - bm.downbeat_index) % bm.beats_per_bar == 0 else "beat"
         beat_notes.append((int(round(q * TICKS_PER_BEAT)), BEAT_NOTES[kind], NORMAL_VELOCITY, TICKS_PER_BEAT // 4))
 
     def notes(rows):
         if not rows:
             return []
         a = np.asarray(rows, dtype=np.float64)
-        on = beat_map.to_seconds(a[:, 0] / TICKS_PER_BEAT)
-        off = beat_map.to_seconds((a[:, 0] + a[:, 3]) / TICKS_PER_BEAT)
+        on = chart.seconds(a[:, 0])
+        off = chart.seconds(a[:, 0] + a[:, 3])
         return [Note(float(t), int(p), int(v), float(e - t)) for t, p, v, e in zip(on, a[:, 1], a[:, 2], off)]
 
-    first = min((g.tick for g in levels["expert"]), default=0)
-    start = float(beat_map.to_seconds(max(first - int(qpb * TICKS_PER_BEAT), 0) / TICKS_PER_BEAT))
-    events_text = [(start, "[music_start]"), (float(duration), "[music_end]"), (float(duration), "[end]")]
+    texts = [(float(chart.seconds(t)), SECTION_EVENT.format(clean_name(name))) for t, name in chart.sections]
+    end = float(chart.seconds(chart.end_tick))
+    texts += [(float(chart.seconds(chart.start_tick)), "[music_start]"), (end, "[music_end]"), (end, "[end]")]
     return midi_file_bytes([(TRACK_DRUMS, notes(drums), [(0.0, DYNAMICS_EVENT)]), (TRACK_BEAT, notes(beat_notes)),
-                            (TRACK_EVENTS, [], events_text)], beat_map, ticks_per_beat=TICKS_PER_BEAT, channel=0)
-
-
-def difficulty_rating(events, duration: float) -> int:
-    """``diff_drums`` 0-6 from the Expert note density (notes per second: <2, <3, <4, <5.5, <7, <9, more)."""
-    nps = len(events) / max(duration, 1e-9)
-    return int(np.searchsorted([2.0, 3.0, 4.0, 5.5, 7.0, 9.0], nps, side="right"))
-
-
-def song_tags(audio_path: str | Path) -> tuple[str, str]:
-    """(name, artist): the file's title/artist tags, else ``Artist - Title`` from the file name, else (stem, "Unknown")."""
-    name = artist = ""
-    try:
-        import soundfile as sf
-
-        with sf.SoundFile(str(audio_path)) as f:
-            meta = f.copy_metadata()
-        name, artist = meta.get("title", "").strip(), meta.get("artist", "").strip()
-    except Exception:  # not readable by libsndfile, or no tags
-        pass
-    stem = Path(audio_path).stem
-    if not name:
-        if " - " in stem:
-            a, b = stem.split(" - ", 1)
-            artist, name = artist or a.strip(), b.strip()
-        else:
-            name = stem
-    return name, artist or "Unknown"
-
-
-def song_ini_text(name: str, artist: str, diff_drums: int, duration: float, delay_ms: int = 0) -> str:
-    lines = ["[song]", f"name = {name}", f"artist = {artist}", "charter = drumscribe", "pro_drums = True",
-             f"diff_drums = {diff_drums}", f"delay = {delay_ms}", f"song_length = {int(round(duration * 1000))}",
-             "icon = ", "genre = ", ""]
-    return "\n".join(lines)
-
-
-def ogg_bytes(audio_path: str | Path) -> bytes:
-    """The audio as OGG Vorbis (libsndfile's encoder), at its own rate and channels; an .ogg input is copied."""
-    import io
-
-    import soundfile as sf
-
-    from drumscribe.core.errors import AudioError
-
-    p = Path(audio_path)
-    if p.suffix.lower() == ".ogg":
-        return p.read_bytes()
-    try:
-        data, sr = sf.read(str(p), dtype="float32", always_2d=True)
-    except Exception:
-        from drumscribe.audio.io import load_audio
-
-        sr = SONG_OGG_RATE
-        data = load_audio(p, sr)[:, None]
-    if data.shape[1] > 2:
-        data = data[:, :2]
-    buf = io.BytesIO()
-    try:  # in blocks: libsndfile's Vorbis encoder crashes on one long write (minutes of audio)
-        with sf.SoundFile(buf, "w", int(sr), data.shape[1], format="OGG", subtype="VORBIS") as out:
-            for i in range(0, len(data), OGG_BLOCK):
-                out.write(data[i:i + OGG_BLOCK])
-    except Exception as exc:
-        raise AudioError(f"{p}: could not encode song.ogg (OGG Vorbis): {exc}") from None
-    return buf.getvalue()
-
-
-CHART_FILES = ("notes.mid", "song.ini", "song.ogg")
-OGG_BLOCK = 16384  # frames per write to the OGG Vorbis encoder
-SONG_OGG_RATE = 48_000  # song.ogg's rate when the input has to be decoded by the project's loader (44.1 kHz lives in synth only)
-
-
-def write_chart_folder(folder: str | Path, audio_path: str | Path, events, class_names: Sequence[str], beat_map,
-                       duration: float, rule=None) -> list[Path]:
-    """Write the song folder (:data:`CHART_FILES`, atomic); returns the files written.
-
-    ``rule``: an :class:`drumscribe.core.outputs.OutputRule` (existing files are kept unless it says
-    overwrite, with a notice); an existing ``song.ogg`` is always kept (audio is never written over).
-    """
-    import sys
-
-    from drumscribe.core.atomic import atomic_write_bytes
-
-    folder = Path(folder)
-    written = []
-    name, artist = song_tags(audio_path)
-    makers = {
-        "notes.mid": lambda: notes_mid_bytes(events, class_names, beat_map, duration),
-        "song.ini": lambda: song_ini_text(name, artist, difficulty_rating(events, duration), duration).encode(),
-        "song.ogg": lambda: ogg_bytes(audio_path),
-    }
-    for fname in CHART_FILES:
-        target = folder / fname
-        if fname == "song.ogg" and (target.exists() or target.is_symlink()):
-            print(f"drumscribe transcribe: kept {target} (existing audio is never replaced)", file=sys.stderr)
-            continue
-        if rule is not None and not rule.may_write(target):
-            continue
-        atomic_write_bytes(target, makers[fname]())
-        written.append(target)
-    return written
+                            (TRACK_EVENTS, [], texts)], bm, ticks_per_beat=TICKS_PER_BEAT, channel=0)

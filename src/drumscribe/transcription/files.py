@@ -29,6 +29,11 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
     from drumscribe.transcription.inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, transcribe_audio
     from drumscribe.transcription.midi_out import write_events
 
+    audio_job = None
+    if fmt == "chart" and out_path is not None:  # the song's audio is encoded while the model runs
+        from drumscribe.transcription.chart_folder import AudioJob
+
+        audio_job = AudioJob(in_path)
     tr = transcribe_audio(bundle, in_path, thresholds=thresholds, velocity_source=args.velocity,
                           window_s=args.window or DEFAULT_WINDOW_S,
                           overlap_s=DEFAULT_OVERLAP_S if args.overlap is None else args.overlap, device=args.device)
@@ -44,12 +49,10 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
         events = [replace(e, articulation="") for e in events]
     if out_path is None:
         pass
-    elif fmt == "chart":
-        from drumscribe.core.outputs import OutputRule
-        from drumscribe.transcription.chart import write_chart_folder
+    elif fmt == "chart":  # a song folder, written as one unit (transcription/chart_folder.py)
+        from drumscribe.transcription.chart_folder import export_song_folder
 
-        write_chart_folder(out_path, in_path, events, bundle.class_names, beat_map, tr.duration,
-                           OutputRule("transcribe", [in_path], getattr(args, "overwrite", False)))
+        export_song_folder(out_path, in_path, events, bundle.class_names, beat_map, audio_job, args)
     elif fmt == "html":  # the review page: listen, check and fix in a browser (review_page.py)
         from drumscribe.transcription.review_page import write_review_page
 
