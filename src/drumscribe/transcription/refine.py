@@ -40,10 +40,11 @@ SEARCH_S = 0.020  # the attack is searched within the frame time ± this
 RISE_S = 0.003  # the rise is measured over this span
 FLOOR_S = 0.010  # the floor: the lowest level in this span before the rise
 PEAK_S = 0.010  # the peak: the highest level in this span after the rise
-FRACTION = 0.5  # onset: where the envelope crosses floor + FRACTION * (peak - floor)
+FRACTION = 0.5  # onset: where the envelope crosses floor + FRACTION * (peak - floor) ...
+DROP_DB = 10.0  # ... or peak - DROP_DB when that is higher (a floor of silence would make it early)
 MIN_RISE_DB = 3.0  # a smaller rise is no clear attack: the frame time is kept
 MAX_SHIFT_S = 0.025  # never move an onset further than this (about one frame)
-LEAD_S = 0.002  # added to the measured crossing (see the module docstring)
+LEAD_S = 0.001  # added to the measured crossing (see the module docstring)
 FLOOR_DB = -120.0  # energies below this (dB re full scale) count as this
 
 # each class's own band (Hz), by class name (drumscribe.core.drums.CLASSES); a name not listed: broadband
@@ -137,7 +138,7 @@ def envelopes_of(blocks: Iterable[np.ndarray], sample_rate: int, class_names: Se
 def attack_time(env: np.ndarray, hop_s: float, t: float, *, search_s: float = SEARCH_S, rise_s: float = RISE_S,
                 floor_s: float = FLOOR_S, peak_s: float = PEAK_S, fraction: float = FRACTION,
                 min_rise_db: float = MIN_RISE_DB, max_shift_s: float = MAX_SHIFT_S,
-                lead_s: float = LEAD_S) -> float | None:
+                lead_s: float = LEAD_S, drop_db: float = DROP_DB) -> float | None:
     """The measured onset (seconds) near ``t`` on one band envelope ``env`` (dB, one frame per ``hop_s``),
     or None when a guard keeps the frame time (see the module docstring)."""
     n = env.shape[0]
@@ -156,7 +157,7 @@ def attack_time(env: np.ndarray, hop_s: float, t: float, *, search_s: float = SE
     f0 = max(top - k - int(round(floor_s / hop_s)), 0)
     floor = e[f0:top - k + 1].min()
     peak = e[top:min(top + int(round(peak_s / hop_s)) + 1, n)].max()
-    level = floor + fraction * (peak - floor)
+    level = max(floor + fraction * (peak - floor), peak - drop_db)
     m = top
     while m > f0 and e[m - 1] >= level:  # back to the last frame below the level
         m -= 1
