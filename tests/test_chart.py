@@ -11,8 +11,8 @@ import soundfile as sf
 from drumscribe.core.drums import CLASSES
 from drumscribe.transcription.beats import track_events
 from drumscribe.transcription.chart import (
-    BEAT_NOTES, CHART_FILES, DIFFICULTIES, DIFFICULTY_BASE, DYNAMICS_EVENT, EXPERT_PLUS_KICK, LANE_OFFSET,
-    TICKS_PER_BEAT, TOM_MARKER, chart_difficulties, notes_mid_bytes, write_chart_folder)
+    BEAT_NOTES, DIFFICULTIES, DIFFICULTY_BASE, DYNAMICS_EVENT, EXPERT_PLUS_KICK, LANE_OFFSET,
+    TICKS_PER_BEAT, TOM_MARKER, FILL_NOTES, STAR_POWER_NOTE, build_chart, chart_difficulties, notes_mid_bytes)
 from drumscribe.transcription.decoding import Event
 
 from beat_helpers import groove, steady_beats
@@ -28,7 +28,7 @@ def song():
     # a tom fill (sixteenths) in the bar before a downbeat, and a doubled kick
     d0 = down[3]
     fill = [Event(float(d0 - 0.5 + k * 0.125), TOM, 90, 0.9) for k in range(4)]
-    kicks = [Event(float(down[2] + 0.125), KICK, 100, 0.9)]
+    kicks = [Event(float(down[2] + 0.1), KICK, 100, 0.9)]  # 100 ms after the downbeat kick: a second pedal
     events = sorted(events + fill + kicks, key=lambda e: (e.time, e.cls))
     return events, track_events(events, CLASSES, 20.0)
 
@@ -39,7 +39,7 @@ def _read(data):
 
 def test_notes_mid_tracks_ranges_tom_markers_and_dynamics(song):
     events, bm = song
-    mf = _read(notes_mid_bytes(events, CLASSES, bm, 20.0))
+    mf = _read(notes_mid_bytes(build_chart(events, CLASSES, bm, 20.0)))
     names = [t.name for t in mf.tracks]
     assert names[1:] == ["PART DRUMS", "BEAT", "EVENTS"] and mf.ticks_per_beat == TICKS_PER_BEAT
     drums = mf.tracks[1]
@@ -51,7 +51,8 @@ def test_notes_mid_tracks_ranges_tom_markers_and_dynamics(song):
             ons.append((now, m.note, m.velocity))
     pitches = {p for _, p, _ in ons}
     ranges = {d: range(DIFFICULTY_BASE[d], DIFFICULTY_BASE[d] + 5) for d in DIFFICULTIES}
-    allowed = set().union(*ranges.values()) | set(TOM_MARKER.values()) | {EXPERT_PLUS_KICK}
+    allowed = set().union(*ranges.values()) | set(TOM_MARKER.values()) | {EXPERT_PLUS_KICK, STAR_POWER_NOTE} | \
+        set(FILL_NOTES)
     assert pitches <= allowed
     for d in DIFFICULTIES:  # every difficulty has notes
         assert pitches & set(ranges[d])
@@ -66,7 +67,7 @@ def test_notes_mid_tracks_ranges_tom_markers_and_dynamics(song):
 
 def test_measure_lines_follow_the_tempo_map(song):
     events, bm = song
-    mf = _read(notes_mid_bytes(events, CLASSES, bm, 20.0))
+    mf = _read(notes_mid_bytes(build_chart(events, CLASSES, bm, 20.0)))
     now, sigs, beats = 0, [], []
     for m in mf.tracks[0]:
         now += m.time
@@ -84,7 +85,7 @@ def test_measure_lines_follow_the_tempo_map(song):
     # the game's bar lines (through the file's own tempo map) are the beat map's downbeats
     import pretty_midi
 
-    pm = pretty_midi.PrettyMIDI(io.BytesIO(notes_mid_bytes(events, CLASSES, bm, 20.0)))
+    pm = pretty_midi.PrettyMIDI(io.BytesIO(notes_mid_bytes(build_chart(events, CLASSES, bm, 20.0))))
     got = pm.get_downbeats()
     want = bm.downbeats[bm.downbeats <= 19.0]
     assert all(np.min(np.abs(got - t)) < 0.01 for t in want)
@@ -116,24 +117,139 @@ def test_articulations_take_their_lanes():
         ("yellow", True, "hihat_open"), ("red", False, "cross_stick"), ("blue", True, "ride_bell")]
 
 
-def test_song_folder_files_parse_and_existing_files_are_kept(tmp_path, song):
-    from drumscribe.core.outputs import OutputRule
+def _kicks(events_times, bpm):
+    bm = track_events([], CLASSES, 10.0, bpm=bpm)
+    ev = [Event(float(t), KICK, 100, 0.9) for t in events_times]
+    return [n for n in chart_difficulties(ev, CLASSES, bm)["expert"] if n.lane == "kick"]
+
+
+def test_two_pedal_kicks_by_an_absolute_gap():
+    from drumscribe.transcription.chart import DOUBLE_KICK_GAP_S
+
+    # 60 bpm: a sixteenth doublet is 250 ms apart, one foot plays it -> both stay single-pedal Expert kicks
+    slow = _kicks([1.0, 1.25, 3.0, 3.25], 60.0)
+    assert len(slow) == 4 and not any(n.double_kick for n in slow)
+    # 180 bpm sixteenths (83 ms): the run alternates single, 2x, single, 2x
+    fast = _kicks([1.0 + k * 60 / 180 / 4 for k in range(8)], 180.0)
+    assert [n.double_kick for n in fast] == [False, True] * 4
+    assert 0.083 < DOUBLE_KICK_GAP_S < 0.25
+
+
+def test_lead_in_shifts_the_chart_and_keeps_the_bar_lines(song):
+    from drumscribe.transcription.chart import LEAD_IN_S, first_sound, lead_in_needed, shift_beat_map
 
     events, bm = song
-    wav = tmp_path / "The Band - A Song.wav"
-    sf.write(wav, np.zeros((44100, 2), dtype=np.float32), 44100)
-    out = tmp_path / "chart"
-    written = write_chart_folder(out, wav, events, CLASSES, bm, 20.0, OutputRule("transcribe", [wav]))
-    assert sorted(p.name for p in written) == sorted(CHART_FILES)
-    ini = configparser.ConfigParser()
-    ini.read(out / "song.ini")
-    s = ini["song"]
-    assert (s["name"], s["artist"], s["charter"], s["pro_drums"]) == ("A Song", "The Band", "drumscribe", "True")
-    assert 0 <= int(s["diff_drums"]) <= 6 and int(s["delay"]) == 0
-    info = sf.info(out / "song.ogg")
-    assert (info.format, info.subtype, info.channels) == ("OGG", "VORBIS", 2)
-    (out / "song.ini").write_text("mine")
-    again = write_chart_folder(out, wav, events, CLASSES, bm, 20.0, OutputRule("transcribe", [wav]))
-    assert again == [] and (out / "song.ini").read_text() == "mine"
-    forced = write_chart_folder(out, wav, events, CLASSES, bm, 20.0, OutputRule("transcribe", [wav], True))
-    assert [p.name for p in forced] == ["notes.mid", "song.ini"]  # song.ogg (audio) is never replaced
+    audio = np.zeros((44100 * 3, 2), np.float32)
+    audio[int(0.3 * 44100):] = 0.1
+    assert abs(first_sound(audio, 44100) - 0.3) < 1e-3
+    pad = lead_in_needed(0.3)
+    assert pad == pytest.approx(LEAD_IN_S - 0.3) and lead_in_needed(LEAD_IN_S + 1) == 0
+    moved = shift_beat_map(bm, pad)
+    assert moved.beats[0] == 0.0 and moved.meter == bm.meter
+    assert np.allclose(moved.downbeats[-len(bm.downbeats):], bm.downbeats + pad)
+    chart = build_chart(events, CLASSES, bm, 20.0, pad)
+    first = chart.seconds(min(g.tick for g in chart.levels["expert"]))
+    assert first >= min(e.time for e in events) + pad - 0.02 >= LEAD_IN_S - 0.3 - 0.02
+
+
+def _structured_song(bars_a=16, bars_b=16, repeats=2, bpm=120.0):
+    """Verse (hi-hat eighths, kick 1/3, snare 2/4) and chorus (ride quarters, kicks on eighths, crash on each
+    phrase's downbeat), a tom fill in the bar before every chorus."""
+    hh, sn, rd, cr, lt = (CLASSES.index(c) for c in ("hihat", "snare", "ride", "crash", "low_tom"))
+    beat = 60.0 / bpm
+    ev, bar = [], 0
+    for _ in range(repeats):
+        for part, n in (("a", bars_a), ("b", bars_b)):
+            for k in range(n):
+                t0 = (bar + k) * 4 * beat
+                last = k == n - 1 and part == "a"
+                for e in range(8):
+                    t = t0 + e * beat / 2
+                    if last and e >= 4:  # the fill
+                        ev.append(Event(t, lt, 100, 0.9))
+                        ev.append(Event(t + beat / 4, lt, 90, 0.9))
+                        continue
+                    if part == "a":
+                        ev.append(Event(t, hh, 80, 0.9))
+                        if e in (0, 4):
+                            ev.append(Event(t, KICK, 100, 0.9))
+                    else:
+                        if e % 2 == 0:
+                            ev.append(Event(t, rd, 80, 0.9))
+                        ev.append(Event(t, KICK, 100, 0.9))
+                    if e in (2, 6):
+                        ev.append(Event(t, sn, 100, 0.9))
+                if part == "b" and k % 4 == 0:
+                    ev.append(Event(t0, cr, 110, 0.9))
+            bar += n
+    duration = bar * 4 * beat + 2.0
+    return sorted(ev, key=lambda e: (e.time, e.cls)), duration, bpm
+
+
+def test_sections_star_power_and_fills_follow_the_structure():
+    from drumscribe.transcription.chart_sections import MIN_SECTION_BARS
+
+    events, duration, bpm = _structured_song()
+    bm = track_events(events, CLASSES, duration, bpm=bpm)
+    chart = build_chart(events, CLASSES, bm, duration, 0.0)
+    per_bar = int(round(bm.quarters_per_bar * TICKS_PER_BEAT))
+    starts = [t for t, _ in chart.sections]
+    assert [n for _, n in chart.sections] == [f"Part {i + 1}" for i in range(len(starts))]
+    assert len(starts) >= 4 and min(np.diff(starts)) >= MIN_SECTION_BARS * per_bar
+    # each chorus (after 16 bars of verse) starts a section
+    first = starts[0]
+    for b in (16, 48):
+        assert first + b * per_bar in starts
+    gems = chart.levels["expert"]
+    at = {}
+    for g in gems:
+        at.setdefault(g.tick, set()).add((g.lane, g.cymbal))
+    assert chart.fills
+    for t, n in chart.fills:  # a fill ends on a crash or kick downbeat that starts a section
+        end = t + n
+        assert end in starts and (("green", True) in at[end] or any(la == "kick" for la, _ in at[end]))
+    for t, n in chart.star_power:  # phrases have gems, are not inside a fill nor in the bar before one
+        assert sum(1 for tick in at if t <= tick < t + n) >= 4
+        for ft, fn in chart.fills:
+            assert t + n <= ft - per_bar + per_bar // 8 or t >= ft + fn
+    sp = [t for t, _ in chart.star_power]
+    assert len(sp) >= 4 and sp[-1] - sp[0] > 0.6 * (gems[-1].tick - gems[0].tick)  # spread over the song
+    assert chart.preview_ms > 0
+
+
+def test_chart_text_has_the_same_gems_as_notes_mid(song):
+    from drumscribe.transcription.chart_text import chart_text
+
+    events, bm = song
+    chart = build_chart(events, CLASSES, bm, 20.0, 1.0)
+    text = chart_text(chart, "A\nSong", "[x]", "song.opus")
+    lines = text.split("\r\n")
+    assert 'Name = "A Song"' in "\n".join(lines) and "[x]" not in text.split("[SyncTrack]")[0]
+    sections = [ln for ln in lines if '"section ' in ln]
+    assert len(sections) == len(chart.sections) >= 1
+    expert = text.split("[ExpertDrums]")[1].split("}")[0]
+    gem_lines = [ln for ln in expert.splitlines() if " = N " in ln and int(ln.split()[3]) in (0, 1, 2, 3, 4, 32)]
+    assert len(gem_lines) == len(chart.levels["expert"])
+    cym = sum(1 for ln in expert.splitlines() if " = N " in ln and int(ln.split()[3]) in (66, 67, 68))
+    assert cym == sum(1 for g in chart.levels["expert"] if g.cymbal)
+
+
+def test_clean_text_keeps_values_on_one_line():
+    from drumscribe.core.sanitize import MAX_TEXT, clean_name, clean_text
+
+    assert clean_text("Title\n[song2]\r\ncharter = evil") == "Title [song2] charter = evil"
+    assert clean_text("\n[song2]") == "song2]"
+    assert clean_text("=cmd|x") == "cmd|x" and clean_text("a\u2028b\x00c") == "a b c"
+    assert clean_name("[end] a = b") == "(end) a - b"
+    assert len(clean_text("x" * 1000)) == MAX_TEXT and clean_text(None) == ""
+
+
+def test_downmix_keeps_every_channel():
+    from drumscribe.transcription.chart_folder import downmix
+
+    x = np.zeros((1000, 8), np.float32)
+    x[:, 2:] = 0.5  # the first two channels silent
+    y = downmix(x)
+    assert y.shape == (1000, 2) and np.all(np.abs(y) > 0.3) and np.max(np.abs(y)) <= 1.0
+    odd = downmix(np.full((10, 3), 0.2, np.float32))
+    assert odd.shape == (10, 2) and np.allclose(odd, 0.2)
