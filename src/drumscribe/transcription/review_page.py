@@ -117,7 +117,7 @@ def page_data(events, class_names: Sequence[str], midi_cfg, beat_map, duration: 
         "class_names": list(class_names), "lanes": lanes,
         "events": {"time": [round(float(e.time), 6) for e in events], "lane": lane_idx,
                    "velocity": [int(e.velocity) for e in events],
-                   "strength": [round(float(e.strength), 4) for e in events], "tick": ticks},
+                   "strength": [round(float(e.strength), 6) for e in events], "tick": ticks},
         "grid": {"beats": [float(b) for b in beat_map.beats], "downbeat_index": int(beat_map.downbeat_index),
                  "meter": beat_map.meter, "quarters_per_beat": beat_map.quarters_per_beat,
                  "beats_per_bar": beat_map.beats_per_bar,
