@@ -172,3 +172,17 @@ def test_demo_page_is_under_one_megabyte(tmp_path):
     assert out.stat().st_size < 1_000_000
     data, _ = embedded(out.read_text())
     assert len(data["events"]["time"]) > 50 and data["grid"]["meter"] in ("4/4", "3/4", "6/8")
+
+
+def test_demo_writes_its_page_and_prints_its_path(tmp_path, capsys):
+    d = tmp_path / "d"
+    assert main(["demo", "--out", str(d), "--threads", "1"]) == 0
+    page = d / "demo_clip.html"
+    out = capsys.readouterr().out
+    assert str(page) in out.replace("\n", "") and page.stat().st_size < 1_000_000
+    data, audio = embedded(page.read_text())
+    mid = mido.MidiFile(d / "demo_clip.mid")
+    assert len(data["events"]["time"]) == sum(m.type == "note_on" for m in mid.tracks[1]) and audio
+    page.write_text("my notes")  # a file of the user's with that name is kept
+    assert main(["demo", "--out", str(d), "--threads", "1"]) == 0
+    assert page.read_text() == "my notes" and "demo_clip.html" in capsys.readouterr().err

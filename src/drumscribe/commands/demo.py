@@ -1,4 +1,5 @@
-"""Transcribe the bundled drum clip with the bundled model: MIDI, piano roll, drum chart, and a score against its truth.
+"""Transcribe the bundled drum clip with the bundled model: MIDI, piano roll, drum chart, a review page to listen to
+and fix in a browser, and a score against its truth.
 
 The clip ships with the package (rendered by ``drumscribe synth`` from kits
 the model never heard in training) together with its ground-truth MIDI, so
@@ -18,7 +19,7 @@ DEMO_TRUTH = DEMO_DIR / "demo_clip.midi"
 
 def add_arguments(p) -> None:
     add_output_argument(p, "--out", kind="folder", default="outputs/demo",
-                        help="output folder (default outputs/demo): CLIP.mid, CLIP.png, CLIP.musicxml")
+                        help="output folder (default outputs/demo): CLIP.mid, CLIP.png, CLIP.musicxml, CLIP.html")
     p.add_argument("--input", default=None, help="another audio file instead of the bundled clip")
     p.add_argument("--checkpoint", default=None, help="another model instead of the bundled one")
     p.add_argument("--threads", type=int, default=None, help="CPU threads for the model")
@@ -66,9 +67,9 @@ def run(args) -> int:
     from drumscribe.core.outputs import OutputRule, model_files
 
     out = Path(args.out)
-    midi_path, png_path, xml_path = (out / f"{clip.stem}{s}" for s in (".mid", ".png", ".musicxml"))
+    midi_path, png_path, xml_path, html_path = (out / f"{clip.stem}{s}" for s in (".mid", ".png", ".musicxml", ".html"))
     rule = OutputRule("demo", [clip, truth, *model_files(args.checkpoint)], args.overwrite)
-    write = {p: rule.may_write(p) for p in (midi_path, png_path, xml_path)}  # the overwrite rule, before any work
+    write = {p: rule.may_write(p) for p in (midi_path, png_path, xml_path, html_path)}  # the overwrite rule first
     out.mkdir(parents=True, exist_ok=True)
     console = Console(highlight=False)
     bundle, thresholds = load_for_transcription(args.checkpoint, [], None, threads=args.threads)
@@ -117,8 +118,14 @@ def run(args) -> int:
             chart = f"{score_path} (drum chart: open it in MuseScore)"
         except DrumscribeError as e:
             chart = f"no drum chart ({e})"
+    if write[html_path]:  # the review page: listen to the hits on the song, fix them, download MIDI
+        from drumscribe.transcription.review_page import write_review_page
+
+        write_review_page(html_path, clip, tr.events, bundle.class_names, bundle.config.midi, beat_map, tr.duration,
+                          articulations=bundle.config.articulations)
     wrote = [f"{midi_path} (General MIDI drums, channel 10, tempo map)" if write[midi_path] else None,
-             f"{png_path} (piano roll)" if write[png_path] else None, chart or None]
+             f"{png_path} (piano roll)" if write[png_path] else None, chart or None,
+             f"{html_path} (review page: open it in a browser to listen, check and fix)" if write[html_path] else None]
     wrote = [w for w in wrote if w]
     console.print(f"wrote {', '.join(wrote)}" if wrote else f"nothing written: every output exists in {out}")
     return 0
