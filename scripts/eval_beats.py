@@ -31,7 +31,11 @@ mean), downbeat F-measure likewise, and meter accuracy.
   the tempo the median inter-beat interval.  ``--subset drums|multitrack_sum`` picks one half.
 
 ``--cache DIR`` keeps each file's transcribed events (``.npz``, keyed by the audio path and the
-model), so the tracker can be re-measured without running the model again.
+model; the cache of ``scripts/train_beats.py``, :func:`drumscribe.training.beat_data.cached_events`), so the
+tracker can be re-measured without running the model again.  The drum model is the bundled ONNX one, or
+``--checkpoint`` (``.onnx``, ``.ckpt``, ``.safetensors``).  ``--tracker rules|learned`` picks the tracker
+(``--beat-model X.onnx``: another beat network); the summary counts tempo octave and 3:2 errors
+(``level_errors``: estimate / truth = 2, 1/2, 3/2, 2/3) and meter accuracy on 4/4 and on other meters.
 
     python scripts/eval_beats.py --gmd ../shared/gmd --split train --out /tmp/beats_train.json
     python scripts/eval_beats.py --audio data/beats-gmdtest-clean --out docs/results/beats_gmd_test_clean.json
@@ -50,6 +54,29 @@ from pathlib import Path
 import numpy as np
 
 OCTAVES = (1.0, 2.0, 0.5, 3.0, 1.0 / 3.0)
+# the metrical-level errors reported on their own row (issue 30): estimated / true tempo within 4 % of these
+LEVEL_ERRORS = {"x2": 2.0, "x1/2": 0.5, "x3/2": 1.5, "x2/3": 2.0 / 3.0}
+
+
+def make_tracker(kind: str, beat_model: str | None):
+    """``fn(times, classes, velocities, class_names, duration) -> BeatMap`` of the chosen tracker:
+    ``rules`` (beats.track), ``learned`` (beats.track_learned with ``beat_model`` or the bundled one), or
+    ``auto`` (what ``drumscribe transcribe`` uses: beats.track_events' choice)."""
+    from drumscribe.transcription import beats
+
+    if kind == "rules":
+        return beats.track
+    net = None
+    if beat_model:
+        from drumscribe.transcription.beat_model import load
+
+        net = load(beat_model)
+
+    def learned(t, c, v, names, duration):
+        bm = beats.track_learned(t, c, v, names, duration, net=net) if len(t) >= 4 else None
+        return bm if bm is not None else beats.track(t, c, v, names, duration)
+
+    return learned
 
 
 def truth_grid(midi_path: Path, duration: float):
@@ -77,7 +104,9 @@ def score_file(bm, ref_beats, ref_downbeats, ref_bpm, ref_meter, duration):
     beat_f = float(mir_eval.beat.f_measure(rb, eb)) if len(rb) >= 2 else None
     rd, ed = mir_eval.beat.trim_beats(ref_downbeats), mir_eval.beat.trim_beats(est_down)
     down_f = float(mir_eval.beat.f_measure(rd, ed)) if len(rd) >= 2 else None
+    level = next((k for k, f in LEVEL_ERRORS.items() if abs(est_q_bpm - ref_bpm * f) / (ref_bpm * f) <= 0.04), "")
     return {"ref_bpm": ref_bpm, "est_bpm": round(est_q_bpm, 2), "acc1": bool(acc1), "acc2": bool(acc2),
+            "level_error": level,
             "beat_f": beat_f, "downbeat_f": down_f, "ref_meter": ref_meter, "est_meter": bm.meter,
             "duration": duration}
 
@@ -91,6 +120,13 @@ def summarise(rows: list[dict]) -> dict:
     out["beat_f"], out["beat_f_files"] = mean("beat_f")
     out["downbeat_f"], out["downbeat_f_files"] = mean("downbeat_f")
     out["meter_acc"] = round(float(np.mean([r["ref_meter"] == r["est_meter"] for r in rows])), 4) if rows else None
+    four = [r for r in rows if r["ref_meter"] == "4/4"]
+    other = [r for r in rows if r["ref_meter"] != "4/4"]
+    out["meter_acc_4_4"] = round(float(np.mean([r["est_meter"] == "4/4" for r in four])), 4) if four else None
+    out["meter_acc_other"] = (round(float(np.mean([r["ref_meter"] == r["est_meter"] for r in other])), 4)
+                              if other else None)
+    out["meter_other_files"] = len(other)
+    out["level_errors"] = {k: sum(r.get("level_error") == k for r in rows) for k in LEVEL_ERRORS}
     for kind in ("beat", "fill"):
         sub = [r for r in rows if r.get("beat_type") == kind]
         if sub:
@@ -99,8 +135,7 @@ def summarise(rows: list[dict]) -> dict:
     return out
 
 
-def run_gmd(root: Path, split: str, limit: int | None):
-    from drumscribe.transcription.beats import track
+def run_gmd(root: Path, split: str, limit: int | None, track):
     from drumscribe.core.drums import CLASSES, TD_CLASS
 
     rows, secs, cpu = [], 0.0, 0.0
@@ -133,36 +168,12 @@ def annotated_grid(beats_path: Path, duration: float):
     return beats, beats[pos == 1], meter, 60.0 / float(np.median(np.diff(beats)))
 
 
-def transcribed_events(bundle, audio: Path, cache: Path | None, checkpoint: str | None):
-    """(events, duration) of ``audio`` by ``bundle``, through the ``--cache`` folder when given."""
-    import hashlib
-
-    from drumscribe.transcription.decoding import Event
-    from drumscribe.transcription.inference import transcribe_audio
-
-    key = hashlib.sha1(f"{Path(audio).resolve()}|{checkpoint or 'bundled'}".encode()).hexdigest()[:16]
-    f = cache / f"{Path(audio).stem}-{key}.npz" if cache else None
-    if f is not None and f.exists():
-        z = np.load(f)
-        evs = [Event(float(t), int(c), int(v), float(s), str(a))
-               for t, c, v, s, a in zip(z["t"], z["c"], z["v"], z["s"], z["a"])]
-        return evs, float(z["duration"])
-    tr = transcribe_audio(bundle, audio)
-    if f is not None:
-        cache.mkdir(parents=True, exist_ok=True)
-        ev = tr.events
-        np.savez(f, t=np.array([e.time for e in ev]), c=np.array([e.cls for e in ev], dtype=np.int64),
-                 v=np.array([e.velocity for e in ev], dtype=np.int64), s=np.array([e.strength for e in ev]),
-                 a=np.array([e.articulation for e in ev], dtype=str), duration=tr.duration)
-    return tr.events, tr.duration
-
-
 def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path | None = None,
-              real_dev: bool = False, subset: str | None = None):
-    from drumscribe.transcription.beats import track_events
-    from drumscribe.training.checkpoint import load_bundle
+              real_dev: bool = False, subset: str | None = None, track=None):
+    from drumscribe.core.drums import CLASSES
+    from drumscribe.training.beat_data import cached_events, load_drum_model
 
-    bundle = load_bundle(checkpoint)
+    bundle = load_drum_model(checkpoint)
     csvs = sorted(root.glob("*.csv"))
     if not csvs:
         sys.exit(f"eval_beats: {root}: no E-GMD CSV found")
@@ -173,14 +184,15 @@ def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path
     rows, secs, cpu = [], 0.0, 0.0
     for r in meta[:limit]:
         audio = root / r["audio_filename"]
-        events, duration = transcribed_events(bundle, audio, cache, checkpoint)
+        ev = cached_events(bundle, audio, cache)
+        duration = ev["duration"]
         if real_dev:
             rb, rd, meter, bpm = annotated_grid(root / "beats" / f"{r['style']}.beats", duration)
         else:
             _, rb, rd, meter = truth_grid(root / r["midi_filename"], duration)
             bpm = float(r["bpm"])
         t0 = time.process_time()
-        bm = track_events(events, bundle.class_names, duration)
+        bm = track(ev["t"], ev["c"], ev["v"], CLASSES, duration)
         cpu += time.process_time() - t0
         secs += duration
         row = score_file(bm, rb, rd, bpm, meter, duration)
@@ -203,16 +215,22 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N files only")
     ap.add_argument("--out", type=Path, default=None, help="write per-file rows + summary as JSON here")
     ap.add_argument("--show-errors", action="store_true", help="print the files whose tempo is wrong")
+    ap.add_argument("--tracker", choices=("auto", "rules", "learned"), default="auto",
+                    help="rules: the rule tracker; learned: the beat network + bar pointer (--beat-model or the "
+                         "bundled one); auto: what transcribe uses (default)")
+    ap.add_argument("--beat-model", default=None, help="beat model ONNX for --tracker learned")
     args = ap.parse_args(argv)
+    track = make_tracker(args.tracker, args.beat_model)
     if args.gmd:
-        rows, secs, cpu = run_gmd(args.gmd, args.split, args.limit)
+        rows, secs, cpu = run_gmd(args.gmd, args.split, args.limit, track)
         label = f"GMD {args.split} (oracle: MIDI onsets)"
     elif args.real_dev:
-        rows, secs, cpu = run_audio(args.real_dev, args.checkpoint, args.limit, args.cache, True, args.subset)
+        rows, secs, cpu = run_audio(args.real_dev, args.checkpoint, args.limit, args.cache, True, args.subset, track)
         label = f"{args.real_dev} (real recordings, annotated beats; transcribed)"
     else:
-        rows, secs, cpu = run_audio(args.audio, args.checkpoint, args.limit, args.cache)
+        rows, secs, cpu = run_audio(args.audio, args.checkpoint, args.limit, args.cache, track=track)
         label = f"{args.audio} (transcribed)"
+    label += f", tracker {args.tracker}" + (f" ({args.beat_model})" if args.beat_model else "")
     summary = summarise(rows)
     summary["tracker_ms_per_audio_minute"] = round(1000 * cpu / max(secs / 60, 1e-9), 2)
     print(label)
@@ -221,7 +239,7 @@ def main(argv=None) -> int:
         for r in rows:
             f = lambda x: "-" if x is None else f"{x:.3f}"  # noqa: E731
             print(f"  {r['file']:48s} bpm {r['ref_bpm']:6.1f} est {r['est_bpm']:6.1f} beatF {f(r['beat_f'])} "
-                  f"downF {f(r['downbeat_f'])} meter {r['ref_meter']}/{r['est_meter']}")
+                  f"downF {f(r['downbeat_f'])} meter {r['ref_meter']}/{r['est_meter']} {r['level_error']}")
     if args.show_errors:
         for r in rows:
             if not r["acc1"]:

@@ -610,10 +610,56 @@ def track(times, classes, velocities, class_names: Sequence[str], duration: floa
     return BeatMap(beats, phase, m)
 
 
+def beat_map_from_activations(act: np.ndarray, duration: float, bpm: float | None = None,
+                              meter: str | None = None, decoder: dict | None = None) -> BeatMap | None:
+    """The :class:`BeatMap` of ``(frames, 2)`` beat / downbeat probabilities at the beat model's rate
+    (:data:`drumscribe.transcription.beat_model.FPS`), decoded by the bar pointer
+    (:func:`drumscribe.transcription.bar_tracker.decode`; ``decoder``: its settings), beats refined to the
+    activation's centroid, smoothed and extended to cover ``[0, duration]`` as :func:`track` does.
+    None when no two beats fit."""
+    from drumscribe.transcription import bar_tracker
+    from drumscribe.transcription.beat_model import CLOCK as BEAT_CLOCK, FPS
+
+    frames, pos, m = bar_tracker.decode(act[:, 0], act[:, 1], FPS, bpm=bpm, meter=meter, **(decoder or {}))
+    if len(frames) < 2:
+        return None
+    raw = BEAT_CLOCK.to_seconds(bar_tracker.refine(frames, act[:, 0]))
+    beats = _smooth_and_extend(raw, duration)
+    first = int(np.argmin(np.abs(beats - raw[0])))  # where the decoded beats start in the extended grid
+    down = np.flatnonzero(pos == 0)
+    per_bar = bar_tracker.METER_BEATS[m]
+    phase = (first + (int(down[0]) if len(down) else 0)) % per_bar
+    return BeatMap(beats, phase, m)
+
+
+def track_learned(times, classes, velocities, class_names: Sequence[str], duration: float,
+                  bpm: float | None = None, meter: str | None = None, net=None) -> BeatMap | None:
+    """The learned tracker: the beat network (``net``, default the bundled one,
+    :mod:`drumscribe.transcription.beat_model`) on the events, decoded by the bar pointer.
+
+    None when no beat model is installed or no two beats fit (then :func:`track` answers)."""
+    from drumscribe.transcription import beat_model
+
+    net = net if net is not None else beat_model.load_default()
+    if net is None:
+        return None
+    if meter is not None and meter not in METERS:
+        raise ValueError(f"meter must be one of {METERS}, got {meter!r}")
+    duration = max(float(duration), float(np.max(times)) if len(times) else 0.0)
+    act = net.activations_of_events(times, classes, velocities, class_names, duration)
+    return beat_map_from_activations(act, duration, bpm, meter, net.decoder)
+
+
 def track_events(events, class_names: Sequence[str], duration: float, bpm: float | None = None,
                  meter: str | None = None) -> BeatMap:
-    """:func:`track` on a list of :class:`~drumscribe.transcription.decoding.Event`."""
+    """The :class:`BeatMap` of a list of :class:`~drumscribe.transcription.decoding.Event`: the learned
+    tracker (:func:`track_learned`) when the beat model is installed and there are at least 4 hits,
+    else the rule tracker (:func:`track`)."""
     from drumscribe.transcription.decoding import events_to_arrays
 
     t, c, v = events_to_arrays(events)
+    if len(t) >= 4:
+        bm = track_learned(t, c, v, class_names, duration, bpm, meter)
+        if bm is not None:
+            return bm
     return track(t, c, v, class_names, duration, bpm, meter)

@@ -1,0 +1,178 @@
+"""Beats, downbeats, tempo and meter from beat/downbeat activations: a bar-pointer model decoded by Viterbi.
+
+Pure numpy, no I/O, no model: activations in, beat frames out (unit-testable with hand-made arrays).
+
+The model is the bar pointer of Whiteley, Cemgil & Godsill (2006) as madmom's downbeat tracker uses it
+(Krebs, Böck & Widmer 2015; Böck, Krebs & Widmer 2016): a hidden state is (meter, beat in the bar ``k``,
+beat period ``P`` in frames); within a beat the pointer moves one frame per frame, the tempo may change
+only at a beat, to a neighbouring period, at a cost ``transition_lambda * |log(P / P')|`` (madmom's
+exponential tempo transition); the meter never changes inside a file.  Observations: a beat frame in
+bar position 0 scores ``log p(downbeat)``, other beat frames ``log(p(beat) - p(downbeat))``, every other
+frame ``log(1 - p(beat))``.
+
+Because the pointer moves deterministically between beats, the Viterbi path is a chain of beat frames,
+and with the non-beat score summed into a constant the recursion is over beats only::
+
+    D[t, P, k] = s_k(t) + max_{P' in P-1..P+1} (D[t - P, P', k - 1] - lambda |log(P / P')|)
+    s_k(t)    = log p_k(t) - log(1 - p_beat(t))      (p_k: downbeat for k = 0, beat otherwise)
+
+which is exactly the HMM's Viterbi, vectorised over blocks of ``min(P)`` frames (no frame in a block
+can be the predecessor of another in it).  A path starts with a beat within its first period and ends
+with one within its last.  Meters: ``4/4`` (4 quarter beats), ``3/4`` (3), ``6/8`` (2 dotted-quarter
+beats).  4/4 is the prior: every beat of another meter pays ``meter_penalty``, so 3/4 or 6/8 wins only
+when the bar evidence says so over the whole file.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+METER_BEATS: dict[str, int] = {"4/4": 4, "3/4": 3, "6/8": 2}
+# tracked-beat tempo range of each meter (beats per minute of the tracked beat: quarters in x/4,
+# dotted quarters in 6/8)
+METER_BPM: dict[str, tuple[float, float]] = {"4/4": (55.0, 215.0), "3/4": (55.0, 215.0), "6/8": (35.0, 110.0)}
+PRIOR_METER = "4/4"
+TRANSITION_LAMBDA = 30.0
+METER_PENALTY = 0.3  # per beat of a meter other than 4/4
+TEMPO_TOLERANCE = 0.05  # a given --tempo: periods within this share of it
+FLOOR = 1e-4  # activations are clipped to [FLOOR, 1 - FLOOR] before the logs
+
+
+def _states(meters, fps: float, bpm: float | None):
+    """(periods (nP,), positions: meter name, beat-in-bar and previous position per position; allowed (nP, K))."""
+    ranges = {}
+    for m in meters:
+        lo, hi = METER_BPM[m]
+        if bpm is not None:
+            lo, hi = bpm * (1 - TEMPO_TOLERANCE), bpm * (1 + TEMPO_TOLERANCE)
+        ranges[m] = (int(np.floor(fps * 60.0 / hi)), int(np.ceil(fps * 60.0 / lo)))
+    pmin = max(min(r[0] for r in ranges.values()), 2)
+    pmax = max(r[1] for r in ranges.values())
+    periods = np.arange(pmin, pmax + 1)
+    meter_of, beat_of, prev = [], [], []
+    for m in meters:
+        n, base = METER_BEATS[m], len(beat_of)
+        for k in range(n):
+            meter_of.append(m)
+            beat_of.append(k)
+            prev.append(base + (k - 1) % n)
+    allowed = np.zeros((len(periods), len(beat_of)), dtype=bool)
+    for j, m in enumerate(meter_of):
+        lo, hi = ranges[m]
+        allowed[:, j] = (periods >= max(lo, pmin)) & (periods <= hi)
+    return periods, meter_of, np.asarray(beat_of), np.asarray(prev), allowed
+
+
+def decode(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm: float | None = None,
+           meter: str | None = None, transition_lambda: float = TRANSITION_LAMBDA,
+           meter_penalty: float = METER_PENALTY) -> tuple[np.ndarray, np.ndarray, str]:
+    """Viterbi path of the bar pointer (see the module docstring).
+
+    ``beat_act``, ``downbeat_act``: ``(T,)`` probabilities at ``fps`` frames per second.  ``bpm``: a known
+    tracked-beat tempo (periods within :data:`TEMPO_TOLERANCE` of it); ``meter``: a known meter (one of
+    :data:`METER_BEATS`).  Returns ``(beat frames (B,) int, beat in bar (B,) int (0 = downbeat), meter)``;
+    empty arrays when ``T`` is shorter than two beats.  Meters with the same tempo range share one
+    state space; each range is decoded on its own and the best-scoring path wins.
+    """
+    if meter is not None:
+        if meter not in METER_BEATS:
+            raise ValueError(f"meter must be one of {tuple(METER_BEATS)}, got {meter!r}")
+        meters = (meter,)
+    b = np.clip(np.asarray(beat_act, dtype=np.float64), FLOOR, 1 - FLOOR)
+    d = np.clip(np.minimum(np.asarray(downbeat_act, dtype=np.float64), b - FLOOR), FLOOR, 1 - FLOOR)
+    groups: dict[tuple[float, float], list[str]] = {}
+    for m in meters:
+        groups.setdefault(METER_BPM[m], []).append(m)
+    best = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0], -np.inf)
+    for ms in groups.values():
+        out = _viterbi(b, d, fps, tuple(ms), bpm, transition_lambda, meter_penalty)
+        if out[3] > best[3]:
+            best = out
+    return best[0], best[1], best[2]
+
+
+def _viterbi(b, d, fps, meters, bpm, transition_lambda, meter_penalty):
+    """(frames, beat in bar, meter, path score) of one state space (see :func:`decode`)."""
+    T = len(b)
+    periods, meter_of, beat_of, prevk, allowed = _states(meters, fps, bpm)
+    nP, K = allowed.shape
+    if T < 2 * periods[0] + 1:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0], -np.inf
+    nb = np.log1p(-b)
+    s_down = (np.log(d) - nb).astype(np.float32)
+    s_beat = (np.log(np.maximum(b - d, FLOOR)) - nb).astype(np.float32)
+    penalty = np.array([0.0 if m == PRIOR_METER else meter_penalty for m in meter_of], dtype=np.float32)
+    is_down = beat_of == 0
+    obs = np.where(is_down[None, :], s_down[:, None], s_beat[:, None]) - penalty[None, :]  # (T, K)
+    neg = np.float32(-np.inf)
+    block_allowed = np.where(allowed, np.float32(0.0), neg)  # (nP, K)
+    # tempo moves to a neighbouring period at a beat: P' = P + j, j in -1, 0, 1
+    shifts = (-1, 0, 1)
+    pidx = np.arange(nP)
+    cost = {j: np.where((pidx + j >= 0) & (pidx + j < nP),
+                        transition_lambda * np.abs(np.log(periods / periods[np.clip(pidx + j, 0, nP - 1)])),
+                        np.inf).astype(np.float32)[None, :, None] for j in shifts}
+    # E[t, P, k]: the best way to *arrive* at position k with period P from a beat at frame t
+    # (max over the previous period P' = P + j of D[t, P', prev(k)] minus the tempo change cost)
+    D = np.full((T, nP, K), neg, dtype=np.float32)
+    E = np.full((T * nP, K), neg, dtype=np.float32)
+    argE = np.zeros((T * nP, K), dtype=np.int8)
+    back_start = np.zeros((T, nP), dtype=bool)
+    step = int(periods[0])
+    for s in range(0, T, step):
+        t = np.arange(s, min(s + step, T))
+        src = t[:, None] - periods[None, :]  # (B, nP): frame of the previous beat
+        start = src < 0  # no room for a previous beat: a path may start here
+        arrive = E.take(np.maximum(src, 0) * nP + pidx[None, :], axis=0)  # (B, nP, K)
+        arrive[start] = 0.0
+        back_start[t] = start
+        Dt = arrive + obs[t][:, None, :] + block_allowed[None]
+        D[t] = Dt
+        Dp = Dt[:, :, prevk]  # D at the previous position of each k
+        best = Dp - cost[0]
+        arg = np.zeros(best.shape, dtype=np.int8)
+        for j in (-1, 1):  # P' = P + j
+            cand = np.full(best.shape, neg, dtype=np.float32)
+            if j < 0:
+                cand[:, 1:] = Dp[:, :-1]
+            else:
+                cand[:, :-1] = Dp[:, 1:]
+            cand -= cost[j]
+            better = cand > best
+            best = np.where(better, cand, best)
+            arg[better] = j
+        rows = (t[:, None] * nP + pidx[None, :]).ravel()
+        E[rows] = best.reshape(-1, K)
+        argE[rows] = arg.reshape(-1, K)
+    # the last beat: the next one would fall after the end
+    ends = np.arange(max(T - int(periods[-1]), 0), T)
+    tail = D[ends]
+    tail = np.where((ends[:, None] + periods[None, :] >= T)[:, :, None], tail, neg)
+    i = int(np.argmax(tail))
+    ti, pi, ki = np.unravel_index(i, tail.shape)
+    t, p, k = int(ends[ti]), int(pi), int(ki)
+    score = float(tail.flat[i])
+    if not np.isfinite(score):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0], -np.inf
+    frames, pos = [], []
+    while True:
+        frames.append(t)
+        pos.append(int(beat_of[k]))
+        if back_start[t, p]:
+            break
+        src = t - int(periods[p])
+        j = int(argE[src * nP + p, k])
+        t, p, k = src, p + j, int(prevk[k])
+    return np.asarray(frames[::-1], dtype=np.int64), np.asarray(pos[::-1], dtype=np.int64), meter_of[ki], score
+
+
+def refine(frames: np.ndarray, beat_act: np.ndarray, radius: int = 2) -> np.ndarray:
+    """Fractional beat frames: each beat moved to the activation's centroid within ``radius`` frames."""
+    a = np.asarray(beat_act, dtype=np.float64)
+    out = np.asarray(frames, dtype=np.float64).copy()
+    for i, f in enumerate(frames):
+        lo, hi = max(int(f) - radius, 0), min(int(f) + radius + 1, len(a))
+        w = a[lo:hi]
+        if w.sum() > 0:
+            out[i] = float((np.arange(lo, hi) * w).sum() / w.sum())
+    return out

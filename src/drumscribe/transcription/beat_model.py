@@ -1,0 +1,133 @@
+"""Learned beat and downbeat activations from transcribed drum events (ONNX Runtime + numpy; no torch).
+
+The beat network is small (a dilated temporal convolution network, about 20 k parameters, trained by
+``scripts/train_beats.py``; the torch side is :mod:`drumscribe.training.beat_net`).  It reads the drum
+*events* of a transcription, not the drum network's raw activations: the events are what every caller of
+:func:`~drumscribe.transcription.beats.track_events` has (MIDI files, the API, charts), and a decoded,
+threshold-tuned event list changes far less than raw probabilities when the drum model is retrained.
+
+Input (:func:`event_features`): ``(frames, C)`` float32 at :data:`FPS` frames per second, one channel per
+drum class named in the model's sidecar (``input_classes``; a class the transcriber does not have stays
+zero, a class the beat model does not know is ignored): each hit adds ``velocity / 127`` at its nearest
+frame.  Output (:meth:`BeatNet.activations`): ``(frames, 2)`` probabilities of a beat and of a downbeat
+at each frame (a downbeat is a beat too).
+
+The shipped model is ``pretrained/beats-default.onnx`` with its sidecar ``beats-default.json`` (format
+:data:`SIDECAR_FORMAT`: frame rate, input classes, what it was trained on, and the decoder settings
+chosen with it).  :func:`load_default` returns None when the file is absent, and the rule tracker runs.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from drumscribe.core.errors import DrumscribeError
+from drumscribe.core.timebase import FrameClock
+
+FPS = 50  # beat-model frames per second (20 ms: well inside mir_eval's +-70 ms beat window)
+CLOCK = FrameClock(sample_rate=FPS, hop_length=1)
+DEFAULT_STEM = "beats-default"
+SIDECAR_FORMAT = "drumscribe-beat-model"
+
+
+class BeatModelError(DrumscribeError):
+    """A beat model file is missing, corrupt or inconsistent with its sidecar."""
+
+
+def default_path() -> Path:
+    """The bundled beat model's ONNX file."""
+    return Path(__file__).resolve().parents[1] / "pretrained" / f"{DEFAULT_STEM}.onnx"
+
+
+def event_features(times, classes, velocities, class_names: Sequence[str], duration: float,
+                   input_classes: Sequence[str]) -> np.ndarray:
+    """``(frames, len(input_classes))`` float32 event map at :data:`FPS` (see the module docstring).
+
+    ``times`` seconds, ``classes`` indices into ``class_names``, ``velocities`` 1-127; ``frames`` covers
+    ``[0, duration]`` (``CLOCK.to_frames(duration) + 1``).
+    """
+    n = int(CLOCK.to_frames(max(float(duration), 0.0))) + 1
+    out = np.zeros((n, len(input_classes)), dtype=np.float32)
+    times = np.asarray(times, dtype=np.float64)
+    if not len(times):
+        return out
+    col = {name: i for i, name in enumerate(input_classes)}
+    chan = np.array([col.get(class_names[int(c)], -1) for c in np.asarray(classes)], dtype=np.int64)
+    keep = chan >= 0
+    f = np.clip(CLOCK.to_frames(times[keep]), 0, n - 1)
+    np.add.at(out, (np.atleast_1d(f), chan[keep]), np.asarray(velocities, dtype=np.float32)[keep] / 127.0)
+    return out
+
+
+class BeatNet:
+    """An ONNX beat network and its sidecar (``X.onnx`` + ``X.json``).
+
+    ``meta``: the sidecar dict (``fps``, ``input_classes``, ``decoder`` settings, ``training``).
+    """
+
+    def __init__(self, path: str | Path):
+        import onnxruntime as ort
+
+        self.path = Path(path)
+        side = self.path.with_suffix(".json")
+        try:
+            self.meta = json.loads(side.read_text())
+        except (OSError, ValueError) as exc:
+            raise BeatModelError(f"{side}: beat model sidecar not readable ({exc})") from None
+        if self.meta.get("format") != SIDECAR_FORMAT or int(self.meta.get("fps", 0)) != FPS:
+            raise BeatModelError(f"{side}: not a {SIDECAR_FORMAT} sidecar at {FPS} fps")
+        self.input_classes = list(self.meta["input_classes"])
+        so = ort.SessionOptions()
+        so.intra_op_num_threads = 1
+        so.inter_op_num_threads = 1
+        try:
+            self.session = ort.InferenceSession(str(self.path), sess_options=so, providers=["CPUExecutionProvider"])
+        except Exception as exc:
+            raise BeatModelError(f"{self.path}: not a readable ONNX model ({type(exc).__name__}: {exc})") from None
+        self.input_name = self.session.get_inputs()[0].name
+
+    @property
+    def decoder(self) -> dict:
+        """Decoder settings chosen with this model (keyword arguments of ``bar_tracker.decode``)."""
+        return dict(self.meta.get("decoder", {}))
+
+    def activations(self, features: np.ndarray) -> np.ndarray:
+        """``(frames, 2)`` float32 beat and downbeat probabilities of ``(frames, C)`` features."""
+        x = np.asarray(features, dtype=np.float32)[None]
+        return np.asarray(self.session.run(None, {self.input_name: x})[0][0], dtype=np.float32)
+
+    def activations_of_events(self, times, classes, velocities, class_names, duration) -> np.ndarray:
+        return self.activations(event_features(times, classes, velocities, class_names, duration,
+                                               self.input_classes))
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> BeatNet:
+    return BeatNet(path)
+
+
+def load(path: str | Path) -> BeatNet:
+    """The :class:`BeatNet` at ``path`` (kept in memory; re-read when the file changes)."""
+    p = Path(path)
+    try:
+        mtime = p.stat().st_mtime
+    except OSError:
+        raise BeatModelError(f"{p}: no such beat model") from None
+    return _load(str(p), mtime)
+
+
+def load_default() -> BeatNet | None:
+    """The bundled beat model, or None when it is not installed (or onnxruntime is missing)."""
+    p = default_path()
+    if not p.exists() or not p.with_suffix(".json").exists():
+        return None
+    try:
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        return None
+    return load(p)

@@ -1,0 +1,100 @@
+"""bar_tracker.py (the bar-pointer Viterbi) and beat_model.py's event map, on hand-made activations (issue 30)."""
+
+import numpy as np
+import pytest
+
+from drumscribe.core.drums import CLASSES
+from drumscribe.transcription import bar_tracker
+from drumscribe.transcription.beat_model import FPS, event_features
+from drumscribe.transcription.beats import beat_map_from_activations
+
+
+def activation(n_frames, period, per_bar, first=7, down_at=0, noise=0.0, seed=0, down_strength=0.7):
+    """Beat peaks every ``period`` frames from ``first``; every ``per_bar``-th (from index ``down_at``) a downbeat."""
+    rng = np.random.default_rng(seed)
+    b = np.full(n_frames, 0.02) + noise * rng.random(n_frames)
+    d = np.full(n_frames, 0.01) + 0.5 * noise * rng.random(n_frames)
+    fr = np.arange(first, n_frames, period)
+    b[fr] = 0.8
+    d[fr[down_at::per_bar]] = down_strength
+    return b, d, fr, fr[down_at::per_bar]
+
+
+@pytest.mark.parametrize("period, per_bar, meter, down_at", [(25, 4, "4/4", 3), (22, 3, "3/4", 1), (36, 2, "6/8", 0),
+                                                             (15, 4, "4/4", 2)])
+def test_viterbi_recovers_beats_downbeats_and_meter(period, per_bar, meter, down_at):
+    b, d, beats, downs = activation(3000, period, per_bar, down_at=down_at, noise=0.1)
+    frames, pos, m = bar_tracker.decode(b, d, FPS)
+    assert m == meter
+    assert np.array_equal(frames, beats)
+    assert np.array_equal(frames[pos == 0], downs)
+
+
+def test_tempo_drift_is_followed():
+    # period 24 -> 28 frames over the file: the pointer changes tempo at beats, one period step at a time
+    per = np.linspace(24, 28, 120)
+    fr = np.round(10 + np.r_[0, np.cumsum(per)]).astype(int)
+    n = fr[-1] + 20
+    b, d = np.full(n, 0.02), np.full(n, 0.01)
+    b[fr], d[fr[::4]] = 0.8, 0.7
+    frames, pos, m = bar_tracker.decode(b, d, FPS)
+    assert m == "4/4"
+    assert len(frames) == len(fr)
+    assert np.max(np.abs(frames - fr)) <= 2
+    assert np.array_equal(pos[::4], np.zeros(len(pos[::4]), int))
+
+
+def test_no_bar_evidence_gives_the_4_4_prior():
+    b, d, beats, _ = activation(3000, 25, 1, down_strength=0.01)  # beats, but no downbeat anywhere
+    _, _, m = bar_tracker.decode(b, d, FPS)
+    assert m == "4/4"
+
+
+def test_weak_other_meter_evidence_stays_4_4_strong_wins():
+    b, d, _, _ = activation(3000, 25, 3, down_strength=0.2)
+    d_weak = np.where(d > 0.015, 0.03, d)  # a hint of 3/4 (barely above the floor)
+    assert bar_tracker.decode(b, d_weak, FPS)[2] == "4/4"
+    assert bar_tracker.decode(b, d, FPS)[2] == "3/4"
+
+
+def test_meter_and_tempo_overrides():
+    b, d, beats, _ = activation(3000, 25, 3)
+    frames, pos, m = bar_tracker.decode(b, d, FPS, meter="4/4")
+    assert m == "4/4" and set(pos.tolist()) == {0, 1, 2, 3}
+    # a tempo given at half the played one: every other beat
+    frames, _, _ = bar_tracker.decode(b, d, FPS, bpm=60.0 * FPS / 50)
+    assert np.median(np.diff(frames)) == 50
+    with pytest.raises(ValueError, match="meter"):
+        bar_tracker.decode(b, d, FPS, meter="7/8")
+
+
+def test_too_short_gives_no_beats():
+    frames, pos, _ = bar_tracker.decode(np.full(10, 0.5), np.full(10, 0.1), FPS)
+    assert len(frames) == 0 and len(pos) == 0
+
+
+def test_refine_moves_to_the_centroid():
+    a = np.zeros(50)
+    a[20], a[21] = 1.0, 1.0
+    assert bar_tracker.refine(np.array([20]), a)[0] == pytest.approx(20.5)
+
+
+def test_beat_map_from_activations_has_the_downbeats():
+    b, d, beats, downs = activation(2000, 25, 4, first=30, down_at=1)
+    bm = beat_map_from_activations(np.stack([b, d], 1), 2000 / FPS)
+    assert bm.meter == "4/4"
+    assert bm.beats[0] == 0.0 and bm.beats[-1] >= 2000 / FPS - 0.5
+    got = bm.downbeats[(bm.downbeats > 0.3) & (bm.downbeats < 39.0)]
+    want = downs / FPS
+    assert len(got) == len(want[want < 39.0])
+    assert np.max(np.abs(got - want[want < 39.0])) < 0.03
+
+
+def test_event_features_map_classes_by_name():
+    names = ["snare", "kick", "cowbell"]
+    x = event_features([0.0, 0.5, 0.51, 1.0], [0, 1, 1, 2], [127, 64, 64, 100], names, 2.0, CLASSES)
+    assert x.shape == (2 * FPS + 1, len(CLASSES))
+    k, s = CLASSES.index("kick"), CLASSES.index("snare")
+    assert x[0, s] == pytest.approx(1.0)
+    assert x[25, k] + x[26, k] == pytest.approx(128 / 127)  # two kicks at 0.50 and 0.51 s
+    assert x.sum() == pytest.approx(1.0 + 128 / 127)  # the cowbell (not an input class) is dropped
