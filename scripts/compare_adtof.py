@@ -47,7 +47,7 @@ from drumscribe.dataset.targets import read_drum_notes
 from drumscribe.audio.io import AUDIO_SUFFIXES
 from drumscribe.core.errors import DrumscribeError
 from drumscribe.evaluation import realdev
-from drumscribe.evaluation.metrics import FIVE_CLASS_GROUPS, Counts, merge_groups, score_classes, summarize
+from drumscribe.evaluation.metrics import FIVE_CLASS_GROUPS, Counts, TimingScorer, merge_groups, score_classes, summarize
 
 # ADTOF's output notes (its LABELS_5) -> the 5-class fold.
 ADTOF_NOTE_TO_FOLD = {35: "kick", 36: "kick", 38: "snare", 47: "toms", 42: "hihat", 49: "cymbals"}
@@ -105,6 +105,16 @@ def score(per_file: list[list[Counts]]) -> dict:
     return summarize(total, FOLD)
 
 
+def timing(refs: list[list[np.ndarray]], ests: list[list[np.ndarray]]) -> dict:
+    """Onset timing of the 5-class hits matched at ±50 ms, as ``drumscribe evaluate`` reports it (issue 29)."""
+    t = TimingScorer(FOLD)
+    for r, e in zip(refs, ests):
+        t.add(r, e)
+    res = t.result()
+    res.pop("velocity")  # ADTOF writes no velocities
+    return res
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("folder", type=Path,
@@ -131,19 +141,28 @@ def main(argv=None) -> int:
     model = drumscribe.load_model(args.model)
     refs = {f: truth_by_fold(midi_partner(f)) for f in files}
     t0 = time.perf_counter()
-    ours = [score_classes(refs[f], drumscribe_by_fold(model, f)) for f in files]
+    our_est = [drumscribe_by_fold(model, f) for f in files]
+    ours = [score_classes(refs[f], e) for f, e in zip(files, our_est)]
     results = {"folder": str(args.folder), "files": len(files), "classes": list(FOLD),
-               "drumscribe": {**score(ours), "seconds": time.perf_counter() - t0}}
+               "drumscribe": {**score(ours), "seconds": time.perf_counter() - t0,
+                              "timing": timing([refs[f] for f in files], our_est)}}
     if args.adtof:
         with tempfile.TemporaryDirectory() as tmp:
             midis, secs = run_adtof(args.adtof, files, Path(tmp))
-            theirs = [score_classes(refs[f], adtof_by_fold(midis[f])) for f in files]
-        results["adtof"] = {**score(theirs), "seconds": secs}
+            their_est = [adtof_by_fold(midis[f]) for f in files]
+            theirs = [score_classes(refs[f], e) for f, e in zip(files, their_est)]
+        results["adtof"] = {**score(theirs), "seconds": secs,
+                            "timing": timing([refs[f] for f in files], their_est)}
     for system in ("drumscribe", "adtof"):
         if system in results:
             r = results[system]
             per = "  ".join(f"{k} {r['per_class'][k]['f1']:.3f}" for k in FOLD)
             print(f"{system:10s} 5-class micro F1 {r['micro']['f1']:.3f}  ({per})  [{r['seconds']:.0f} s]")
+            tm, o = r["timing"], r["timing"]["overall"]
+            if o["n"]:
+                print(f"{'':10s} F1 ±20/±30 ms {tm['f1']['0.02']['micro']['f1']:.3f}/{tm['f1']['0.03']['micro']['f1']:.3f}; "
+                      f"offset mean {o['mean_offset_ms']:+.1f} ms, MAE {o['mae_ms']:.1f}, scatter {o['scatter_ms']:.1f} "
+                      f"(robust {o['robust_scatter_ms']:.1f})")
     if args.output:
         atomic_write_text(args.output, json.dumps(results, indent=2) + "\n")
     return 0
