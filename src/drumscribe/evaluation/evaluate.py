@@ -303,7 +303,7 @@ def results_tables(results: dict) -> list:
 
 
 def _ms(x) -> str:
-    return "-" if x is None else f"{x:+.1f}" if x < 0 else f"{x:.1f}"
+    return "-" if x is None else f"{x:.1f}"
 
 
 def timing_tables(results: dict) -> list:
