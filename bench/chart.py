@@ -1,11 +1,12 @@
-"""What `--format chart` adds to a transcription: CPU time of the chart folder vs the transcription itself.
+"""What `--format chart` costs beside a plain transcription, side by side in one run.
 
-    OMP_NUM_THREADS=1 .venv/bin/python bench/chart.py [--seconds 160] [--repeat 3]
+    .venv/bin/python bench/chart.py [--seconds 160] [--repeat 3] [--threads 1]
 
-In-process, one thread, the bundled model, a toy-drum 44.1 kHz stereo WAV of ``--seconds``: CPU seconds
-(best of ``--repeat``) of ``transcribe_audio`` + beat tracking, and of each chart part (``notes.mid``:
-four difficulties and the tempo map; ``song.ini``; ``song.ogg``: the OGG Vorbis encoding of the audio).
-Goal (issue 22): the chart adds under 5 % to transcription time.
+In-process, the bundled model loaded once, a toy-drum 44.1 kHz stereo WAV of ``--seconds``: wall and CPU seconds
+(best of ``--repeat``, alternating the two) of ``transcribe_file`` into a ``.mid`` (the plain transcription) and
+into a song folder (``--format chart``: the transcription, the song's audio encoded in a thread meanwhile
+(``song.opus``, 80 kbps), the chart with sections/Star Power/fills, ``song.ini``, the folder swapped in), and the
+audio encoding alone.  Goal (issue 31): the chart export's wall time within 25 % of the plain transcription's.
 """
 
 from __future__ import annotations
@@ -17,46 +18,48 @@ import time
 from pathlib import Path
 
 
-def cpu(fn, repeat):
-    best = float("inf")
-    for _ in range(repeat):
-        t0 = time.process_time()
-        out = fn()
-        best = min(best, time.process_time() - t0)
-    return best, out
+def timed(fn):
+    w, c = time.perf_counter(), time.process_time()
+    fn()
+    return time.perf_counter() - w, time.process_time() - c
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--seconds", type=float, default=160.0)
     ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--threads", type=int, default=1, help="model threads (default 1)")
     args = ap.parse_args(argv)
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from transcribe import make_wav
 
     from drumscribe.api import load_for_transcription
-    from drumscribe.transcription.beats import track_events
-    from drumscribe.transcription.chart import difficulty_rating, notes_mid_bytes, ogg_bytes, song_ini_text
-    from drumscribe.transcription.inference import transcribe_audio
+    from drumscribe.commands.transcribe import add_arguments
+    from drumscribe.transcription.chart_folder import have_opus, song_audio
+    from drumscribe.transcription.files import transcribe_file
 
-    bundle, th = load_for_transcription(None, [], None, None, "cpu", 1)
+    bundle, th = load_for_transcription(None, [], None, None, "cpu", args.threads)
+    parser = argparse.ArgumentParser()
+    add_arguments(parser)
     with tempfile.TemporaryDirectory() as tmp:
-        wav = Path(tmp) / "song.wav"
+        tmp = Path(tmp)
+        wav = tmp / "song.wav"
         make_wav(wav, args.seconds)
-
-        def run():
-            tr = transcribe_audio(bundle, wav, thresholds=th)
-            return tr, track_events(tr.events, bundle.class_names, tr.duration)
-
-        t_tr, (tr, bm) = cpu(run, args.repeat)
-        t_mid, _ = cpu(lambda: notes_mid_bytes(tr.events, bundle.class_names, bm, tr.duration), args.repeat)
-        t_ini, _ = cpu(lambda: song_ini_text("s", "a", difficulty_rating(tr.events, tr.duration), tr.duration),
-                       args.repeat)
-        t_ogg, _ = cpu(lambda: ogg_bytes(wav), args.repeat)
-    print(f"audio {args.seconds:.0f} s, {len(tr.events)} hits; CPU seconds, best of {args.repeat}")
-    print(f"| transcription + beats | notes.mid | song.ini | song.ogg | chart / transcription |")
-    print(f"| {t_tr:.3f} | {t_mid:.3f} | {t_ini:.4f} | {t_ogg:.3f} | "
-          f"{100 * (t_mid + t_ini + t_ogg) / t_tr:.1f} % (without song.ogg {100 * (t_mid + t_ini) / t_tr:.1f} %) |")
+        opts = parser.parse_args([str(wav), str(tmp / "x"), "--overwrite", "--format", "chart"])
+        plain, chart, audio = [], [], []
+        for i in range(args.repeat):
+            plain.append(timed(lambda: transcribe_file(bundle, th, wav, tmp / "plain.mid", "midi", opts)))
+            chart.append(timed(lambda: transcribe_file(bundle, th, wav, tmp / "song", "chart", opts)))
+            audio.append(timed(lambda: song_audio(wav)))
+        names = sorted(p.name for p in (tmp / "song").iterdir())
+    best = lambda xs, k: min(x[k] for x in xs)  # noqa: E731
+    print(f"audio {args.seconds:.0f} s, model threads {args.threads}, best of {args.repeat}; folder: {', '.join(names)}"
+          f" ({'PyAV libopus' if have_opus() else 'libsndfile Vorbis'})")
+    print("| | plain transcription (.mid) | chart export (song folder) | audio encoding alone | chart / plain |")
+    print("|:--|--:|--:|--:|--:|")
+    for k, what in ((0, "wall s"), (1, "CPU s")):
+        p, c, a = best(plain, k), best(chart, k), best(audio, k)
+        print(f"| {what} | {p:.3f} | {c:.3f} | {a:.3f} | {100 * c / p:.0f} % |")
     return 0
 
 
