@@ -14,7 +14,7 @@ import pytest
 
 from drumscribe.core.errors import DrumscribeError
 from drumscribe.synth import kits as kitmod
-from drumscribe.synth import effects as fx
+from drumscribe.synth import backing, realism, rooms
 from drumscribe.synth.constants import SR
 
 FIX = Path(__file__).parent / "fixtures" / "real_kit"
@@ -26,7 +26,7 @@ def kit_dir(monkeypatch):
     kitmod.set_kit_dirs([str(FIX)])
     yield FIX
     kitmod.set_kit_dirs([])
-    fx.real_instruments.cache_clear()
+    backing.real_instruments.cache_clear()
 
 
 def _kit(name):
@@ -104,7 +104,7 @@ def test_real_ir_keeps_onsets_within_1ms(kit_dir):
 
     assert kitmod.real_irs("heldout") == [] and [n for n, _ in kitmod.real_irs("train")] == ["fixture-irs/tiny_room"]
     bank = load_bank(_kit("real:fixture-single"), 1)
-    spec = fx.draw_ir(np.random.default_rng(4), "train")
+    spec = rooms.draw_ir(np.random.default_rng(4), "train")
     assert spec.startswith("fixture-irs/tiny_room|")
     pos = int(0.1 * SR)
     for note in (36, 38, 42):
@@ -112,7 +112,7 @@ def test_real_ir_keeps_onsets_within_1ms(kit_dir):
         for wet_db in (-20.0, -3.0, 0.0):
             s = spec.split("|")
             s[1] = str(wet_db)
-            wet = fx.ir_reverb(dry, "|".join(s))
+            wet = rooms.ir_reverb(dry, "|".join(s))
             assert wet.shape == dry.shape and not np.allclose(wet, dry)
             assert abs(_onset(dry) - _onset(wet)) <= 0.001 * SR
             assert np.abs(wet[:pos] - dry[:pos]).max() < 1e-6  # causal: the dry render up to the onset
@@ -121,7 +121,7 @@ def test_real_ir_keeps_onsets_within_1ms(kit_dir):
 def test_held_out_irs_are_kept_for_held_out_kits(kit_dir):
     held = set(kitmod._load_yaml("real.yaml")["heldout_irs"])
     assert "voxengo/nice_drum_room" in held
-    assert fx.draw_ir(np.random.default_rng(0), "heldout") == ""  # the fixture has no held-out IR
+    assert rooms.draw_ir(np.random.default_rng(0), "heldout") == ""  # the fixture has no held-out IR
 
 
 def test_backing_only_files_have_empty_truth_and_pass_preprocessing(kit_dir, tmp_path, make_cfg):
@@ -151,8 +151,8 @@ def test_backing_only_files_have_empty_truth_and_pass_preprocessing(kit_dir, tmp
 def test_multitrack_sum_mode_sets_parts_as_loud_as_the_drums(kit_dir):
     if not kitmod.fluidsynth_available() or not kitmod.backing_soundfonts("train"):
         pytest.skip("no train backing soundfont / pyfluidsynth")
-    cfg = fx.Realism(backing=True, master=True, codec=True, compress=True, prob=1.0, full_mix=1.0, multitrack_sum=1.0)
-    s = fx.draw_settings(cfg, np.random.default_rng(1), "train", np.random.default_rng(2), np.random.default_rng(3))
+    cfg = realism.Realism(backing=True, master=True, codec=True, compress=True, prob=1.0, full_mix=1.0, multitrack_sum=1.0)
+    s = realism.draw_settings(cfg, np.random.default_rng(1), "train", np.random.default_rng(2), np.random.default_rng(3))
     assert s["mix_mode"] == "multitrack_sum" and s["master"] == "" and s["codec"] == "" and s["compressor"] == ""
     assert -12 < float(s["backing_ratio_db"]) < 0
 

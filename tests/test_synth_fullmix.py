@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from drumscribe.synth import SR
-from drumscribe.synth import effects as fx
+from drumscribe.synth import backing, chain, rooms
 from drumscribe.synth import kits as kitmod
 
 KIT = "Millo_MultiLayered2"
@@ -45,49 +45,49 @@ def _clicks(seconds=3.0, every=0.25, channels=1):
 # ---------------------------------------------------------------- building blocks
 def test_mdct_is_perfect_reconstruction_and_codec_is_lossy():
     x = np.random.default_rng(1).standard_normal(20011).astype(np.float32)
-    assert np.abs(fx.imdct(fx.mdct(x), len(x)) - x).max() < 1e-5
+    assert np.abs(chain.imdct(chain.mdct(x), len(x)) - x).max() < 1e-5
     y, _ = _clicks()
-    z = fx.codec(y, "mdct:12000:10:7")
+    z = chain.codec(y, "mdct:12000:10:7")
     spec = np.abs(np.fft.rfft(z[:, 0]))
     f = np.fft.rfftfreq(len(z), 1 / SR)
     assert spec[f > 13000].max() < 1e-3 * spec.max()  # lowpass
-    X = fx.mdct(z[:, 0])
+    X = chain.mdct(z[:, 0])
     assert (np.abs(X) < 1e-6).mean() > 0.3  # spectral holes
     err = np.sqrt(np.mean((z - y) ** 2)) / np.sqrt(np.mean(y**2))
     assert 0.01 < err < 0.8  # audibly lossy, still the same signal
-    assert np.array_equal(z, fx.codec(y, "mdct:12000:10:7"))  # deterministic
+    assert np.array_equal(z, chain.codec(y, "mdct:12000:10:7"))  # deterministic
 
 
 def test_limiter_and_master_reach_ceiling_and_loudness():
     x, _ = _clicks()
-    y = fx.limiter(x * 8, -1.0)
+    y = chain.limiter(x * 8, -1.0)
     assert np.abs(y).max() <= 10 ** (-1 / 20) + 1e-6
     # a dense mix reaches its loudness target
     dense = x * 0.05 + 0.02 * np.random.default_rng(2).standard_normal(x.shape).astype(np.float32)
-    m = fx.master(dense, "comp:-18:2;lufs:-14;ceil:-1")
+    m = chain.master(dense, "comp:-18:2;lufs:-14;ceil:-1")
     assert np.abs(m).max() <= 10 ** (-1 / 20) + 1e-6
-    assert abs(fx.loudness(m) - (-14)) < 2.0
+    assert abs(chain.loudness(m) - (-14)) < 2.0
     # sparse clicks: at most MAX_LIMIT_DB of limiting, not squashed flat to the target
-    m = fx.master(x * 0.05, "comp:-18:2;lufs:-7;ceil:-1")
+    m = chain.master(x * 0.05, "comp:-18:2;lufs:-7;ceil:-1")
     assert np.abs(m).max() <= 10 ** (-1 / 20) + 1e-6
-    assert fx.loudness(m) < -7 - 3
+    assert chain.loudness(m) < -7 - 3
     import pyloudnorm
 
-    assert abs(fx.loudness(x) - pyloudnorm.Meter(SR).integrated_loudness(x.astype(np.float64))) < 1e-6
+    assert abs(chain.loudness(x) - pyloudnorm.Meter(SR).integrated_loudness(x.astype(np.float64))) < 1e-6
 
 
 def test_room_irs_vary_in_size_and_have_no_direct_path():
-    irs = {room: fx.room_ir(room, float(np.mean(fx.ROOMS[room][0])), 3, 1) for room in fx.ROOMS}
+    irs = {room: rooms.room_ir(room, float(np.mean(rooms.ROOMS[room][0])), 3, 1) for room in rooms.ROOMS}
     for room, ir in irs.items():
-        pre_min = fx.ROOMS[room][1][0] * 1e-3 * SR
+        pre_min = rooms.ROOMS[room][1][0] * 1e-3 * SR
         assert np.abs(ir[: int(pre_min)]).max() == 0.0, room  # nothing before the pre-delay
         assert abs(float((ir**2).sum()) - 1.0) < 1e-3
     def t90(ir):  # time by which 90 % of the energy has arrived
         e = np.cumsum(ir[:, 0] ** 2)
         return np.searchsorted(e, 0.9 * e[-1]) / SR
     assert t90(irs["booth"]) < t90(irs["room"]) < t90(irs["hall"]) < t90(irs["church"])
-    assert np.array_equal(fx.room_ir("hall", 1.5, 9, 2), fx.room_ir("hall", 1.5, 9, 2))
-    two = fx.room_ir("hall", 1.5, 9, 2)
+    assert np.array_equal(rooms.room_ir("hall", 1.5, 9, 2), rooms.room_ir("hall", 1.5, 9, 2))
+    two = rooms.room_ir("hall", 1.5, 9, 2)
     assert abs(np.corrcoef(two[:, 0], two[:, 1])[0, 1]) < 0.5  # decorrelated stereo
 
 
@@ -95,7 +95,7 @@ def test_bleed_arrives_after_the_direct_sound():
     x, onsets = _clicks()
     silent = np.zeros_like(x)
     stems = {"kick": x, "snare": silent, "hihat": silent, "toms": silent, "cymbals": silent}
-    y = fx.bleed(stems, -12.0, np.random.default_rng(0))
+    y = rooms.bleed(stems, -12.0, np.random.default_rng(0))
     d = int(0.0005 * SR)  # the shortest mic distance
     o = onsets[0]
     np.testing.assert_allclose(y[: o + d], x[: o + d], atol=1e-6)  # untouched until the first leak arrives
@@ -108,20 +108,20 @@ def test_backing_soundfonts_follow_the_pool():
     held = {Path(p).name for p in kitmod.backing_soundfonts("heldout")}
     assert train and not train & held
     for seed in range(20):
-        assert Path(fx.backing_plan(seed, "train")["soundfont"]).name in train
+        assert Path(backing.backing_plan(seed, "train")["soundfont"]).name in train
         if held:
-            assert Path(fx.backing_plan(seed, "heldout")["soundfont"]).name in held
+            assert Path(backing.backing_plan(seed, "heldout")["soundfont"]).name in held
 
 
 def test_backing_track_is_a_song_and_deterministic():
     _need_backing()
     parts = set()
     for seed in range(12):
-        parts |= set(fx.backing_plan(seed)["programs"])
+        parts |= set(backing.backing_plan(seed)["programs"])
     assert parts == {"bass", "chords", "lead", "guitar", "pad", "voice"}  # every part is drawn
-    y = fx.backing_track(int(8 * SR), 120.0, 0.0, 4, 1)
+    y = backing.backing_track(int(8 * SR), 120.0, 0.0, 4, 1)
     assert y.shape == (int(8 * SR), 1) and np.isfinite(y).all() and np.abs(y).max() > 1e-3
-    assert np.array_equal(y, fx.backing_track(int(8 * SR), 120.0, 0.0, 4, 1))
+    assert np.array_equal(y, backing.backing_track(int(8 * SR), 120.0, 0.0, 4, 1))
     # harmonic: most energy below 2 kHz, at a few strong frequencies
     spec = np.abs(np.fft.rfft(y[:, 0]))
     f = np.fft.rfftfreq(len(y), 1 / SR)
@@ -130,7 +130,7 @@ def test_backing_track_is_a_song_and_deterministic():
 
 def test_voice_has_formants():
     rng = np.random.default_rng(3)
-    v = fx._voice(rng, 100.0, 4, 0, False, int(6 * SR))
+    v = backing._voice(rng, 100.0, 4, 0, False, int(6 * SR))
     assert len(v) == int(6 * SR) and np.abs(v).max() > 0
     spec = np.abs(np.fft.rfft(v)) ** 2
     f = np.fft.rfftfreq(len(v), 1 / SR)
@@ -177,7 +177,7 @@ def test_full_mix_render_keeps_onsets_records_settings_and_is_deterministic(tmp_
 
 
 def test_full_mix_probability_splits_clean_and_song_files():
-    from drumscribe.synth.effects import Realism, draw_settings
+    from drumscribe.synth.realism import Realism, draw_settings
 
     cfg = Realism.all(prob=1.0, full_mix=0.5)
     song = [bool(draw_settings(cfg, np.random.default_rng(i))["master"]) for i in range(200)]

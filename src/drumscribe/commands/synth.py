@@ -91,9 +91,9 @@ def _list_kits(pool: str) -> int:
 
     from drumscribe.core.drums import CLASSES, TD_CLASS
     from drumscribe.synth.kits import ARTICULATIONS, list_kits
-    from drumscribe.synth.sampler import load_bank
+    from drumscribe.synth.sampler import load_bank, sounding_kit
 
-    kits = [k for k in list_kits("all", probe=True) if pool == "all" or k.pool == pool]
+    kits = [sounding_kit(k) for k in list_kits("all") if pool == "all" or k.pool == pool]
     short = [c.split("_")[0] + "".join(p.title() for p in c.split("_")[1:]) for c in CLASSES]  # hi_tom -> hiTom
     w = max([len(k.name) for k in kits] + [4])
     fam_w = max([len(k.family) for k in kits] + [6])
@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
         raise DrumscribeError("--realism-prob must be in [0, 1]")
     if args.full_mix is not None and not 0.0 <= args.full_mix <= 1.0:
         raise DrumscribeError("--full-mix must be in [0, 1]")
-    from drumscribe.synth.effects import Realism
+    from drumscribe.synth.realism import Realism
     from drumscribe.synth.priors import Variety
     from drumscribe.synth.render import render_dataset
 

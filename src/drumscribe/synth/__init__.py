@@ -25,7 +25,7 @@ def __getattr__(name):
 
         return getattr(kits, name)
     if name == "Realism":
-        from drumscribe.synth.effects import Realism
+        from drumscribe.synth.realism import Realism
 
         return Realism
     raise AttributeError(name)

@@ -334,21 +334,14 @@ def _all_kits() -> tuple[Kit, ...]:
     return tuple(_hydrogen_kits() + _soundfont_kits() + _sample_kits() + _real_kits() + _procedural_kits())
 
 
-def list_kits(pool: str = "all", *, probe: bool = False) -> list[Kit]:
-    """Kits installed here (Hydrogen, soundfont presets, sample folders, procedural), optionally one pool.
+def list_kits(pool: str = "all") -> list[Kit]:
+    """Kits installed here (Hydrogen, soundfont presets, sample folders, real, procedural), optionally one pool.
 
-    ``probe=True`` renders soundfont one-shots (cached) so that the notes listed
-    for soundfont kits are those that really sound.
-    """
+    The notes listed for a soundfont kit are those its table names; :func:`drumscribe.synth.sampler.sounding_kit`
+    keeps those that really sound (it renders the one-shots)."""
     if pool not in ("train", "heldout", "all"):
         raise DrumscribeError(f"unknown pool {pool!r} (train, heldout, all)")
-    kits = [k for k in _all_kits() if pool == "all" or k.pool == pool]
-    if probe:
-        from drumscribe.synth.sampler import sounding_notes
-
-        kits = [Kit(k.name, k.source, k.pool, k.path, {n: k.notes[n] for n in sounding_notes(k) if n in k.notes}, k.preset, k.family)
-                if k.source == "soundfont" else k for k in kits]
-    return kits
+    return [k for k in _all_kits() if pool == "all" or k.pool == pool]
 
 
 def get_kits(names=None, pool: str = "all") -> list[Kit]:

@@ -31,7 +31,7 @@ import numpy as np
 from drumscribe.synth.constants import SR
 from drumscribe.synth._fluid import synth_float as _synth_float
 from drumscribe.core.drums import CLASSES, CYMBAL_NOTES, HIHAT_NOTES, OPEN_HIHAT, SOUND_FALLBACK, TD_CLASS, TD_CLASS_NOTES, TD_MAIN, TOM_CLASSES
-from drumscribe.synth.kits import Kit, check_path, parse_hydrogen
+from drumscribe.synth.kits import Kit, _load_yaml, check_path, parse_hydrogen, real_kit_spec
 
 ONSET_DB = -30.0  # onset = first sample above peak - 30 dB
 ONSET_PAD = 22  # samples (0.5 ms) kept before the detected onset, faded in
@@ -286,8 +286,6 @@ def _real_bank(kit: Kit, channels: int) -> Bank:
     recorded balance here; :func:`remix` draws a mic mix per file)."""
     import os.path
 
-    from drumscribe.synth.kits import real_kit_spec
-
     stems_names = real_kit_spec(kit).get("multimic") or ()
     voices = {}
     for note, variants in kit.notes.items():
@@ -325,8 +323,6 @@ def draw_mic_mix(kit: Kit, rng: np.random.Generator) -> str:
     """A per-file mic mix of a multi-mic kit: ``"close:dB;overhead:dB;room:dB;flip:0|1;width:w"``
     (dB relative to the recorded balance, ranges in ``kits/real.yaml``; flip = audience view; width
     scales the stereo side signal).  ``""`` for a kit without stems."""
-    from drumscribe.synth.kits import _load_yaml, real_kit_spec
-
     if kit.source != "real" or not real_kit_spec(kit).get("multimic"):
         return ""
     ranges = _load_yaml("real.yaml")["mic_mix_db"]
@@ -493,6 +489,15 @@ def mixed_bank(banks_by_class: dict, channels: int) -> Bank:
 
 def sounding_notes(kit: Kit, channels: int = 1) -> list[int]:
     return sorted(load_bank(kit, channels).voices)
+
+
+def sounding_kit(kit: Kit) -> Kit:
+    """``kit`` with only the notes that really sound: a soundfont preset's one-shots are rendered (cached)
+    and the notes its table names but the preset leaves silent are dropped; other kits as they are."""
+    if kit.source != "soundfont":
+        return kit
+    notes = {n: kit.notes[n] for n in sounding_notes(kit) if n in kit.notes}
+    return Kit(kit.name, kit.source, kit.pool, kit.path, notes, kit.preset, kit.family)
 
 
 @lru_cache(maxsize=8)
