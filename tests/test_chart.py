@@ -13,6 +13,7 @@ from drumscribe.transcription.beats import track_events
 from drumscribe.transcription.chart import (
     BEAT_NOTES, DIFFICULTIES, DIFFICULTY_BASE, DYNAMICS_EVENT, EXPERT_PLUS_KICK, LANE_OFFSET,
     TICKS_PER_BEAT, TOM_MARKER, FILL_NOTES, STAR_POWER_NOTE, build_chart, chart_difficulties, notes_mid_bytes)
+from drumscribe.transcription.chart import ACCENT_VELOCITY as ACCENT, GHOST_VELOCITY as GHOST
 from drumscribe.transcription.decoding import Event
 
 from beat_helpers import groove, steady_beats
@@ -211,7 +212,7 @@ def test_sections_star_power_and_fills_follow_the_structure():
     for t, n in chart.star_power:  # phrases have gems, are not inside a fill nor in the bar before one
         assert sum(1 for tick in at if t <= tick < t + n) >= 4
         for ft, fn in chart.fills:
-            assert t + n <= ft - per_bar + per_bar // 8 or t >= ft + fn
+            assert t + n <= ft - per_bar + per_bar // 8 or t >= ft + fn + per_bar  # not on the activation bar
     sp = [t for t, _ in chart.star_power]
     assert len(sp) >= 4 and sp[-1] - sp[0] > 0.6 * (gems[-1].tick - gems[0].tick)  # spread over the song
     assert chart.preview_ms > 0
@@ -253,3 +254,36 @@ def test_downmix_keeps_every_channel():
     assert y.shape == (1000, 2) and np.all(np.abs(y) > 0.3) and np.max(np.abs(y)) <= 1.0
     odd = downmix(np.full((10, 3), 0.2, np.float32))
     assert odd.shape == (10, 2) and np.allclose(odd, 0.2)
+
+
+@pytest.mark.parametrize("fmt", ["mid", "chart"])
+def test_the_games_parser_reads_every_gem_marker_and_dynamic(tmp_path, song, fmt):
+    """scan-chart (Clone Hero's rules) reads back exactly the gems of the chart model: lane, tom/cymbal, 2x kick,
+    accent/ghost, on all four difficulties, in .mid and in .chart."""
+    from chart_scan import available, check_song_folder
+
+    from drumscribe.transcription.chart_folder import song_audio, write_chart_folder
+
+    if not available():
+        pytest.skip("scan-chart (node + build/chartcheck) not installed")
+    events, bm = song
+    wav = tmp_path / "The Band - A Song.wav"
+    x = np.zeros((20 * 22050, 2), np.float32)
+    x[22050:] = 0.01 * np.sin(np.arange(len(x) - 22050) / 7.0)[:, None]
+    sf.write(wav, x, 22050)
+    audio = song_audio(wav)
+    chart = build_chart(events, CLASSES, bm, audio[3] - audio[2], audio[2])
+    out = tmp_path / "song"
+    write_chart_folder(out, wav, chart, {"name": "A Song", "artist": "The Band"}, audio, chart_format=fmt)
+    d = check_song_folder(out, missing_ok=("genre", "year", "album"))
+    types = {"kick": 12, "red": 13, "yellow": 14, "blue": 15, "green": 16}
+    for track in d["tracks"]:
+        want = set()
+        for g in chart.levels[track["difficulty"]]:
+            flags = (8 if g.double_kick else 0) if g.lane == "kick" else (32 if g.cymbal else 16)
+            flags |= {ACCENT: 1024, GHOST: 512}.get(g.velocity, 0) if g.lane != "kick" else 0
+            want.add((g.tick, types[g.lane], flags))
+        got = {(t, ty, fl & (8 | 16 | 32 | 512 | 1024)) for t, ty, fl in track["notes"]}
+        assert got == want, track["difficulty"]
+        assert [tuple(s) for s in track["starPower"]] == [tuple(s) for s in chart.star_power]
+        assert [s[0] for s in track["fills"]] == [s[0] for s in chart.fills]

@@ -9,9 +9,9 @@ Sections (format notes, ``Global-Events.md``: ``[section <name>]`` marks a pract
 * a boundary's novelty is Foote's checkerboard kernel (:data:`NOVELTY_BARS` bars each side) on that matrix,
   plus :data:`CRASH_BONUS` when its downbeat has a crash and :data:`FILL_BONUS` when the bar before is denser
   than the bars around it (a drum fill leading into a new part);
-* boundaries are only taken on phrase starts (every :data:`PHRASE_BARS` bars from the first played bar);
-  greedily by score, at least :data:`MIN_SECTION_BARS` apart, then every section longer than
-  :data:`MAX_SECTION_BARS` is split at its best phrase start;
+* a phrase start (every :data:`PHRASE_BARS` bars from the first played bar) gets :data:`PHRASE_BONUS` (players
+  change parts on phrase starts, but not always); boundaries are taken greedily by score, at least :data:`MIN_SECTION_BARS` apart, then every section longer than
+  :data:`MAX_SECTION_BARS` is split at its best boundary;
 * names are numbered (``Part 1``, ``Part 2``...): the drums alone do not tell a verse from a chorus.
 
 Drum fills (``Drums.md``, 4-lane phrase mechanics: "Fill markers are used to mark phrases in which a player can
@@ -20,8 +20,9 @@ a crash or a kick in Expert (the fill ends on it), covering the bar before it.  
 (the player has no Star Power yet).
 
 Star Power phrases (notes 116 / ``S 2``): one bar each, at most one every :data:`SP_EVERY_BARS` bars, spread over
-the song (the second bar of each phrase of :data:`SP_EVERY_BARS`), never inside a fill or in the bar before one,
-only on bars with at least :data:`SP_MIN_GEMS` gem groups (no empty phrase).
+the song (the second bar of each run of :data:`SP_EVERY_BARS`, else the next one that qualifies), never inside a
+fill, in the bar before one or on its activation bar (the bar after it), only on bars with at least
+:data:`SP_MIN_GEMS` gem groups (no empty phrase).
 """
 
 from __future__ import annotations
@@ -34,7 +35,8 @@ NOVELTY_BARS = 4
 PHRASE_BARS = 4
 MIN_SECTION_BARS = 8
 MAX_SECTION_BARS = 24
-CRASH_BONUS, FILL_BONUS = 0.25, 0.15
+CRASH_BONUS, FILL_BONUS, PHRASE_BONUS = 0.25, 0.15, 0.1
+MIN_SCORE = 0.2  # a boundary scoring less (novelty + bonuses) is not a new section
 SLOTS_PER_BAR = 16
 SP_EVERY_BARS = 8
 SP_MIN_GEMS = 4
@@ -102,10 +104,13 @@ def section_starts(gems, first: int, per_bar: int) -> tuple[list[int], np.ndarra
         around = groups[max(b - 3, 0):b - 1]
         if len(around) and groups[b - 1] > 1.25 * around.mean():
             score[b] += FILL_BONUS
-    cands = [b for b in range(start_bar + PHRASE_BARS, n) if (b - start_bar) % PHRASE_BARS == 0]
+    for b in range(start_bar + 1, n):
+        if (b - start_bar) % PHRASE_BARS == 0:
+            score[b] += PHRASE_BONUS
+    cands = list(range(start_bar + PHRASE_BARS, n))
     chosen = [start_bar]
     for b in sorted(cands, key=lambda b: -score[b]):
-        if score[b] <= 0.1:
+        if score[b] <= MIN_SCORE:
             break
         if all(abs(b - c) >= MIN_SECTION_BARS for c in chosen) and n - b >= PHRASE_BARS:
             chosen.append(b)
@@ -146,7 +151,7 @@ def place_phrases(chart):
     star, n = [], len(groups)
     for phrase in range(starts[0], n, SP_EVERY_BARS):
         for b in (phrase + 1, phrase + 2, phrase + 3, phrase):
-            if b < n and groups[b] >= SP_MIN_GEMS and not ({b, b + 1} & fill_bars):
+            if b < n and groups[b] >= SP_MIN_GEMS and not ({b - 1, b, b + 1} & fill_bars):
                 star.append((tick(b), per_bar - SP_END_GAP))
                 break
     # preview: the densest section after the first (the first when there is one), from its start
