@@ -137,6 +137,13 @@ def kit_meta(kit, tables) -> dict:
     return {"source": kit.source, "author": "", "licence": "", "info": "", "from": ""}
 
 
+def author_keys(author: str) -> set[str]:
+    """Comparable author names: lower case, without URLs / e-mails / brackets, one key per listed person."""
+    a = re.sub(r"<[^>]*>|\[[^\]]*\]|\([^)]*\)|https?://\S+|www\.|\.(com|net|org)\b", " ", author.lower())
+    parts = re.split(r"[/,;&]|\band\b|\bby\b", a)
+    return {k for k in (re.sub(r"[^a-z0-9]", "", p) for p in parts) if len(k) >= 4}
+
+
 def sample_files(kit) -> list[Path]:
     """The sample files a kit is made of (for md5)."""
     if kit.source == "hydrogen":
@@ -264,7 +271,7 @@ def run(args) -> dict:
     print("training hits: " + ", ".join(f"{c} {len(v)}" for c, v in tr_segs.items()) + f" ({time.time() - t0:.0f} s)",
           file=sys.stderr)
 
-    train_authors = {m["author"].strip().lower() for m in train_meta.values() if m["author"].strip()}
+    train_authors = {a: n for n, m in train_meta.items() for a in author_keys(m["author"])}
     train_names = {"fluidr3", "timgm6mb", "opl-3", "opl3"} | {Path(k.path).name.lower() for k in train if k.source == "hydrogen"}
     train_names |= {n.split(":", 1)[1] for n in train_meta if n.startswith("real:")}
 
@@ -289,10 +296,11 @@ def run(args) -> dict:
                     flagged.append({"note": n, "xcorr": round(float(vv), 4), "train": f"{tr_owner[cls][jj][0]} note {tr_owner[cls][jj][1]}"})
             if v[i] > best_all[0]:
                 best_all = (float(v[i]), per_class[cls]["with"])
-        text = " ".join(str(meta[x]) for x in ("author", "licence", "info")).lower()
-        author = meta["author"].strip().lower()
-        shared_author = sorted(a for a in train_authors if author and (a == author or (len(a) > 3 and a in author)))
-        mentions = sorted(n for n in train_names if len(n) > 3 and n in text)
+        text = re.sub(r"[^a-z0-9]", "", " ".join(str(meta[x]) for x in ("author", "licence", "info")).lower())
+        mine = author_keys(meta["author"])
+        shared_author = sorted(f"{a} ({train_authors[a]})" for a in train_authors
+                               if any(a == b or (min(len(a), len(b)) > 4 and (a in b or b in a)) for b in mine))
+        mentions = sorted(n for n in train_names if len(n) > 3 and re.sub(r"[^a-z0-9]", "", n) in text)
         verdict = "clean"
         if md5_hits or flagged:
             verdict = "shares samples"

@@ -27,7 +27,7 @@ if [ "${SMOKE:-0}" = 1 ]; then
 fi
 VAL_PERFS=${VAL_PERFS:-30}; VAL_MAX_SECONDS=${VAL_MAX_SECONDS:-60}; TEST_MAX_SECONDS=${TEST_MAX_SECONDS:-60}
 TP=(); [ -n "${TEST_PERFS:-}" ] && TP=(--performances "$TEST_PERFS")
-DS=".venv/bin/drumscribe"
+DS=${DS:-.venv/bin/drumscribe}  # e.g. DS="env PYTHONPATH=/tmp/head/src .venv/bin/drumscribe": a committed tree
 [ -f "$FAMILY/index.csv" ] || { echo "make_family_sets: no family folder at $FAMILY (run scripts/make_heldout_family.py)" >&2; exit 2; }
 [ -f "$GMD/info.csv" ] || { echo "make_family_sets: no GMD at $GMD (info.csv missing)" >&2; exit 2; }
 FAM=(--pool heldout --kit-dir "$FAMILY" --real-kits 1 --real-ir 0.7 --kits-per-performance 1)
