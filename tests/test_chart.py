@@ -287,3 +287,24 @@ def test_the_games_parser_reads_every_gem_marker_and_dynamic(tmp_path, song, fmt
         assert got == want, track["difficulty"]
         assert [tuple(s) for s in track["starPower"]] == [tuple(s) for s in chart.star_power]
         assert [s[0] for s in track["fills"]] == [s[0] for s in chart.fills]
+
+
+def test_csv_and_midi_track_names_from_a_model_are_sanitised():
+    from types import SimpleNamespace
+
+    from drumscribe.transcription.midi_out import events_bytes
+
+    names = ["kick\n=HYPERLINK(x)", "snare"]
+    cfg = SimpleNamespace(gm_mapping={names[0]: 36, "snare": 38}, ticks_per_beat=480, note_duration_ticks=60,
+                          tempo_bpm=120.0)
+    ev = [Event(0.5, 0, 100, 0.9), Event(1.0, 1, 90, 0.9)]
+    text = events_bytes(ev, names, cfg, "csv", 2.0).decode()
+    import csv
+
+    assert len(text.strip().splitlines()) == 3  # one line per event: no newline inside a cell
+    assert [r["name"] for r in csv.DictReader(io.StringIO(text))] == ["kick =HYPERLINK(x)", "snare"]
+    only = events_bytes(ev[:1], ["=cmd|' /C calc'!A0"], SimpleNamespace(gm_mapping={"=cmd|' /C calc'!A0": 36}),
+                        "csv", 2.0).decode()
+    assert [r["name"] for r in csv.DictReader(io.StringIO(only))] == ["cmd|' /C calc'!A0"]  # no formula
+    mf = _read(events_bytes(ev, names, cfg, "midi", 2.0, tracks="per-drum"))
+    assert all("\n" not in t.name for t in mf.tracks) and "kick =HYPERLINK(x)" in [t.name for t in mf.tracks]

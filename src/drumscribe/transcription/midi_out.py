@@ -81,6 +81,8 @@ def midi_file_bytes(tracks: Sequence[tuple[str, Sequence[Note]]], beat_map=None,
     import mido
     import numpy as np
 
+    from drumscribe.core.sanitize import clean_text
+
     tpb = int(ticks_per_beat)
     meta = mido.MidiTrack()
     if beat_map is None:
@@ -102,7 +104,7 @@ def midi_file_bytes(tracks: Sequence[tuple[str, Sequence[Note]]], beat_map=None,
     mf.tracks.append(meta)
     for name, notes, *texts in tracks:
         track = mido.MidiTrack()
-        track.append(mido.MetaMessage("track_name", name=name, time=0))
+        track.append(mido.MetaMessage("track_name", name=clean_text(name), time=0))  # class names come from model files
         starts = to_ticks([n.time for n in notes]) if notes else np.zeros(0, np.int64)
         ends = (to_ticks([n.time + n.duration if n.duration is not None else n.time for n in notes])
                 if notes else np.zeros(0, np.int64))
@@ -194,8 +196,10 @@ def midi_bytes(events: Sequence[Event], class_names: Sequence[str], midi_cfg, be
 
 def _rows(events: Sequence[Event], class_names: Sequence[str], midi_cfg, beat_map=None,
           quantize: str | None = None, fold: bool = False) -> list[dict]:
+    from drumscribe.core.sanitize import clean_text  # a class name is text from a model's files
+
     rows = [
-        {"time": round(float(e.time), 6), "class": int(e.cls), "name": class_names[e.cls],
+        {"time": round(float(e.time), 6), "class": int(e.cls), "name": clean_text(class_names[e.cls]),
          "note": note_number(e, class_names, midi_cfg, fold), "velocity": int(e.velocity),
          "strength": round(float(e.strength), 6)}
         for e in events
