@@ -39,7 +39,10 @@ requestAnimationFrame(step);
 FRAMES = """
 const done = arguments[arguments.length - 1], gaps = [];
 let last = performance.now(), t0 = last;
-function step(now) { gaps.push(now - last); last = now; if (now - t0 < arguments_ms) requestAnimationFrame(step); else done(gaps); }
+function step(now) {
+  gaps.push(now - last); last = now;
+  if (now - t0 < arguments_ms) requestAnimationFrame(step); else done(gaps);
+}
 requestAnimationFrame(step);
 """
 
@@ -138,7 +141,6 @@ def main(argv=None) -> int:
             d.find_element("id", "zoomin").click()
             for _ in range(6):
                 d.find_element("id", "zoomin").click()
-            d.execute_script("window.drumscribeReview.state")  # (a read: no effect)
             print(f"  scrolling at {d.execute_script('return window.drumscribeReview.state.pxPerSecond'):.0f} px/s, "
                   f"draw times: {stats(d.execute_async_script(SCROLL))}")
             d.find_element("id", "fit").click()

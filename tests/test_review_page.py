@@ -186,3 +186,13 @@ def test_demo_writes_its_page_and_prints_its_path(tmp_path, capsys):
     page.write_text("my notes")  # a file of the user's with that name is kept
     assert main(["demo", "--out", str(d), "--threads", "1"]) == 0
     assert page.read_text() == "my notes" and "demo_clip.html" in capsys.readouterr().err
+
+
+def test_silent_audio_gives_a_page_without_hits(tmp_path):
+    silent = tmp_path / "silent.wav"
+    sf.write(silent, np.zeros(44100, np.float32), 44100)
+    out = tmp_path / "silent.html"
+    assert main(["transcribe", str(silent), str(out), "--quiet"]) == 0
+    data, audio = embedded(out.read_text())
+    assert data["events"]["time"] == [] and data["events"]["tick"] == [] and audio
+    assert set(base64.b64decode(data["envelope"]["peaks"])) == {0}

@@ -617,6 +617,7 @@
     json: () => jsonDoc(),
   });
 
+  if (!events.length) $("alllanes").checked = true; // nothing found: every lane, to add hits by hand
   buildHeads();
   fit();
   draw();
