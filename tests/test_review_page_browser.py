@@ -209,3 +209,19 @@ def test_json_download_and_screenshot(page, made, tmp_path):
 
     small = np.asarray(img.resize((64, 32))).reshape(-1, 3)
     assert img.size[0] >= 1000 and len(np.unique(small, axis=0)) > 50  # a drawn page, not a blank one
+
+
+@pytest.mark.parametrize("options", [["--midi-tracks", "per-drum"], ["--quantize", "1/16", "--classes", "8"]])
+def test_round_trip_with_the_cli_midi_options(browser, made, tmp_path, options):
+    """The page's MIDI follows --midi-tracks / --quantize / --classes as the CLI's does, event for event."""
+    import mido
+
+    from drumscribe.cli import main
+
+    clip = made[0].with_suffix(".wav")
+    assert main(["transcribe", str(clip), str(tmp_path / "p.html"), "--quiet", *options]) == 0
+    assert main(["transcribe", str(clip), str(tmp_path / "p.mid"), "--quiet", *options]) == 0
+    browser.get((tmp_path / "p.html").as_uri())
+    mine = mido.MidiFile(file=io.BytesIO(bytes(browser.execute_script("return window.drumscribeReview.midiBytes()"))))
+    cli = mido.MidiFile(tmp_path / "p.mid")
+    assert len(cli.tracks) == len(mine.tracks) and messages(mine) == messages(cli)
