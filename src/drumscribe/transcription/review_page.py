@@ -3,9 +3,9 @@
 ``drumscribe transcribe song.wav song.html`` (or ``--format html``) writes it with
 :func:`write_review_page`.  The page holds everything (nothing is fetched from the network):
 
-* the audio, mixed to mono and encoded by libsndfile (:func:`encode_audio`: MP3 at :data:`MP3_KBITS` kbit/s, or Ogg Vorbis where
-  this libsndfile has no MP3 encoder) and base64-embedded, or (``audio="link"``) a relative link to the
-  input file beside the page (nothing is copied, the audio is never written);
+* the audio, mixed to mono and encoded by libsndfile (:func:`encode_audio`: MP3 at :data:`MP3_KBITS` kbit/s,
+  or Ogg Vorbis where this libsndfile has no MP3 encoder) and base64-embedded, or (``audio="link"``) a relative
+  link to the input file beside the page (nothing is copied, the audio is never written);
 * a loudness overview (:data:`ENVELOPE_RATE` peaks per second, one byte each) so that the first draw needs no
   audio decoding;
 * the transcription as :func:`page_data` builds it: one lane per drum / articulation present (General MIDI
