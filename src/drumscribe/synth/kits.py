@@ -228,15 +228,47 @@ def set_kit_dirs(dirs) -> None:
     _index_rows.cache_clear()
 
 
+INDEX_NEEDS = ("kit", "piece", "articulation", "velocity_layer", "mic", "path", "peak_dbfs")
+INDEX_NUMBERS = {"velocity_layer": int, "channels": int, "seconds": float, "peak_dbfs": float}  # may be empty
+
+
 @lru_cache(maxsize=None)
 def _index_rows(folder: str) -> tuple[dict, ...]:
+    """The rows of a kit folder's ``index.csv``, validated: an untrusted file (text in a number column,
+    bytes that are not UTF-8 CSV, a row naming a file that is not there or lies outside the folder) is
+    refused in one line naming the file, the row (1 = the first after the header) and the column."""
     import csv
+    import math
 
-    with open(Path(folder) / "index.csv", newline="", encoding="utf-8") as f:
-        rows = tuple(csv.DictReader(f))
-    need = {"kit", "piece", "articulation", "velocity_layer", "mic", "path", "peak_dbfs"}
-    if rows and not need <= set(rows[0]):
-        raise DrumscribeError(f"{folder}/index.csv: needs the columns {', '.join(sorted(need))}")
+    index = Path(folder) / "index.csv"
+    try:
+        with open(index, newline="", encoding="utf-8") as f:
+            rows = tuple(csv.DictReader(f))
+    except (UnicodeDecodeError, csv.Error) as exc:
+        raise DrumscribeError(f"{index}: not a UTF-8 CSV table ({type(exc).__name__}: {str(exc)[:80]})") from None
+    except OSError as exc:
+        raise DrumscribeError(f"{index}: unreadable ({exc.strerror or exc})") from None
+    if rows and not set(INDEX_NEEDS) <= set(rows[0]):
+        raise DrumscribeError(f"{index}: needs the columns {', '.join(sorted(INDEX_NEEDS))}")
+    root = Path(folder).resolve()
+    for i, r in enumerate(rows, start=1):
+        if None in r or any(v is None for v in r.values()):
+            raise DrumscribeError(f"{index}: row {i}: {'more' if None in r else 'fewer'} cells than the header has columns")
+        for col, kind in INDEX_NUMBERS.items():
+            v = (r.get(col) or "").strip()
+            if not v:
+                continue
+            try:
+                ok = math.isfinite(kind(v))
+            except ValueError:
+                ok = False
+            if not ok:
+                raise DrumscribeError(f"{index}: row {i}, column {col}: {v[:40]!r} is not {'an integer' if kind is int else 'a number'}")
+        rel = r["path"]
+        target = (root / rel).resolve() if rel else root
+        if not rel or Path(rel).is_absolute() or root not in target.parents or not target.is_file():
+            problem = "empty" if not rel else "outside the folder" if root not in target.parents else "no such file"
+            raise DrumscribeError(f"{index}: row {i}, column path: {rel[:80]!r}: {problem}")
     return rows
 
 

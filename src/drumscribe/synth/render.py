@@ -24,7 +24,7 @@ from drumscribe.dataset.index import CSV_NAME, EGMD_COLUMNS
 from drumscribe.synth.kits import Kit, check_path, get_kits, procedural_kit
 from drumscribe.synth.priors import Variety
 from drumscribe.synth.realism import Realism
-from drumscribe.synth.record import RECORD_NAME, existing_rows, check_rerun, run_record
+from drumscribe.synth.record import LOCK_NAME, RECORD_NAME, check_rerun, existing_rows, folder_lock, run_record
 from drumscribe.synth.render_job import EXTRA_COLUMNS, Job, _performance, _prepare_kit, render_job
 
 PIECES = ("kick", "snare", "hihat", "toms", "crash", "ride")  # kit mixing draws one kit per piece
@@ -127,6 +127,12 @@ def plan(
             raise DrumscribeError("--eval-on-heldout needs kits from both the train and the heldout pool")
     else:
         train_kits = held_kits = stock(get_kits(kits, pool))
+    if variety.real_kit and not any(k.source == "real" for k in [*train_kits, *held_kits]):
+        from drumscribe.synth.kits import kit_dirs
+
+        where = (f"none of the kits drawn from is one of --kit-dir {', '.join(kit_dirs())}" if kit_dirs()
+                 else "no --kit-dir given")
+        raise DrumscribeError(f"--real-kits {variety.real_kit:g}: no real recorded kit to draw from ({where})")
     k_rend = kits_per_performance
     if performances_from is not None:
         from drumscribe.synth.performances import read_index, select
@@ -181,6 +187,59 @@ def plan(
     return jobs
 
 
+def _render_all(jobs: list[Job], channels: int, num_workers: int, progress: bool) -> list[dict]:
+    """Render every job (in this process or ``num_workers`` forkserver workers); results in plan order."""
+    # group by kit so each worker keeps few banks in memory
+    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].kit.name, i))
+    kits_needed = sorted({k.name: k for j in jobs for k in [j.kit, *(kk for _, kk in j.pieces)]}.values(), key=lambda k: k.name)
+    results = []
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(jobs), unit="file", desc="synth", dynamic_ncols=True, disable=None)
+    try:
+        if num_workers <= 1:
+            for name, _ in map(_prepare_kit, [(k, channels) for k in kits_needed if k.source == "soundfont"]):
+                pass
+            for i in order:
+                results.append(render_job(jobs[i]))
+                bar and bar.update(1)
+        else:
+            import multiprocessing as mp
+
+            # forkserver: workers fork from a clean server process, never from a parent
+            # that may hold fluidsynth/glib locks (plain fork can deadlock then)
+            methods = mp.get_all_start_methods()
+            ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
+            with ctx.Pool(num_workers) as pool_:
+                # soundfont one-shots: render each kit's cache once, in parallel
+                list(pool_.imap_unordered(_prepare_kit, [(k, channels) for k in kits_needed if k.source == "soundfont"]))
+                for r in pool_.imap_unordered(render_job, [jobs[i] for i in order], chunksize=2):
+                    results.append(r)
+                    bar and bar.update(1)
+    finally:
+        if bar:
+            bar.close()
+    results.sort(key=lambda r: (r["perf"], r["k"]))
+    return results
+
+
+def _write_csv(out: Path, results: list[dict]) -> Path:
+    """The CSV (atomic): the rows already listed stay, this run's rows are added or refreshed."""
+    csv_path = out / CSV_NAME
+    rows = {row["audio_filename"]: row for row in existing_rows(csv_path)}
+    rows.update({r["row"]["audio_filename"]: r["row"] for r in results})
+    buf = io.StringIO()
+    w = csv.DictWriter(buf, fieldnames=EGMD_COLUMNS + EXTRA_COLUMNS, lineterminator="\n", extrasaction="ignore",
+                       restval="")
+    w.writeheader()
+    for row in rows.values():
+        w.writerow(row)
+    atomic_write_text(csv_path, buf.getvalue())
+    return csv_path
+
+
 # ------------------------------------------------------------------ dataset
 def render_dataset(
     out_dir,
@@ -216,65 +275,35 @@ def render_dataset(
     record = run_record(locals())  # first: exactly the arguments
     t0 = time.time()
     out = check_path(Path(out_dir))
-    check_rerun(out, record)
+    check_rerun(out, record)  # before anything is created here
     if channels not in (1, 2):
         raise DrumscribeError("channels must be 1 or 2")
     if realism is True:
         realism = Realism.all()
     elif realism is False:
         realism = None
-    jobs = plan(
-        performances=performances, hours=hours, kits=kits, pool=pool, seed=seed,
-        kits_per_performance=kits_per_performance, eval_on_heldout=eval_on_heldout,
-        max_seconds=max_seconds, channels=channels, realism=realism, out_dir=str(out),
-        performances_from=performances_from, splits=splits, variety=variety,
-    )
+    made = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
-    # group by kit so each worker keeps few banks in memory
-    order = sorted(range(len(jobs)), key=lambda i: (jobs[i].kit.name, i))
-    kits_needed = sorted({k.name: k for j in jobs for k in [j.kit, *(kk for _, kk in j.pieces)]}.values(), key=lambda k: k.name)
-    results = []
-    bar = None
-    if progress:
-        from tqdm import tqdm
-
-        bar = tqdm(total=len(jobs), unit="file", desc="synth", dynamic_ncols=True, disable=None)
     try:
-        if num_workers <= 1:
-            for name, _ in map(_prepare_kit, [(k, channels) for k in kits_needed if k.source == "soundfont"]):
+        with folder_lock(out):  # a second run into this folder is refused while this one writes
+            check_rerun(out, record)  # again under the lock: a run that ended meanwhile left its record
+            jobs = plan(
+                performances=performances, hours=hours, kits=kits, pool=pool, seed=seed,
+                kits_per_performance=kits_per_performance, eval_on_heldout=eval_on_heldout,
+                max_seconds=max_seconds, channels=channels, realism=realism, out_dir=str(out),
+                performances_from=performances_from, splits=splits, variety=variety,
+            )
+            atomic_write_text(out / RECORD_NAME, json.dumps(record, indent=1, sort_keys=True) + "\n")
+            results = _render_all(jobs, channels, num_workers, progress)
+            csv_path = _write_csv(out, results)
+    except BaseException:
+        if made and not (out / RECORD_NAME).exists():  # refused before any work: leave no folder behind
+            (out / LOCK_NAME).unlink(missing_ok=True)
+            try:
+                out.rmdir()
+            except OSError:
                 pass
-            for i in order:
-                results.append(render_job(jobs[i]))
-                bar and bar.update(1)
-        else:
-            import multiprocessing as mp
-
-            # forkserver: workers fork from a clean server process, never from a parent
-            # that may hold fluidsynth/glib locks (plain fork can deadlock then)
-            methods = mp.get_all_start_methods()
-            ctx = mp.get_context("forkserver" if "forkserver" in methods else "spawn")
-            with ctx.Pool(num_workers) as pool_:
-                # soundfont one-shots: render each kit's cache once, in parallel
-                list(pool_.imap_unordered(_prepare_kit, [(k, channels) for k in kits_needed if k.source == "soundfont"]))
-                for r in pool_.imap_unordered(render_job, [jobs[i] for i in order], chunksize=2):
-                    results.append(r)
-                    bar and bar.update(1)
-    finally:
-        if bar:
-            bar.close()
-    results.sort(key=lambda r: (r["perf"], r["k"]))
-    # CSV (atomic): the rows already listed stay, this run's rows are added or refreshed
-    csv_path = out / CSV_NAME
-    rows = {row["audio_filename"]: row for row in existing_rows(csv_path)}
-    rows.update({r["row"]["audio_filename"]: r["row"] for r in results})
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=EGMD_COLUMNS + EXTRA_COLUMNS, lineterminator="\n", extrasaction="ignore",
-                       restval="")
-    w.writeheader()
-    for row in rows.values():
-        w.writerow(row)
-    atomic_write_text(csv_path, buf.getvalue())
+        raise
     # summary
     notes, stats, kits_used, splits = Counter(), Counter(), Counter(), Counter()
     for r in results:
