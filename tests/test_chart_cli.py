@@ -131,6 +131,7 @@ def test_two_runs_into_one_folder_never_mix(tmp_path):
         assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
             n for n in rec["files"] if not n.startswith("."))
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".song")]  # no build folder left
+        check_song_folder(out)
 
 
 def test_plot_follows_the_output_checks(tmp_path, capsys):
@@ -138,8 +139,11 @@ def test_plot_follows_the_output_checks(tmp_path, capsys):
     precious = tmp_path / "precious.png"
     precious.write_bytes(b"mine")
     assert chart(DEMO, out, "--plot", str(precious)) == 0  # an existing plot is kept without --overwrite
-    assert precious.read_bytes() == b"mine"
+    assert precious.read_bytes() == b"mine" and not out.exists()  # the run is skipped whole, as in the other modes
     assert "precious.png exists" in capsys.readouterr().err
+    assert chart(DEMO, out, "--plot", str(tmp_path / "roll.png")) == 0
+    assert (tmp_path / "roll.png").read_bytes()[:4] == b"\x89PNG"
+    check_song_folder(out)
     for bad in (tmp_path / "roll.txt", tmp_path / "other.wav"):  # refused before any work
         assert chart(DEMO, tmp_path / "x", "--plot", str(bad)) == 2
         assert not (tmp_path / "x").exists() and not bad.exists()
