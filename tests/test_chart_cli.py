@@ -116,9 +116,11 @@ def test_two_runs_into_one_folder_never_mix(tmp_path):
     short = short_clip(tmp_path)
     out = tmp_path / "song"
     code = ("import sys; from drumscribe.cli import main; sys.exit(main(['transcribe', sys.argv[1], sys.argv[2], "
-            "'--format', 'chart', '--threads', '1', '--quiet', '--overwrite']))")
-    for _ in range(2):
-        procs = [subprocess.Popen([sys.executable, "-c", code, str(x), str(out)], stderr=subprocess.PIPE)
+            "'--format', 'chart', '--threads', '1', '--quiet', *sys.argv[3:]]))")
+    for extra in (["--overwrite"], ["--overwrite"], []):  # the last pair into a new folder, without --overwrite
+        if not extra:
+            out = tmp_path / "song2"
+        procs = [subprocess.Popen([sys.executable, "-c", code, str(x), str(out), *extra], stderr=subprocess.PIPE)
                  for x in (DEMO, short)]
         assert [p.wait(timeout=300) for p in procs] == [0, 0], [p.stderr.read() for p in procs]
         rec = json.loads((out / ".drumscribe-chart.json").read_text())
@@ -131,6 +133,8 @@ def test_two_runs_into_one_folder_never_mix(tmp_path):
         assert sorted(p.name for p in out.iterdir() if not p.name.startswith(".")) == sorted(
             n for n in rec["files"] if not n.startswith("."))
         assert not [p for p in tmp_path.iterdir() if p.name.startswith(".song")]  # no build folder left
+        if not extra:  # one of the two was kept out whole, with a notice
+            assert b"exists" in b"".join(p.stderr.read() for p in procs)
         check_song_folder(out)
 
 
