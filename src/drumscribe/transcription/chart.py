@@ -1,7 +1,10 @@
-"""Drum events + beat map -> a Clone Hero / YARG song folder (``notes.mid``, ``song.ini``, ``song.ogg``).
+"""Drum events + beat map -> a Clone Hero / YARG drum chart (:class:`Chart`: four difficulties in ticks, on the
+tempo map of the audio after its lead-in) and its ``notes.mid``.  Sections, Star Power and fills:
+:mod:`~drumscribe.transcription.chart_sections`; ``notes.chart``: :mod:`~drumscribe.transcription.chart_text`; the
+song folder (audio, ``song.ini``, the folder as a unit): :mod:`~drumscribe.transcription.chart_folder`.
 
 Format (the community's ``.mid`` chart format, as documented in TheNathannator/GuitarGame_ChartFormats:
-``doc/FileFormats/.mid/Standard/Drums.md``, ``.../Core Infrastructure.md``, ``doc/FileFormats/song.ini``):
+``mid-format/Tracks/Drums.md``, ``mid-format/Tracks/Global-Events.md``, ``song-ini/Standard-Tags.md``):
 
 * track 0: the tempo map and time signatures of the :class:`~drumscribe.transcription.beats.BeatMap`
   (one ``set_tempo`` per beat; the first downbeat starts bar 1, so the game's measure lines are the
@@ -10,8 +13,12 @@ Format (the community's ``.mid`` chart format, as documented in TheNathannator/G
   cymbals by default, toms marked by :data:`TOM_MARKER` notes; 2x kick (note 95) where the kick is
   faster than one foot plays (:data:`DOUBLE_KICK_GAP_S`); accents (velocity 127) and ghosts (velocity 1) from the played
   velocity (:data:`ACCENT_RATIO`, :data:`GHOST_RATIO`), switched on by the ``[ENABLE_CHART_DYNAMICS]`` event;
-* ``BEAT``: note 12 on each downbeat, 13 on the other beats; ``EVENTS``: ``[music_start]``,
-  ``[music_end]``, ``[end]``.
+  Star Power (:data:`STAR_POWER_NOTE`) and fills (:data:`FILL_NOTES`, all five);
+* ``BEAT``: note 12 on each downbeat, 13 on the other beats; ``EVENTS``: ``[section <name>]``, ``[music_start]``,
+  ``[music_end]``, ``[end]`` (inside the audio, after the last gem).
+
+Lead-in (:data:`LEAD_IN_S`): the audio gets silence in front so that its first sound is that late, and the chart
+is shifted by the same amount (:func:`shift_beat_map`: whole beats added in front, the bar lines kept).
 
 Lanes (:data:`LANES`, class or articulation -> (lane, is cymbal)): kick -> kick; snare, cross-stick, rim
 shot -> red; hi-hat (closed, open) -> yellow cymbal; ride, ride bell -> blue cymbal; crash -> green
