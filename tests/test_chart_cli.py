@@ -110,6 +110,15 @@ def test_audio_the_chart_did_not_write_is_never_touched(tmp_path, capsys):
     inp.write_bytes(DEMO.read_bytes())
     assert chart(inp, own, "--overwrite") == 1
     assert sorted(p.name for p in own.iterdir()) == ["take.flac"] and inp.read_bytes() == DEMO.read_bytes()
+    # a folder of other things is not made a song folder; one with only the art prepared for it is
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "letter.txt").write_text("mine")
+    assert chart(DEMO, docs) == 1 and sorted(p.name for p in docs.iterdir()) == ["letter.txt"]
+    art = tmp_path / "art"
+    art.mkdir()
+    (art / "album.png").write_bytes(b"png")
+    assert chart(DEMO, art) == 0 and (art / "album.png").read_bytes() == b"png" and (art / "song.ini").exists()
 
 
 def test_two_runs_into_one_folder_never_mix(tmp_path):

@@ -4,8 +4,8 @@
 The folder rule (:mod:`drumscribe.core.outputs`, one unit):
 
 * checked before any work (:func:`plan_folder`): a file where the folder goes, a folder that cannot be written,
-  audio in it that this project did not write for it (a stem, the input itself: the chart would play over it)
-  are refused in one line; an existing chart folder is kept whole (a notice) unless ``--overwrite``;
+  audio in it that this project did not write for it (a stem, the input itself: the chart would play over it),
+  a folder that is not a song folder (other files than images) are refused in one line; an existing chart folder is kept whole (a notice) unless ``--overwrite``;
 * built in a temp folder beside the target and renamed into its place under a lock
   (:func:`~drumscribe.core.outputs.swap_folder`): with ``--overwrite`` every file of the folder is from this run
   (no stale ``song.ogg`` under a new chart); files the user added that are not chart files (album art) are kept;
@@ -41,6 +41,7 @@ VORBIS_LEVEL = 0.2  # libsndfile compression level 0.2 = Vorbis quality 8 (the f
 TAIL_S = 1.0  # the audio ends at least this long after its last sound (the end events go there, after the last gem)
 AUDIO_BLOCK = 48_000  # frames per encoder call (libsndfile's Vorbis encoder crashed on one long write)
 TAG_KEYS = ("name", "artist", "album", "genre", "year")
+ART_SUFFIXES = (".png", ".jpg", ".jpeg")  # album art / backgrounds a user may put in a new song folder first
 # WAVE channel order (FL FR FC LFE BL BR SL SR): weight of each channel in the left / right of the stereo downmix
 _SIDE = 0.7071
 DOWNMIX = {
@@ -285,7 +286,10 @@ def plan_folder(folder, inputs, overwrite: bool, chart_format: str | None = None
                                     "(refusing to mix; choose another folder)")
         if (p.is_dir() and not p.is_symlink()) and name not in ours:
             raise OutputExistsError(f"{p}: a folder inside the song folder; refusing to mix (choose another folder)")
-    if not any(n in chart_files for n in existing):  # only the user's other files (album art): the chart joins them
+    if not any(n in chart_files for n in existing):  # not a song folder yet: only art prepared for it joins
+        other = [n for n in existing if Path(n).suffix.lower() not in ART_SUFFIXES]
+        if other:
+            raise OutputExistsError(f"{folder}: not a song folder (it holds {other[0]}); choose a new or empty folder")
         return FolderPlan(True, chart_format, carry=existing)
     if not overwrite:
         return FolderPlan(False, chart_format, notice=skip_notice("transcribe", folder))
