@@ -82,6 +82,10 @@ class ModelConfig:
     bidirectional: bool = True
     # drumscribe extension: a second per-frame head predicting velocity.
     velocity_head: bool = False
+    # drumscribe extension: the velocity head also predicts each drum's sub-frame onset offset (its output
+    # block is velocity (C columns) then offset (C columns); core/timebase.py holds the encoding).
+    # Needs velocity_head.
+    offset_head: bool = False
     # drumscribe extension: articulation outputs beside the drums (names of
     # drumscribe.core.drums.ARTICULATION_CLASSES, in output order); each one is an attribute of its
     # parent drum's hits (decoding.py), so the drum outputs and their scores are unchanged.  [] = none.
@@ -421,6 +425,8 @@ def _validate(cfg: Config) -> None:
                           f"got {cfg.loss.type!r}")
     if not (cfg.loss.focal_gamma >= 0 and math.isfinite(cfg.loss.focal_gamma)):
         fail("loss.focal_gamma", f"must be a finite number >= 0, got {cfg.loss.focal_gamma}")
+    if m.offset_head and not m.velocity_head:
+        fail("model.offset_head", "needs model.velocity_head: true (the offsets are that head's second block)")
     arts = list(m.articulations or [])
     for name in arts:
         if name not in drums.ARTICULATION_CLASSES:
@@ -523,11 +529,24 @@ def read_yaml(path: str | Path, what: str = "config file") -> Any:
     """The parsed YAML of ``path``; a missing file or bad YAML is a one-line :class:`ConfigError`."""
     path = Path(path)
     if not path.is_file():
-        raise ConfigError(f"{what} not found: {path}")
+        if path.is_dir():
+            raise ConfigError(f"{path}: is a folder, not a {what}")
+        raise ConfigError(f"{what} not found: {path}" if not path.exists() else f"{path}: not a regular file ({what})")
     try:
-        return yaml.safe_load(path.read_text())
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as exc:  # a binary file given as --config
+        raise ConfigError(f"{path}: not a YAML {what} (not UTF-8 text: byte {exc.start} is "
+                          f"0x{exc.object[exc.start]:02x})") from None
+    except OSError as exc:
+        from drumscribe.core.errors import os_error_line
+
+        raise ConfigError(f"cannot read {what}: {os_error_line(exc, path)}") from None
+    try:
+        return yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None  # one line
+    except (ValueError, RecursionError) as exc:  # e.g. nesting too deep for the parser
+        raise ConfigError(f"{path}: not a usable YAML {what} ({type(exc).__name__})") from None
 
 
 def load_config(path: str | Path, overrides: list[str] | None = None) -> Config:

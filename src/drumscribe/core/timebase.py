@@ -49,3 +49,21 @@ class FrameClock:
 
     def seconds_to_samples(self, seconds: float) -> int:
         return int(round(seconds * self.sample_rate))
+
+
+# ------------------------------------------------------------------ sub-frame onset offsets
+# A model with ``model.offset_head`` predicts, per drum class and frame, where inside the frame grid the
+# onset lies: ``offset`` frames from the frame's centre, trained on the frames within OFFSET_REACH_FRAMES of
+# each true onset (the onset's frame and its neighbours, so a peak one frame off still lands on time).
+# The network emits ``sigmoid`` outputs; these two functions are the one encoding of that range.
+OFFSET_REACH_FRAMES = 1.5
+
+
+def offset_from_prob(p):
+    """Offset head output in [0, 1] -> offset in frames, in [-OFFSET_REACH_FRAMES, OFFSET_REACH_FRAMES]."""
+    return OFFSET_REACH_FRAMES * (2.0 * np.asarray(p, dtype=np.float64) - 1.0)
+
+
+def offset_to_prob(frames):
+    """Offset in frames -> the head's target in [0, 1] (inverse of :func:`offset_from_prob`, clipped)."""
+    return np.clip((np.asarray(frames, dtype=np.float64) / OFFSET_REACH_FRAMES + 1.0) / 2.0, 0.0, 1.0)

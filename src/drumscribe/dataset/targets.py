@@ -131,6 +131,31 @@ def make_targets(notes: DrumNotes, n_frames: int, clock: FrameClock, mapping: di
     )
 
 
+def offset_targets(positions: np.ndarray, classes: np.ndarray, n_frames: int, n_classes: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Sub-frame onset targets of a window: ``positions`` (fractional frame of each onset, e.g.
+    ``t * frame_rate - window_start``; after time stretching, scaled with it) and ``classes`` ->
+    ``(offsets, mask)``, both ``(n_frames, n_classes)`` float32.  Every frame ``f`` within
+    :data:`~drumscribe.core.timebase.OFFSET_REACH_FRAMES` of an onset of class ``c`` gets
+    ``offsets[f, c] = position - f`` (the nearest onset when two are that close) and ``mask[f, c] = 1``."""
+    from drumscribe.core.timebase import OFFSET_REACH_FRAMES
+
+    offsets = np.zeros((n_frames, n_classes), dtype=np.float32)
+    dist = np.full((n_frames, n_classes), np.inf)
+    reach = int(np.floor(OFFSET_REACH_FRAMES))
+    for pos, c in zip(np.asarray(positions, dtype=np.float64).reshape(-1), np.asarray(classes).reshape(-1)):
+        c = int(c)
+        if not 0 <= c < n_classes:
+            continue
+        centre = int(np.rint(pos))
+        for f in range(centre - reach, centre + reach + 1):
+            d = pos - f
+            if 0 <= f < n_frames and abs(d) <= OFFSET_REACH_FRAMES and abs(d) < dist[f, c]:
+                dist[f, c] = abs(d)
+                offsets[f, c] = d
+    return offsets, np.isfinite(dist).astype(np.float32)
+
+
 def onsets_by_class(note_times: np.ndarray, note_classes: np.ndarray, n_classes: int) -> list[np.ndarray]:
     """Split flat (time, class) arrays into one sorted time array per class."""
     return [np.sort(note_times[note_classes == c]) for c in range(n_classes)]

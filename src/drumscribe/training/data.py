@@ -24,6 +24,8 @@ Batches are dicts of tensors::
     onset_hard   (B, T, C)      float32  the 0/1 onset frames (velocity loss mask)
     velocities   (B, T, C)      float32  MIDI velocity / 127 at onsets
     mask         (B, T)         float32  1 = real frame, 0 = padding
+    offsets      (B, T, C)      float32  (model.offset_head) onset position - frame, frames
+    offset_mask  (B, T, C)      float32  (model.offset_head) 1 where ``offsets`` is a target
     note_times   list[np.ndarray]  (eval only) reference onsets, s from item start
     note_classes list[np.ndarray]  (eval only)
     file_index   list[int]         (eval only) index of the file in the split
@@ -103,15 +105,44 @@ def soften(onsets: np.ndarray, weight: float) -> np.ndarray:
     return t
 
 
-def _window_item(feat, on, vel, mask, soft: float) -> dict:
-    """The tensors every window carries: features, (soft) targets, hard targets, velocities, mask."""
-    return {
+def _window_item(feat, on, vel, mask, soft: float, offsets=None) -> dict:
+    """The tensors every window carries: features, (soft) targets, hard targets, velocities, mask;
+    ``offsets``: ``(offsets, offset_mask)`` of :func:`drumscribe.dataset.targets.offset_targets` (offset head)."""
+    item = {
         "features": feat,
         "onsets": soften(on, soft),
         "onset_hard": on.astype(np.float32),
         "velocities": vel,
         "mask": mask,
     }
+    if offsets is not None:
+        item["offsets"], item["offset_mask"] = offsets[0], offsets[1] * mask[:, None]
+    return item
+
+
+def _offsets(times: np.ndarray, classes: np.ndarray, start: int, length: int, n_out: int, n_classes: int,
+             clock: FrameClock, rate: float | None = None):
+    """Offset targets of the window whose source frames start at ``start`` (``rate``: its time stretch)."""
+    from drumscribe.dataset.targets import offset_targets
+
+    pos = np.asarray(times, dtype=np.float64) * clock.frame_rate - start
+    keep = (pos > -2.0) & (pos < length + 2.0)
+    pos = pos[keep] * (1.0 if rate is None else rate)
+    return offset_targets(pos, np.asarray(classes)[keep], n_out, n_classes)
+
+
+class _Notes:
+    """Each cache entry's exact onsets (note_times, note_classes), read once."""
+
+    def __init__(self, entries):
+        self.entries = entries
+        self._notes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+
+    def __call__(self, f: int) -> tuple[np.ndarray, np.ndarray]:
+        if f not in self._notes:
+            e = self.entries[f]
+            self._notes[f] = (np.asarray(e.array("note_times"), np.float64), np.asarray(e.array("note_classes"), np.int64))
+        return self._notes[f]
 
 
 def _read(entry: LazyEntry, start: int, length: int, n_frames: int):
@@ -159,6 +190,8 @@ class TrainWindows:
         self.index = np.repeat(np.arange(len(self.paths)), counts)
         self.augmenter = Augmenter(cfg.augmentation, self.clock.frame_duration, cfg.audio.n_mels) if augment else None
         self.soft = float(cfg.training.soft_target_weight)
+        self.offset_head = bool(cfg.model.offset_head)
+        self.notes = _Notes(self.entries)
         # training.epoch_windows: an epoch of that many windows, each from a file drawn in
         # proportion to its length (the same file distribution as a full pass)
         self.epoch_windows = cfg.training.epoch_windows
@@ -184,7 +217,10 @@ class TrainWindows:
             feat, on, vel, mask = time_stretch(feat, on, vel, mask, rate, self.window)
         if aug:
             feat = aug.apply_features(feat, rng)
-        return _window_item(feat, on, vel, mask, self.soft)
+        offsets = None
+        if self.offset_head:
+            offsets = _offsets(*self.notes(f), start, src_len, self.window, vel.shape[1], self.clock, rate)
+        return _window_item(feat, on, vel, mask, self.soft, offsets)
 
 
 class EvalItems:
@@ -205,16 +241,11 @@ class EvalItems:
                 for s in range(0, n, self.window):
                     self.items.append((f, s, self.window))
         self.soft = float(cfg.training.soft_target_weight)
-        self._notes: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.offset_head = bool(cfg.model.offset_head)
+        self._file_notes = _Notes(self.entries)
 
     def __len__(self) -> int:
         return len(self.items)
-
-    def _file_notes(self, f: int) -> tuple[np.ndarray, np.ndarray]:
-        if f not in self._notes:
-            e = self.entries[f]
-            self._notes[f] = (np.asarray(e.array("note_times"), np.float64), np.asarray(e.array("note_classes"), np.int64))
-        return self._notes[f]
 
     def __getitem__(self, i: int) -> dict:
         f, start, length = self.items[i]
@@ -224,8 +255,9 @@ class EvalItems:
         # a note belongs to the window holding its frame (frames are centred on t = frame * hop / sr)
         frames = self.clock.to_frames(times) if times.size else np.zeros(0, np.int64)
         sel = (frames >= start) & (frames < start + length)
+        offsets = _offsets(times, classes, start, length, length, vel.shape[1], self.clock) if self.offset_head else None
         return {
-            **_window_item(feat, on, vel, mask, self.soft),
+            **_window_item(feat, on, vel, mask, self.soft, offsets),
             "note_times": times[sel] - t0,
             "note_classes": classes[sel],
             "file_index": f,
@@ -239,7 +271,9 @@ def collate(items: list[dict]) -> dict:
 
     length = max(it["features"].shape[0] for it in items)
     out: dict = {}
-    for key in ("features", "onsets", "onset_hard", "velocities", "mask"):
+    for key in ("features", "onsets", "onset_hard", "velocities", "mask", "offsets", "offset_mask"):
+        if key not in items[0]:
+            continue
         arrs = []
         for it in items:
             a = it[key]

@@ -11,7 +11,8 @@ Shapes (B = batch, T = frames, M = ``n_mels``, R = ``in_channels``, C = ``n_clas
     (B, F_last, T, M // pool_size**n_blocks) --flatten channels x bins-->
     (B, T, F_last * M') --(bi)GRU--> (B, T, H * (2 if bidirectional else 1))
     --Dropout + Linear--> onset logits (B, T, C + A)
-                 [+ Linear--> velocity logits (B, T, C) if velocity_head]
+                 [+ Linear--> velocity logits (B, T, C) if velocity_head,
+                              (B, T, 2C) with offset_head: velocity, then sub-frame onset offset]
 
 ``A`` = ``len(model.articulations)``: the onset head's last ``A`` outputs are the articulations
 (open hi-hat, cross-stick...), each an attribute of its parent drum's hits (see
@@ -21,7 +22,9 @@ Shapes (B = batch, T = frames, M = ``n_mels``, R = ``in_channels``, C = ``n_clas
 read as input channels of the first conv block.  The time axis is never pooled: output frame ``t`` describes input frame ``t``
 (see :mod:`drumscribe.core.timebase` for frames <-> seconds).  The outputs are
 *logits*: apply ``torch.sigmoid`` for onset probabilities; ``sigmoid`` of the
-velocity logits is the MIDI velocity / 127.
+velocity logits is the MIDI velocity / 127.  With ``offset_head`` the velocity head is twice as
+wide: its second ``C`` columns, through ``sigmoid`` and :func:`drumscribe.core.timebase.offset_from_prob`,
+are each drum's onset position relative to the frame (in frames), learned from the exact note times.
 
 The input normalisation is a ``BatchNorm1d`` over mel bins (its running
 statistics are learned during training and saved with the weights), so the
@@ -39,7 +42,7 @@ from drumscribe.audio.features import feature_ffts
 
 
 class CRNNOutput(NamedTuple):
-    """``onset_logits``: (B, T, C + A); ``velocity_logits``: (B, T, C) or None."""
+    """``onset_logits``: (B, T, C + A); ``velocity_logits``: (B, T, C), (B, T, 2C) with the offset head, or None."""
 
     onset_logits: torch.Tensor
     velocity_logits: Optional[torch.Tensor] = None
@@ -67,6 +70,7 @@ class DrumTranscriptionCRNN(nn.Module):
         velocity_head: bool = False,
         in_channels: int = 1,
         n_articulations: int = 0,
+        offset_head: bool = False,
     ):
         super().__init__()
         if conv_kernel_size % 2 != 1:
@@ -106,7 +110,11 @@ class DrumTranscriptionCRNN(nn.Module):
         out_size = hidden_size * (2 if bidirectional else 1)
         self.dropout = nn.Dropout(dropout_gru)
         self.onset_head = nn.Linear(out_size, self.n_outputs)
-        self.velocity_head = nn.Linear(out_size, self.n_classes) if velocity_head else None
+        if offset_head and not velocity_head:
+            raise ValueError("offset_head needs velocity_head (the offsets are that head's second block)")
+        self.has_offsets = bool(offset_head)
+        width = self.n_classes * (2 if offset_head else 1)
+        self.velocity_head = nn.Linear(out_size, width) if velocity_head else None
 
     @classmethod
     def from_config(cls, model_cfg, in_channels: int = 1) -> "DrumTranscriptionCRNN":
@@ -125,6 +133,7 @@ class DrumTranscriptionCRNN(nn.Module):
             bidirectional=model_cfg.bidirectional,
             velocity_head=model_cfg.velocity_head,
             n_articulations=len(getattr(model_cfg, "articulations", None) or ()),
+            offset_head=bool(getattr(model_cfg, "offset_head", False)),
         )
 
     def forward(self, features: torch.Tensor) -> CRNNOutput:

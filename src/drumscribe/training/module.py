@@ -17,7 +17,9 @@ Loss
     down-weights the many easy silent frames.  With
     ``model.velocity_head`` the MSE between ``sigmoid(velocity_logits)`` and
     ``velocity / 127`` at the true onset frames is added with weight
-    :data:`VELOCITY_LOSS_WEIGHT`.
+    :data:`VELOCITY_LOSS_WEIGHT`; with ``model.offset_head`` the smooth-L1 error (frames) of the
+    predicted sub-frame onset offset on the frames within reach of each true onset
+    (:func:`drumscribe.dataset.targets.offset_targets`) with weight :data:`OFFSET_LOSS_WEIGHT`.
 
 Validation metrics
     ``val_loss`` (same loss), and onset F1 at ``postprocessing.onset_tolerance``
@@ -91,9 +93,12 @@ from drumscribe.core.config import Config, config_from_dict
 from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
 from drumscribe.core.errors import ConfigError, DrumscribeError
 from drumscribe.training.model import build_model
-from drumscribe.core.timebase import FrameClock
+from drumscribe.core.timebase import OFFSET_REACH_FRAMES, FrameClock
 
 VELOCITY_LOSS_WEIGHT = 0.1
+# the offset head (model.offset_head): smooth L1 in frames (quadratic below OFFSET_LOSS_BETA frames)
+OFFSET_LOSS_WEIGHT = 0.1
+OFFSET_LOSS_BETA = 0.1
 HISTORY_NAME = "metrics_history.csv"
 
 
@@ -256,10 +261,17 @@ class DrumscribeModule(L.LightningModule):
         onset_loss = (bce * weight).sum() / denom
         total = onset_loss
         if out.velocity_logits is not None:
-            at = batch["onset_hard"][..., :out.velocity_logits.shape[-1]] * mask  # the drums' onset frames
-            se = (torch.sigmoid(out.velocity_logits.float()) - batch["velocities"]) ** 2
+            n = batch["velocities"].shape[-1]
+            vel_logits = out.velocity_logits[..., :n].float()
+            at = batch["onset_hard"][..., :n] * mask  # the drums' onset frames
+            se = (torch.sigmoid(vel_logits) - batch["velocities"]) ** 2
             vel_loss = (se * at).sum() / at.sum().clamp_min(1.0)
             total = total + VELOCITY_LOSS_WEIGHT * vel_loss
+            if out.velocity_logits.shape[-1] > n and "offsets" in batch:  # the offset block (model.offset_head)
+                pred = OFFSET_REACH_FRAMES * (2.0 * torch.sigmoid(out.velocity_logits[..., n:2 * n].float()) - 1.0)
+                om = batch["offset_mask"]
+                err = F.smooth_l1_loss(pred, batch["offsets"], reduction="none", beta=OFFSET_LOSS_BETA)
+                total = total + OFFSET_LOSS_WEIGHT * (err * om).sum() / om.sum().clamp_min(1.0)
         return total, onset_loss
 
     # ---------------------------------------------------------------- steps
@@ -570,7 +582,8 @@ def init_weights_from(module: "DrumscribeModule", source: str | Path, log=print)
     mine, theirs = module.cfg, bundle.config
     for section in ("model", "audio"):
         a, b = getattr(mine, section).__dict__, getattr(theirs, section).__dict__
-        diff = sorted(k for k in set(a) | set(b) if a.get(k) != b.get(k) and not (section, k) == ("model", "articulations"))
+        diff = sorted(k for k in set(a) | set(b)
+                      if a.get(k) != b.get(k) and (section, k) not in (("model", "articulations"), ("model", "offset_head")))
         if diff:
             raise ConfigError(f"--init-from {bundle.path}: its {section} settings differ from the config's "
                               f"({', '.join(f'{section}.{k}: {b.get(k)!r} vs {a.get(k)!r}' for k in diff)})")
@@ -578,9 +591,17 @@ def init_weights_from(module: "DrumscribeModule", source: str | Path, log=print)
     added = [x for x in mine.articulations if x not in theirs.articulations]
     if mine.articulations != theirs.articulations:
         state = _articulation_head_state(state, mine, theirs)
+    if mine.model.offset_head and not theirs.model.offset_head:
+        state = dict(state)
+        w, b = state["velocity_head.weight"], state["velocity_head.bias"]
+        state["velocity_head.weight"] = torch.cat([w, torch.zeros_like(w)])
+        state["velocity_head.bias"] = torch.cat([b, torch.zeros_like(b)])
+        added.append("sub-frame offsets")
+    elif theirs.model.offset_head and not mine.model.offset_head:
+        raise ConfigError(f"--init-from {bundle.path}: it has an offset head; set model.offset_head=true")
     module.model.load_state_dict(state, strict=True)
     log(f"initialised from {bundle.path} (weights only: fresh optimizer, epoch 0)"
-        + (f"; new articulation outputs {', '.join(added)} start from their drum's output" if added else ""))
+        + (f"; new outputs {', '.join(added)} start from their drum's output (offsets from 0)" if added else ""))
 
 
 # a new articulation output starts as its drum's output shifted by this many log-odds (rarer than the drum)

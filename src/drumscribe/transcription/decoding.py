@@ -30,7 +30,8 @@ Peak picking follows madmom's ``OnsetPeakPickingProcessor`` in spirit:
    moves the peak by ``delta = 0.5 (p[f-1] - p[f+1]) / (p[f-1] - 2 p[f] + p[f+1])``
    frames (``|delta| <= 0.5``; not applied at the array edges or on plateaus).
    Off by default: see ``docs/evaluation.md`` ("sub-frame timing") for the
-   measurement that decided it.
+   measurement that decided it.  A model with an offset head (``model.offset_head``) gives each
+   peak its learned position instead: frame ``f`` + the head's offset at ``f`` (:func:`split_velocity_block`).
 
 Articulations (``model.articulations``): the activations' last ``A`` columns are articulation outputs
 (open hi-hat, cross-stick, ...), each belonging to a parent drum.  They never make events of their
@@ -58,7 +59,7 @@ from typing import Sequence
 
 import numpy as np
 
-from drumscribe.core.timebase import FrameClock
+from drumscribe.core.timebase import FrameClock, offset_from_prob
 
 VELOCITY_SOURCES = ("auto", "head", "strength", "fixed")
 
@@ -328,8 +329,8 @@ def decode(probs: np.ndarray, settings: DecodeSettings, velocity_probs: np.ndarr
     if probs.ndim != 2:
         raise ValueError(f"probs must be (frames, classes), got shape {probs.shape}")
     n = settings.n_drums(probs)
-    if velocity_probs is not None and np.asarray(velocity_probs).shape != (probs.shape[0], n):
-        raise ValueError("velocity_probs must have the shape of the drum columns of probs")
+    if velocity_probs is not None and np.asarray(velocity_probs).shape not in ((probs.shape[0], n), (probs.shape[0], 2 * n)):
+        raise ValueError("velocity_probs must have the shape of the drum columns of probs (twice as wide with offsets)")
     return peak_events(probs, settings.class_peaks(probs, settings.thresholds), settings, velocity_probs)
 
 
@@ -339,13 +340,27 @@ def peak_events(probs: np.ndarray, peaks: Sequence[Peaks], settings: DecodeSetti
     velocities and articulations: the second half of :func:`decode`, for callers that vary only the
     articulation thresholds over fixed drum peaks (threshold tuning)."""
     events: list[Event] = []
+    velocity_probs, offsets = split_velocity_block(velocity_probs, len(peaks))
     for c, pk in enumerate(peaks):
         vel = velocities_for(pk, c, velocity_probs, settings.velocity_source, settings.default_velocity)
-        t = np.asarray(settings.clock.to_seconds(pk.frames), dtype=np.float64).reshape(-1)
+        frames = pk.frames if offsets is None else pk.index + offset_from_prob(offsets[pk.index, c])
+        t = np.asarray(settings.clock.to_seconds(frames), dtype=np.float64).reshape(-1)
         arts = articulations_at(probs, pk.index, c, settings)
         events.extend(Event(float(ti), c, int(v), float(s), a) for ti, v, s, a in zip(t, vel, pk.strengths, arts))
     events.sort(key=lambda e: (e.time, e.cls))
     return events
+
+
+def split_velocity_block(velocity_probs: np.ndarray | None, n_drums: int):
+    """The velocity head's output -> ``(velocity (frames, n_drums) | None, offset head output | None)``: a model
+    with ``model.offset_head`` emits ``2 * n_drums`` columns, the velocities then the sub-frame offsets
+    (:func:`drumscribe.core.timebase.offset_from_prob` turns them into frames)."""
+    if velocity_probs is None:
+        return None, None
+    v = np.asarray(velocity_probs)
+    if v.shape[1] == 2 * n_drums:
+        return v[:, :n_drums], v[:, n_drums:]
+    return v, None
 
 
 def articulations_at(probs: np.ndarray, index: np.ndarray, cls: int, settings: DecodeSettings) -> list[str]:
