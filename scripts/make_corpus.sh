@@ -17,6 +17,8 @@
 #   real recorded kits and real IRs from REAL_SOUNDS (default ../shared/real-sounds; training material only),
 #   real backing instruments, multitrack sums and drumless songs, 6 renderings per performance (~65 h train);
 #   REAL=0 is v4's corpus (issue 9) into $W/gmd-corpus, exactly as before (scripts/reproduce_shipped_model.sh).
+#   SWAP=P (default 0 = v5's corpus): chance of a whole-file piece swap (synth --swap: no hi-hat, hi-hat on the ride,
+#   no hi-hat where the snare plays, kick+snare only, kick alone, crash<->ride, toms reversed; issue 28).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GMD=${1:-../shared/gmd}
@@ -47,10 +49,11 @@ mkdir -p "$W"
 #    reverberated files (held-out IRs for held-out kits), real guitar/piano parts in half of the songs,
 #    30 % of the songs as unmastered multitrack sums, 5 % drumless songs, drum-to-backing +12..-12 dB.
 REALX=()
+[ "${SWAP:-0}" = 0 ] || REALX+=(--swap "$SWAP")
 [ -n "$CORPUS" ] || CORPUS=$([ "$REAL" = 1 ] && echo real-corpus || echo gmd-corpus)
 if [ "$REAL" = 1 ]; then
   [ -f "$REAL_SOUNDS/index.csv" ] || { echo "make_corpus: REAL=1 needs REAL_SOUNDS (a folder with index.csv; got $REAL_SOUNDS)" >&2; exit 2; }
-  REALX=(--kit-dir "$REAL_SOUNDS" --real-kits 0.35 --real-ir 0.7 --real-instruments 0.5 --multitrack-sum 0.3
+  REALX+=(--kit-dir "$REAL_SOUNDS" --real-kits 0.35 --real-ir 0.7 --real-instruments 0.5 --multitrack-sum 0.3
          --backing-only 0.05 --backing-ratio -12 12)
 fi
 $DS synth --performances-from "$GMD" --out "$W/$CORPUS" "${CORPUS_SIZE[@]}" --eval-on-heldout --kits-per-performance "$CORPUS_KITS" \
