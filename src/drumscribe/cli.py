@@ -25,6 +25,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "transcribe": ("drumscribe.commands.transcribe", "drum audio -> General MIDI drum file"),
     "export": ("drumscribe.commands.export", "export a trained model to ONNX (transcription without PyTorch)"),
     "report": ("drumscribe.commands.report", "the plan's step-7 decision from a run's history"),
+    "credits": ("drumscribe.commands.credits", "licences of the code and the weights, and the credits of the training material"),
 }
 
 

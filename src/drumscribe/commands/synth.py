@@ -82,6 +82,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kit-dir", action="append", metavar="DIR",
                         help="a folder of real recorded kits and impulse responses (index.csv layout, e.g. shared/real-sounds); "
                              "its kits join the pools (kits/real.yaml), its IRs the reverb; repeatable")
+    parser.add_argument("--licence-doubtful", action="store_true",
+                        help="also use the --kit-dir sources whose licence is unclear or restrictive (the Voxengo and "
+                             "pymixconsole IRs; MODEL_CARD.md, Licences); left out by default")
     parser.add_argument("--list-kits", action="store_true", help="list kits, their note coverage (8 classes) and pool, then exit")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
 
@@ -128,6 +131,9 @@ def _list_kits(pool: str) -> int:
 def run(args: argparse.Namespace) -> int:
     from drumscribe.core.errors import DrumscribeError
 
+    from drumscribe.synth.kits import set_licence_doubtful
+
+    set_licence_doubtful(args.licence_doubtful)
     if args.kit_dir:
         from drumscribe.synth.kits import set_kit_dirs
 

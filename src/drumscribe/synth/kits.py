@@ -33,6 +33,13 @@ NOTE_CLASS = TD_CLASS
 ARTICULATIONS = tuple(sorted(n for n in TD_CLASS if n not in TD_MAIN.values()))
 SAMPLES_ROOTS = {}  # overridable in tests: source -> folder
 KIT_DIRS_ENV = "DRUMSCRIBE_KIT_DIRS"  # folders of real recorded kits (index.csv layout), os.pathsep-separated
+# Sources (index.csv ``source``/``kit``) whose licence is unclear or restricts the use: left out of every render
+# unless --licence-doubtful (MODEL_CARD.md "Licences": the training material and its terms).
+LICENCE_DOUBTFUL = {
+    "voxengo": "Voxengo IR licence: redistribution only of unaltered copies, no profit; modelled, not recorded",
+    "pymixconsole": "'a Creative Commons license' with no version or terms; one IR of unverified origin",
+}
+DOUBTFUL_ENV = "DRUMSCRIBE_LICENCE_DOUBTFUL"  # "1": use the LICENCE_DOUBTFUL sources too (inherited by workers)
 # procedural kits listed by --list-kits: seeds 0..N_PROCEDURAL-1; the last
 # N_PROCEDURAL_HELDOUT of them form the held-out procedural pool
 N_PROCEDURAL = 64
@@ -294,8 +301,8 @@ def real_kits(folder: str) -> list[Kit]:
     note_of = {k: int(v) for k, v in table["notes"].items()}
     groups: dict = {}
     for r in _index_rows(folder):
-        if not r["piece"]:
-            continue  # an impulse response
+        if not r["piece"] or _doubtful(r):
+            continue  # an impulse response, or a source whose licence is in doubt
         kit = r["kit"]
         spec = table["kits"].get(kit, {})
         td = note_of.get(f"{r['piece']}/{r['articulation']}")
@@ -325,14 +332,29 @@ def _real_kits() -> list[Kit]:
     return [k for d in kit_dirs() for k in real_kits(d)]
 
 
+def doubtful_allowed() -> bool:
+    """Whether the :data:`LICENCE_DOUBTFUL` sources are used (``--licence-doubtful``; default no)."""
+    return os.environ.get(DOUBTFUL_ENV, "") == "1"
+
+
+def set_licence_doubtful(allowed: bool) -> None:
+    """Use (``True``) or leave out (default) the :data:`LICENCE_DOUBTFUL` sources, here and in worker processes."""
+    os.environ[DOUBTFUL_ENV] = "1" if allowed else ""
+    _all_kits.cache_clear()
+
+
+def _doubtful(row: dict) -> bool:
+    return not doubtful_allowed() and bool({row.get("source", ""), row["kit"]} & set(LICENCE_DOUBTFUL))
+
+
 def real_irs(pool: str = "train") -> list[tuple[str, str]]:
     """``(name, path)`` of the real impulse responses of the kit folders for ``pool`` (train: all but
-    the held-out ones; heldout: those only; all)."""
+    the held-out ones; heldout: those only; all); sources of :data:`LICENCE_DOUBTFUL` only when allowed."""
     held = set(_load_yaml("real.yaml").get("heldout_irs", []))
     out = []
     for d in kit_dirs():
         for r in _index_rows(d):
-            if r["piece"]:
+            if r["piece"] or _doubtful(r):
                 continue
             name = f"{r['kit']}/{Path(r['path']).stem}"
             if pool == "all" or (name in held) == (pool == "heldout"):

@@ -43,7 +43,9 @@ def run_record(params: dict) -> dict:
         return repr(x)
 
     settings = {k: plain(v) for k, v in sorted(params.items()) if k not in RERUN_FREE}
-    settings.update(kit_dir=kit_dir_record(), installed=installed_record())
+    from drumscribe.synth.kits import doubtful_allowed
+
+    settings.update(kit_dir=kit_dir_record(), installed=installed_record(), licence_doubtful=doubtful_allowed())
     return {"settings": settings}
 
 
