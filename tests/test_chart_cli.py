@@ -86,8 +86,17 @@ def test_an_existing_folder_is_kept_whole_or_replaced_whole(tmp_path, capsys):
     assert chart(DEMO, out) == 0  # no --overwrite: kept whole, not completed
     assert "name = mine" in (out / "song.ini").read_text() and not (out / "notes.mid").exists()
     assert "exists" in capsys.readouterr().err
+    from drumscribe.core.atomic import writer_tag
+
+    dead = f"{writer_tag().rsplit('-', 1)[0]}-999999"  # what kill -9 during a build or a swap leaves
+    (tmp_path / f".song.tmp-{dead}-aaaa0000").mkdir()
+    (tmp_path / f".song.tmp-{dead}-aaaa0000" / "notes.mid").write_bytes(b"half")
+    (tmp_path / f".song.tmp-{dead}-bbbb0000").mkdir()
+    (tmp_path / f".song.tmp-{dead}-bbbb0000" / "cover.jpg").write_bytes(b"a user's file moved there")
     short = short_clip(tmp_path)
     assert chart(short, out, "--overwrite") == 0  # every chart file from this run, the user's other file kept
+    left = sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".song"))
+    assert left == [f".song.tmp-{dead}-bbbb0000"]  # the build is removed, the one holding a user's file kept
     info = sf.info(audio_of(out))
     assert info.duration < 12.0  # the short clip's audio (plus lead-in), not the demo's 16 s: no stale audio
     assert json.loads((out / ".drumscribe-chart.json").read_text())["input"]["name"] == "short.wav"

@@ -151,14 +151,28 @@ def guard_api_write(path, overwrite: bool = False, source=None) -> Path:
 
 # ------------------------------------------------------------------ a folder output as one unit (a chart's song folder)
 
-def build_beside(target) -> Path:
-    """A new empty temp folder next to ``target`` (named like :func:`drumscribe.core.atomic.temp_sibling`, so a
-    dead writer's leftover is removed by the next write); the folder output is built there, then swapped in."""
-    from drumscribe.core.atomic import ensure_parent, remove_stale_temps, temp_sibling
+def build_beside(target, owned=()) -> Path:
+    """A new empty temp folder next to ``target`` (named like :func:`drumscribe.core.atomic.temp_sibling`); the
+    folder output is built there, then swapped in (:func:`swap_folder`).
+
+    A dead writer's leftover folders (``kill -9`` during a build or a swap) are removed first, but only when every
+    file in them is one the run writes (a name in ``owned``): one that holds a user's file moved there by
+    :func:`swap_folder` is kept, so that file is never lost."""
+    import shutil
+
+    from drumscribe.core.atomic import TMP_MARK, ensure_parent, glob_escape, parse_temp_name, temp_sibling, writer_alive
 
     target = Path(target)
     ensure_parent(target)
-    remove_stale_temps(target)
+    for p in target.parent.glob(f".{glob_escape(target.name)}{TMP_MARK}*"):
+        who = parse_temp_name(p.name)
+        if who is None or writer_alive(*who):
+            continue
+        if p.is_dir() and not p.is_symlink():
+            if all(f.name in owned for f in p.iterdir()):
+                shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
     build = temp_sibling(target)
     build.mkdir()
     return build

@@ -318,7 +318,7 @@ def write_chart_folder(folder, audio_path, chart, tags: dict, audio: tuple, over
         chart_name, chart_data = "notes.mid", notes_mid_bytes(chart)
     files = {chart_name: chart_data, INI_NAME: song_ini_text(tags, chart, length).encode(), audio_name: audio_bytes}
     files[RECORD] = (json.dumps({**(record or {}), "files": sorted(files) + [RECORD]}, indent=1) + "\n").encode()
-    build = build_beside(folder)
+    build = build_beside(folder, owned=set(CHART_NAMES.values()) | {INI_NAME, RECORD} | set(AUDIO_NAMES))
     try:
         for name, data in files.items():
             with open(build / name, "wb") as fh:
