@@ -265,3 +265,20 @@ def test_per_drum_tracks_from_the_cli(tmp_path):
         return sorted(out)
 
     assert notes(a) == notes(b)
+
+
+@pytest.mark.skipif(not hasattr(__import__("os"), "geteuid") or __import__("os").geteuid() == 0,
+                    reason="root writes into read-only folders")
+def test_a_read_only_parent_is_found_before_the_transcription(tmp_path, capsys, monkeypatch):
+    import drumscribe.commands.transcribe as cmd
+
+    monkeypatch.setattr(cmd, "load_for_transcription", lambda *a, **k: (_ for _ in ()).throw(AssertionError("loaded")))
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    ro.chmod(0o500)
+    try:
+        assert chart(DEMO, ro / "song") == 1
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and str(ro) in err[0] and ".tmp-" not in err[0]
+    finally:
+        ro.chmod(0o700)
