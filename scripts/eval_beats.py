@@ -40,6 +40,7 @@ tracker can be re-measured without running the model again.  The drum model is t
     python scripts/eval_beats.py --gmd ../shared/gmd --split train --out /tmp/beats_train.json
     python scripts/eval_beats.py --audio data/beats-gmdtest-clean --out docs/results/beats_gmd_test_clean.json
     python scripts/eval_beats.py --real-dev ../shared/real-dev --out docs/results/beats_realdev.json
+    python scripts/eval_beats.py --table OLD.json NEW.json     # per-file markdown table, old / new tracker
 """
 
 from __future__ import annotations
@@ -76,7 +77,12 @@ def make_tracker(kind: str, beat_model: str | None):
         bm = beats.track_learned(t, c, v, names, duration, net=net) if len(t) >= 4 else None
         return bm if bm is not None else beats.track(t, c, v, names, duration)
 
-    return learned
+    def hybrid(t, c, v, names, duration):  # the rule tracker's tempo, the learned bar pointer at it
+        rules = beats.track(t, c, v, names, duration)
+        bm = beats.track_learned(t, c, v, names, duration, bpm=rules.bpm, net=net) if len(t) >= 4 else None
+        return bm if bm is not None else rules
+
+    return hybrid if kind == "hybrid" else learned
 
 
 def truth_grid(midi_path: Path, duration: float):
@@ -201,8 +207,33 @@ def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path
     return rows, secs, cpu
 
 
+def side_by_side(old_json: Path, new_json: Path) -> str:
+    """Markdown: one row per file of two result JSONs (old tracker / new tracker), then the means."""
+    a, b = (json.loads(Path(p).read_text()) for p in (old_json, new_json))
+    new = {r["file"]: r for r in b["files"]}
+    f = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+    ok = lambda r: "yes" if r["acc1"] else (f"no ({r['level_error']})" if r.get("level_error") else "no")  # noqa: E731
+    out = ["| file | true bpm | est bpm old / new | tempo 4 % old / new | beat F old / new | downbeat F old / new "
+           "| meter true: old / new |", "|---|--:|--:|---|--:|--:|---|"]
+    for r in a["files"]:
+        n = new[r["file"]]
+        out.append(f"| {r['file']} | {r['ref_bpm']:.0f} | {r['est_bpm']:.0f} / {n['est_bpm']:.0f} | {ok(r)} / {ok(n)} "
+                   f"| {f(r['beat_f'])} / {f(n['beat_f'])} | {f(r['downbeat_f'])} / {f(n['downbeat_f'])} "
+                   f"| {r['ref_meter']}: {r['est_meter']} / {n['est_meter']} |")
+    sa, sb = a["summary"], b["summary"]
+    out.append(f"| **mean ({sa['files']} files)** | | | {sa['tempo_acc1']:.3f} / {sb['tempo_acc1']:.3f} "
+               f"| {f(sa['beat_f'])} / {f(sb['beat_f'])} | {f(sa['downbeat_f'])} / {f(sb['downbeat_f'])} "
+               f"| {sa['meter_acc']:.3f} / {sb['meter_acc']:.3f} |")
+    le = lambda s: ", ".join(f"{k} {v}" for k, v in s.get("level_errors", {}).items())  # noqa: E731
+    out.append(f"| tempo level errors (files) | | | {le(sa)} / {le(sb)} | | | |")
+    return "\n".join(out)
+
+
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--table":  # --table OLD.json NEW.json
+        print(side_by_side(Path(sys.argv[2]), Path(sys.argv[3])))
+        return 0
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--gmd", type=Path, help="GMD root (info.csv + drummerN/...): oracle events from its MIDI")
     src.add_argument("--audio", type=Path, help="E-GMD-format folder of rendered audio to transcribe")
@@ -215,9 +246,9 @@ def main(argv=None) -> int:
     ap.add_argument("--limit", type=int, default=None, help="first N files only")
     ap.add_argument("--out", type=Path, default=None, help="write per-file rows + summary as JSON here")
     ap.add_argument("--show-errors", action="store_true", help="print the files whose tempo is wrong")
-    ap.add_argument("--tracker", choices=("auto", "rules", "learned"), default="auto",
+    ap.add_argument("--tracker", choices=("auto", "rules", "learned", "hybrid"), default="auto",
                     help="rules: the rule tracker; learned: the beat network + bar pointer (--beat-model or the "
-                         "bundled one); auto: what transcribe uses (default)")
+                         "bundled one); hybrid: the bar pointer at the rule tracker's tempo; auto: what transcribe uses (default)")
     ap.add_argument("--beat-model", default=None, help="beat model ONNX for --tracker learned")
     args = ap.parse_args(argv)
     track = make_tracker(args.tracker, args.beat_model)

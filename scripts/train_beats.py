@@ -73,14 +73,16 @@ def main(argv=None) -> int:
     ap.add_argument("--cache", type=Path, default=Path("data/beat-events"), help="event cache folder")
     ap.add_argument("--out", type=Path, default=None, help="ONNX file to write (+ .json sidecar)")
     ap.add_argument("--events-only", action="store_true", help="fill the event cache, then stop")
+    ap.add_argument("--cached-only", action="store_true",
+                    help="train on the corpus files already in the event cache (validation: all files)")
     ap.add_argument("--steps", type=int, default=1500)
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop-seconds", type=float, default=40.0)
     ap.add_argument("--channels", type=int, default=20)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--oracle-share", type=float, default=0.3, help="share of oracle items in the batches")
-    ap.add_argument("--lambdas", type=float, nargs="+", default=[10.0, 30.0, 100.0])
-    ap.add_argument("--penalties", type=float, nargs="+", default=[0.1, 0.3, 1.0])
+    ap.add_argument("--lambdas", type=float, nargs="+", default=[30.0, 100.0, 300.0])
+    ap.add_argument("--penalties", type=float, nargs="+", default=[0.3, 1.0, 3.0])
     ap.add_argument("--seed", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args(argv)
@@ -90,7 +92,8 @@ def main(argv=None) -> int:
     from drumscribe.training.beat_data import load_drum_model, model_id, oracle_items, transcribed_items
 
     bundle = load_drum_model(args.checkpoint)
-    corpus = [it for root in args.corpus for it in transcribed_items(root, bundle, args.cache, log=log)]
+    corpus = [it for root in args.corpus
+              for it in transcribed_items(root, bundle, args.cache, log=log, cached_only=args.cached_only)]
     val = [it for root in args.val for it in transcribed_items(root, bundle, args.cache, log=log)]
     log(f"events: {len(corpus)} corpus files, {len(val)} validation files (drum model {model_id(bundle)})")
     if args.events_only:

@@ -59,16 +59,18 @@ def model_id(bundle) -> str:
     return hashlib.sha1(Path(p).read_bytes()).hexdigest()[:16] if p else "model"
 
 
-def cached_events(bundle, audio: Path, cache: Path | None) -> dict:
+def cached_events(bundle, audio: Path, cache: Path | None, cached_only: bool = False) -> dict | None:
     """``{t, c, v, duration}`` of ``audio`` transcribed by ``bundle`` (from/into ``cache`` when given).
 
     Class indices are re-mapped to :data:`~drumscribe.core.drums.CLASSES` by name (a class outside it is
-    dropped)."""
+    dropped).  ``cached_only``: None instead of transcribing a file that is not in the cache."""
     key = hashlib.sha1(f"{Path(audio).resolve()}|{model_id(bundle)}".encode()).hexdigest()[:16]
     f = Path(cache) / f"{Path(audio).stem}-{key}.npz" if cache else None
     if f is not None and f.exists():
         z = np.load(f)
         return {k: z[k] for k in ("t", "c", "v")} | {"duration": float(z["duration"])}
+    if cached_only:
+        return None
     from drumscribe.transcription.inference import transcribe_audio
 
     tr = transcribe_audio(bundle, audio)
@@ -96,12 +98,16 @@ def _rows(root: Path) -> list[dict]:
         return list(csv.DictReader(fh))
 
 
-def transcribed_items(root: Path, bundle, cache: Path | None, limit: int | None = None, log=None) -> list[dict]:
-    """Items of every file of a rendered E-GMD-format folder (see the module docstring)."""
+def transcribed_items(root: Path, bundle, cache: Path | None, limit: int | None = None, log=None,
+                      cached_only: bool = False) -> list[dict]:
+    """Items of every file of a rendered E-GMD-format folder (see the module docstring); ``cached_only``:
+    only the files whose events are cached already."""
     items = []
     rows = _rows(root)[:limit]
     for i, r in enumerate(rows):
-        ev = cached_events(bundle, Path(root) / r["audio_filename"], cache)
+        ev = cached_events(bundle, Path(root) / r["audio_filename"], cache, cached_only)
+        if ev is None:
+            continue
         beats, downbeats, meter = truth_grid(Path(root) / r["midi_filename"], ev["duration"])
         items.append(ev | {"beats": beats, "downbeats": downbeats, "meter": meter,
                            "source": f"{Path(root).name}/{r['audio_filename']}"})

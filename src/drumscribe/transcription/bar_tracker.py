@@ -36,6 +36,9 @@ TRANSITION_LAMBDA = 30.0
 METER_PENALTY = 0.3  # per beat of a meter other than 4/4
 TEMPO_TOLERANCE = 0.05  # a given --tempo: periods within this share of it
 FLOOR = 1e-4  # activations are clipped to [FLOOR, 1 - FLOOR] before the logs
+# a played beat is spread over a few frames (human timing around the click, 20 ms frames): the observation
+# of a beat at t is the activation summed over t - OBS_WINDOW .. t + OBS_WINDOW (madmom's beat region)
+OBS_WINDOW = 2
 
 
 def _states(meters, fps: float, bpm: float | None):
@@ -65,7 +68,7 @@ def _states(meters, fps: float, bpm: float | None):
 
 def decode(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm: float | None = None,
            meter: str | None = None, transition_lambda: float = TRANSITION_LAMBDA,
-           meter_penalty: float = METER_PENALTY) -> tuple[np.ndarray, np.ndarray, str]:
+           meter_penalty: float = METER_PENALTY, obs_window: int = OBS_WINDOW) -> tuple[np.ndarray, np.ndarray, str]:
     """Viterbi path of the bar pointer (see the module docstring).
 
     ``beat_act``, ``downbeat_act``: ``(T,)`` probabilities at ``fps`` frames per second.  ``bpm``: a known
@@ -78,8 +81,12 @@ def decode(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm
         if meter not in METER_BEATS:
             raise ValueError(f"meter must be one of {tuple(METER_BEATS)}, got {meter!r}")
         meters = (meter,)
-    b = np.clip(np.asarray(beat_act, dtype=np.float64), FLOOR, 1 - FLOOR)
-    d = np.clip(np.minimum(np.asarray(downbeat_act, dtype=np.float64), b - FLOOR), FLOOR, 1 - FLOOR)
+    b, d = np.asarray(beat_act, dtype=np.float64), np.asarray(downbeat_act, dtype=np.float64)
+    if obs_window > 0:
+        box = np.ones(2 * int(obs_window) + 1)
+        b, d = np.convolve(b, box, mode="same"), np.convolve(d, box, mode="same")
+    b = np.clip(b, FLOOR, 1 - FLOOR)
+    d = np.clip(np.minimum(d, b - FLOOR), FLOOR, 1 - FLOOR)
     groups: dict[tuple[float, float], list[str]] = {}
     for m in meters:
         groups.setdefault(METER_BPM[m], []).append(m)

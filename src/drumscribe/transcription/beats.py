@@ -652,14 +652,19 @@ def track_learned(times, classes, velocities, class_names: Sequence[str], durati
 
 def track_events(events, class_names: Sequence[str], duration: float, bpm: float | None = None,
                  meter: str | None = None) -> BeatMap:
-    """The :class:`BeatMap` of a list of :class:`~drumscribe.transcription.decoding.Event`: the learned
-    tracker (:func:`track_learned`) when the beat model is installed and there are at least 4 hits,
-    else the rule tracker (:func:`track`)."""
+    """The :class:`BeatMap` of a list of :class:`~drumscribe.transcription.decoding.Event`.
+
+    The rule tracker (:func:`track`) gives the tempo (or ``bpm`` when given); when the beat model is installed
+    and there are at least 4 hits, the learned bar pointer (:func:`track_learned`) then places beats,
+    downbeats and meter at that tempo.  Measured on GMD test (held-out kits) and real-dev (docs/musician.md,
+    issue 30): the pair beats both trackers alone on downbeat F and meter; the learned tracker's own tempo
+    had more octave errors than the rules', so the rules keep the tempo."""
     from drumscribe.transcription.decoding import events_to_arrays
 
     t, c, v = events_to_arrays(events)
+    rules = track(t, c, v, class_names, duration, bpm, meter)
     if len(t) >= 4:
-        bm = track_learned(t, c, v, class_names, duration, bpm, meter)
+        bm = track_learned(t, c, v, class_names, duration, bpm or rules.bpm, meter)
         if bm is not None:
             return bm
-    return track(t, c, v, class_names, duration, bpm, meter)
+    return rules
