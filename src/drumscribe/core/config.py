@@ -92,6 +92,10 @@ class ModelConfig:
     articulations: list[str] = field(default_factory=list)
 
 
+SCHEDULERS = ("ReduceLROnPlateau", "cosine", "none")
+COSINE_FLOOR = 0.05  # the cosine schedule ends at this fraction of training.learning_rate
+
+
 @dataclass
 class TrainingConfig:
     num_epochs: int
@@ -99,6 +103,8 @@ class TrainingConfig:
     learning_rate: float
     weight_decay: float = 0.0
     optimizer: str = "Adam"
+    # ReduceLROnPlateau (on val_loss), cosine (a fixed schedule stated in advance: from learning_rate down to
+    # learning_rate * COSINE_FLOOR over num_epochs, whatever the validation says), or none
     scheduler: str = "ReduceLROnPlateau"
     scheduler_patience: int = 5
     scheduler_factor: float = 0.5
@@ -408,8 +414,8 @@ def _validate(cfg: Config) -> None:
         fail("training.learning_rate", "must be positive")
     if t.optimizer not in ("Adam", "AdamW"):
         fail("training.optimizer", f"supported: Adam, AdamW; got {t.optimizer!r}")
-    if t.scheduler not in ("ReduceLROnPlateau", "none"):
-        fail("training.scheduler", f"supported: ReduceLROnPlateau, none; got {t.scheduler!r}")
+    if t.scheduler not in SCHEDULERS:
+        fail("training.scheduler", f"supported: {', '.join(SCHEDULERS)}; got {t.scheduler!r}")
     if t.precision not in PRECISIONS:
         fail("training.precision", f"unknown precision {t.precision!r}; one of {', '.join(PRECISIONS)}")
     if t.window_seconds <= 0:

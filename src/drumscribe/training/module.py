@@ -361,6 +361,12 @@ class DrumscribeModule(L.LightningModule):
         opt = opt_cls(self.parameters(), lr=t.learning_rate, weight_decay=t.weight_decay)
         if t.scheduler == "none":
             return opt
+        if t.scheduler == "cosine":  # per epoch, fixed in advance: lr -> lr * COSINE_FLOOR over num_epochs
+            from drumscribe.core.config import COSINE_FLOOR
+
+            sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=max(int(t.num_epochs), 1),
+                                                               eta_min=t.learning_rate * COSINE_FLOOR)
+            return {"optimizer": opt, "lr_scheduler": {"scheduler": sched, "interval": "epoch", "frequency": 1}}
         sched = torch.optim.lr_scheduler.ReduceLROnPlateau(opt, mode="min", factor=t.scheduler_factor,
                                                            patience=t.scheduler_patience)
         return {"optimizer": opt,

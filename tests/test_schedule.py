@@ -1,0 +1,38 @@
+"""The cosine learning-rate schedule (issue 28: a long run on a fixed schedule stated in advance)."""
+
+from __future__ import annotations
+
+import pytest
+
+from drumscribe.core.errors import ConfigError
+
+
+def _cfg(extra=()):
+    from drumscribe.core.config import load_config
+    from eval_helpers import ROOT, SMALL
+
+    return load_config(ROOT / "configs" / "default_config.yaml", list(SMALL) + list(extra))
+
+
+def test_cosine_runs_from_the_learning_rate_to_its_floor_over_num_epochs():
+    pytest.importorskip("torch")
+    from drumscribe.core.config import COSINE_FLOOR
+    from drumscribe.training.module import DrumscribeModule
+
+    cfg = _cfg(["training.scheduler=cosine", "training.num_epochs=10", "training.learning_rate=0.001"])
+    conf = DrumscribeModule(cfg).configure_optimizers()
+    opt, sched = conf["optimizer"], conf["lr_scheduler"]["scheduler"]
+    assert "monitor" not in conf["lr_scheduler"]  # it does not listen to the validation loss
+    lrs = []
+    for _ in range(10):
+        lrs.append(opt.param_groups[0]["lr"])
+        opt.step()
+        sched.step()
+    assert lrs[0] == pytest.approx(0.001)
+    assert all(a > b for a, b in zip(lrs, lrs[1:]))
+    assert opt.param_groups[0]["lr"] == pytest.approx(0.001 * COSINE_FLOOR)
+
+
+def test_unknown_scheduler_is_refused_with_the_choices():
+    with pytest.raises(ConfigError, match="cosine"):
+        _cfg(["training.scheduler=step"])
