@@ -36,3 +36,10 @@ def test_cosine_runs_from_the_learning_rate_to_its_floor_over_num_epochs():
 def test_unknown_scheduler_is_refused_with_the_choices():
     with pytest.raises(ConfigError, match="cosine"):
         _cfg(["training.scheduler=step"])
+
+
+def test_velocity_weight_is_a_checked_config_key():
+    assert _cfg().loss.velocity_weight == 0.1  # the weight every model up to v5 trained with
+    assert _cfg(["loss.velocity_weight=0.5"]).loss.velocity_weight == 0.5
+    with pytest.raises(ConfigError, match="loss.velocity_weight"):
+        _cfg(["loss.velocity_weight=-1"])

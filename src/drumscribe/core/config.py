@@ -143,6 +143,8 @@ class LossConfig:
     type: str = "BCELoss"  # or "FocalLoss" (Lin et al. 2017: BCE x (1 - p_t) ** focal_gamma)
     class_weights: list[float] | None = None
     focal_gamma: float = 2.0
+    # weight of the velocity head's MSE (velocity / 127 at the true onset frames) in the total loss
+    velocity_weight: float = 0.1
 
 
 @dataclass
@@ -431,6 +433,8 @@ def _validate(cfg: Config) -> None:
                           f"got {cfg.loss.type!r}")
     if not (cfg.loss.focal_gamma >= 0 and math.isfinite(cfg.loss.focal_gamma)):
         fail("loss.focal_gamma", f"must be a finite number >= 0, got {cfg.loss.focal_gamma}")
+    if not (cfg.loss.velocity_weight >= 0 and math.isfinite(cfg.loss.velocity_weight)):
+        fail("loss.velocity_weight", f"must be a finite number >= 0, got {cfg.loss.velocity_weight}")
     if m.offset_head and not m.velocity_head:
         fail("model.offset_head", "needs model.velocity_head: true (the offsets are that head's second block)")
     arts = list(m.articulations or [])

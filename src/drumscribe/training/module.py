@@ -17,7 +17,7 @@ Loss
     down-weights the many easy silent frames.  With
     ``model.velocity_head`` the MSE between ``sigmoid(velocity_logits)`` and
     ``velocity / 127`` at the true onset frames is added with weight
-    :data:`VELOCITY_LOSS_WEIGHT`; with ``model.offset_head`` the smooth-L1 error (frames) of the
+    ``loss.velocity_weight``; with ``model.offset_head`` the smooth-L1 error (frames) of the
     predicted sub-frame onset offset on the frames within reach of each true onset
     (:func:`drumscribe.dataset.targets.offset_targets`) with weight :data:`OFFSET_LOSS_WEIGHT`.
 
@@ -95,7 +95,6 @@ from drumscribe.core.errors import ConfigError, DrumscribeError
 from drumscribe.training.model import build_model
 from drumscribe.core.timebase import OFFSET_REACH_FRAMES, FrameClock
 
-VELOCITY_LOSS_WEIGHT = 0.1
 # the offset head (model.offset_head): smooth L1 in frames (quadratic below OFFSET_LOSS_BETA frames)
 OFFSET_LOSS_WEIGHT = 0.1
 OFFSET_LOSS_BETA = 0.1
@@ -266,7 +265,7 @@ class DrumscribeModule(L.LightningModule):
             at = batch["onset_hard"][..., :n] * mask  # the drums' onset frames
             se = (torch.sigmoid(vel_logits) - batch["velocities"]) ** 2
             vel_loss = (se * at).sum() / at.sum().clamp_min(1.0)
-            total = total + VELOCITY_LOSS_WEIGHT * vel_loss
+            total = total + self.cfg.loss.velocity_weight * vel_loss
             if out.velocity_logits.shape[-1] > n and "offsets" in batch:  # the offset block (model.offset_head)
                 pred = OFFSET_REACH_FRAMES * (2.0 * torch.sigmoid(out.velocity_logits[..., n:2 * n].float()) - 1.0)
                 om = batch["offset_mask"]
