@@ -17,7 +17,13 @@ hi-hat false alarms on real-dev, the articulation F1s, and
 
 the number model selection uses: two real halves, two synthetic sets, equal weight, so that neither
 the 4 real songs nor the synthetic data alone decide.  A set missing for a model leaves the criterion
-empty (never a mean of fewer terms).
+empty (never a mean of fewer terms).  ``--criterion v6`` (issue 28) adds the held-out kit family
+(``scripts/make_family_sets.sh``: kits that share no sample, author or soundfont with training) as a
+third group of equal weight:
+
+    criterion_v6 = mean(mean(real-dev drums 5-class, real-dev multitrack-sum 5-class),
+                        mean(gmd-val-clean 8-class, gmd-val-fullmix 8-class),
+                        mean(family-clean 5-class, family-reverb_noise 5-class))
 """
 
 from __future__ import annotations
@@ -45,9 +51,19 @@ def micro(res: dict, view: str) -> float:
     return float((res if view == "eight" else res["five_class"])["micro"]["f1"])
 
 
-def criterion(results: dict[str, dict]) -> float | None:
-    vals = [micro(results[s], v) for s, v in CRITERION if s in results]
-    return sum(vals) / len(vals) if len(vals) == len(CRITERION) else None
+CRITERION_V6 = (CRITERION[:2], CRITERION[2:], (("family-clean", "five_class"), ("family-reverb_noise", "five_class")))
+CRITERIA = ("v5", "v6")
+
+
+def criterion(results: dict[str, dict], which: str = "v5") -> float | None:
+    groups = (CRITERION,) if which == "v5" else CRITERION_V6
+    means = []
+    for group in groups:
+        vals = [micro(results[s], v) for s, v in group if s in results]
+        if len(vals) != len(group):
+            return None
+        means.append(sum(vals) / len(vals))
+    return sum(means) / len(means)
 
 
 def evaluate(ds: str, model: str, split: str, out: Path, threads: int, overrides=()) -> dict | None:
@@ -63,8 +79,8 @@ def evaluate(ds: str, model: str, split: str, out: Path, threads: int, overrides
     return json.loads(out.read_text())
 
 
-def row(name: str, results: dict[str, dict], sets: list[str]) -> dict:
-    out: dict = {"model": name, "criterion": criterion(results)}
+def row(name: str, results: dict[str, dict], sets: list[str], which: str = "v5") -> dict:
+    out: dict = {"model": name, "criterion": criterion(results, which)}
     for s in sets:
         if s not in results:
             continue
@@ -100,6 +116,8 @@ def main(argv=None) -> int:
     p.add_argument("--sets", nargs="*", default=[], help="synthetic evaluation folders (audio + MIDI pairs)")
     p.add_argument("--out", required=True, help="folder of the result JSONs and the table")
     p.add_argument("--threads", type=int, default=2)
+    p.add_argument("--criterion", choices=CRITERIA, default="v5",
+                   help="v5: real-dev + gmd-val; v6: + the held-out kit family, three groups of equal weight")
     p.add_argument("--no-real-dev", action="store_true", help="do not add real-dev's halves")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a config override passed to every evaluate (a decoding variant, e.g. "
@@ -131,7 +149,7 @@ def main(argv=None) -> int:
             r = evaluate(ds, path, split, out / f"{name}_{set_name(split)}.json", a.threads, a.set)
             if r is not None:
                 results[set_name(split)] = r
-        rows.append(row(name, results, names))
+        rows.append(row(name, results, names, a.criterion))
 
     atomic_write_bytes(out / "scores.json", (json.dumps(rows, indent=1) + "\n").encode())
     # which file each row's name stands for (train_v5.sh picks the best row's model by it)
