@@ -77,6 +77,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--page-audio", choices=PAGE_AUDIO, default="embed",
                         help="html: embed the song in the page (default; compact MP3) or link to the input file "
                              "beside it (keep the two together; nothing is copied)")
+    parser.add_argument("--shard", metavar="K/N", default=None,
+                        help="folder mode: only shard K of N of the files (1-based, 1..N; a stable hash of each file's "
+                             "path relative to INPUT), so N runs on N machines or processes share a folder without "
+                             "coordination (docs/scale_out.md)")
     parser.add_argument("--overwrite", action="store_true",
                         help="replace existing output files (default: skip them with a notice); the input "
                              "and existing audio files are never replaced")
@@ -256,6 +260,11 @@ def run(args) -> int:
 
     validate_options(args)
     in_path, out_path = Path(args.input), Path(args.output)
+    from drumscribe.core.shard import in_shard, parse_shard
+
+    shard = parse_shard(args.shard) if getattr(args, "shard", None) else None
+    if shard is not None and in_path.is_file():
+        raise DrumscribeError(f"--shard {args.shard}: only when INPUT is a folder ({in_path} is a file)")
     if not in_path.exists():
         raise AudioError(f"{in_path}: audio file not found")
     check_chart_options(args)
@@ -273,6 +282,8 @@ def run(args) -> int:
         if not files:
             raise AudioError(f"{in_path}: no audio files ({', '.join(AUDIO_SUFFIXES)}) found")
         targets, clashes = folder_targets(files, in_path, out_path, "")
+        targets = {f: t for f, t in targets.items() if in_shard(f, in_path, shard)}  # clashes: over all shards
+        clashes = [f for f in clashes if in_shard(f, in_path, shard)]
         for f in clashes:
             print(f"drumscribe transcribe: error: {f}: its output name is taken by another input; rename one",
                   file=sys.stderr)
@@ -310,6 +321,8 @@ def run(args) -> int:
     if out_path.exists() and not out_path.is_dir():
         raise DrumscribeError(f"{out_path}: INPUT is a folder, so OUTPUT must be a folder")
     targets, clashes = folder_targets(files, in_path, out_path, FORMAT_SUFFIX[fmt])
+    targets = {f: t for f, t in targets.items() if in_shard(f, in_path, shard)}  # clashes: over all shards
+    clashes = [f for f in clashes if in_shard(f, in_path, shard)]
     bundle, thresholds = load_for_transcription(args.checkpoint, args.overrides, args.threshold, args.backend,
                                                  args.device, args.threads)
     console = None if args.quiet else _console()
@@ -341,7 +354,8 @@ def run(args) -> int:
             print(f"drumscribe transcribe: error: {os_error_line(exc, target)}", file=sys.stderr)
             failed.append(f)
     if console is not None:
-        console.print(f"{done} of {len(files)} files transcribed into {out_path}"
+        share = f"{len(files)}" if shard is None else f"{len(targets) + len(clashes)} (shard {shard[0]}/{shard[1]} of {len(files)})"
+        console.print(f"{done} of {share} files transcribed into {out_path}"
                       + (f"; {len(skipped)} skipped (output exists; --overwrite replaces)" if skipped else "")
                       + (f"; {len(failed)} failed" if failed else ""))
     return 1 if failed else 0
