@@ -1,6 +1,5 @@
-"""chart.py: a Clone Hero / YARG song folder read back with independent readers (mido, configparser, soundfile)."""
+"""chart.py, chart_sections.py, chart_text.py: the chart model read back with independent readers (mido, pretty_midi, scan-chart)."""
 
-import configparser
 import io
 
 import mido

@@ -35,7 +35,6 @@ subset of the level above's (tested).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Sequence
 
 import numpy as np
