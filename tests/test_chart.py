@@ -1,4 +1,5 @@
-"""chart.py, chart_sections.py, chart_text.py: the chart model read back with independent readers (mido, pretty_midi, scan-chart)."""
+"""chart.py, chart_sections.py, chart_text.py: the chart model, read back with independent readers (mido,
+pretty_midi, scan-chart)."""
 
 import io
 

@@ -190,7 +190,8 @@ def reduce_notes(notes: list[ChartNote], red: Reduction) -> list[ChartNote]:
         group = by_tick[t]
         kick = [n for n in group if n.lane == "kick" and not n.double_kick and on(t, red.kick_grid)
                 and (last_kick is None or t - last_kick >= red.kick_gap * TICKS_PER_BEAT - 1)]
-        pads = sorted((n for n in group if n.lane != "kick" and on(t, red.hand_grid)), key=lambda n: _priority(n.source))
+        pads = sorted((n for n in group if n.lane != "kick" and on(t, red.hand_grid)),
+                      key=lambda n: _priority(n.source))
         limit = red.pads_with_kick if kick else red.max_pads
         if kick and len(pads) > red.pads_with_kick and red.pads_with_kick < red.max_pads:
             # the kick is thinned first: the hands keep their notes and the kick goes

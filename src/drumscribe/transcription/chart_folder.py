@@ -5,7 +5,8 @@ The folder rule (:mod:`drumscribe.core.outputs`, one unit):
 
 * checked before any work (:func:`plan_folder`): a file where the folder goes, a folder that cannot be written,
   audio in it that this project did not write for it (a stem, the input itself: the chart would play over it),
-  a folder that is not a song folder (other files than images) are refused in one line; an existing chart folder is kept whole (a notice) unless ``--overwrite``;
+  a folder that is not a song folder (other files than images) are refused in one line; an existing chart
+  folder is kept whole (a notice) unless ``--overwrite``;
 * built in a temp folder beside the target and renamed into its place under a lock
   (:func:`~drumscribe.core.outputs.swap_folder`): with ``--overwrite`` every file of the folder is from this run
   (no stale ``song.ogg`` under a new chart); files the user added that are not chart files (album art) are kept;

@@ -9,15 +9,16 @@ Sections (format notes, ``Global-Events.md``: ``[section <name>]`` marks a pract
 * a boundary's novelty is Foote's checkerboard kernel (:data:`NOVELTY_BARS` bars each side) on that matrix,
   plus :data:`CRASH_BONUS` when its downbeat has a crash and :data:`FILL_BONUS` when the bar before is denser
   than the bars around it (a drum fill leading into a new part);
-* a phrase start (every :data:`PHRASE_BARS` bars from the first played bar) gets :data:`PHRASE_BONUS` (players
-  change parts on phrase starts, but not always); boundaries are taken greedily by score, at least :data:`MIN_SECTION_BARS` apart, then every section longer than
+* a phrase start (every :data:`PHRASE_BARS` bars from the first played bar) gets :data:`PHRASE_BONUS`
+  (players change parts on phrase starts, but not always); boundaries scoring above :data:`MIN_SCORE` are taken
+  greedily by score, at least :data:`MIN_SECTION_BARS` apart, then every section longer than
   :data:`MAX_SECTION_BARS` is split at its best boundary;
 * names are numbered (``Part 1``, ``Part 2``...): the drums alone do not tell a verse from a chorus.
 
 Drum fills (``Drums.md``, 4-lane phrase mechanics: "Fill markers are used to mark phrases in which a player can
 activate Star Power"; the activation gem is the last gem in the phrase): at a section boundary whose downbeat has
-a crash or a kick in Expert (the fill ends on it), covering the bar before it.  The first boundary gets none
-(the player has no Star Power yet).
+a crash or a kick in Expert (the fill ends on it), covering the bar before it (the start of the first section has
+none: nothing leads into it).  The games show a fill only when the player has Star Power to activate.
 
 Star Power phrases (notes 116 / ``S 2``): one bar each, at most one every :data:`SP_EVERY_BARS` bars, spread over
 the song (the second bar of each run of :data:`SP_EVERY_BARS`, else the next one that qualifies), never inside a
