@@ -205,6 +205,11 @@ class PostprocessingConfig:
     # sub-frame onset times: "none" (frame times) or "signal" (each hit moved to the attack measured in its
     # class's band envelope, drumscribe.transcription.refine)
     onset_refine: str = "none"
+    # the articulations a transcription writes by default (the output rule, core/drums.py
+    # ARTICULATION_MIN_PRECISION): those whose precision at the model's thresholds was shown on real
+    # recordings and GMD test (scripts/articulation_gate.py writes this list into a model); every other
+    # articulation is written as its drum's plain stroke.  [] = none shown: the 8 drums only.
+    written_articulations: list[str] = field(default_factory=list)
 
 
 ONSET_REFINE_MODES = ("none", "signal")  # postprocessing.onset_refine (drumscribe.transcription.refine)
@@ -212,7 +217,7 @@ ONSET_REFINE_MODES = ("none", "signal")  # postprocessing.onset_refine (drumscri
 # the postprocessing keys that decide which peaks become events (thresholds aside): tuned
 # thresholds are only right under the rules they were tuned with, so they are stored together
 DECODING_KEYS = ("min_onset_interval", "peak_min_distance", "exclusive_groups", "exclusive_weights",
-                 "articulation_thresholds", "onset_refine")
+                 "articulation_thresholds", "onset_refine", "written_articulations")
 
 
 @dataclass
@@ -463,6 +468,9 @@ def _validate(cfg: Config) -> None:
             fail("postprocessing.class_thresholds", f"needs {m.n_classes} values")
         if not all(0.0 < x < 1.0 for x in p.class_thresholds):
             fail("postprocessing.class_thresholds", "values must be in (0, 1)")
+    for name in p.written_articulations:
+        if name not in arts:
+            fail("postprocessing.written_articulations", f"{name!r} is not one of model.articulations ({arts})")
     if p.articulation_thresholds is not None:
         if len(p.articulation_thresholds) != len(arts):
             fail("postprocessing.articulation_thresholds", f"needs {len(arts)} values (one per model.articulations)")

@@ -161,3 +161,14 @@ def tom_map_disagreements(mapping: dict[int, int], class_names=CLASSES) -> list[
         if got != cls:
             out.append(f"{note} ({art}) -> {got or 'unmapped'}, E-GMD: {cls}")
     return out
+
+
+# The output rule for articulations (issue 28): a transcription writes an articulation note by default
+# only when the model's precision for it, at its shipped threshold, is at least this on real recordings
+# (real-dev drum tracks and multitrack sums) and on GMD test; otherwise the drum's plain note
+# (``postprocessing.written_articulations`` lists the ones that passed; scripts/articulation_gate.py).
+ARTICULATION_MIN_PRECISION = 0.80
+# what ``--classes`` / ``articulations=`` may ask for: the shown-right articulations (default), every
+# articulation output even where unproven, or the 8 drums only
+ARTICULATION_VIEWS = ("shown", "all", "none")
+

@@ -204,10 +204,12 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
         duration = float(clock.to_seconds(max(p.onset_probs.shape[0] - 1, 0)))
         fs = scorer.add(ref, est, p.onset_probs[:, :n_classes], np.asarray(targets)[:, :n_classes], thresholds,
                         duration=duration)
+        file_arts = {}
         if p.item.note_pitches is not None and art_counts:
             art_scored += 1
             for a, c in articulation_counts(p.item, events, list(art_counts), tol).items():
                 art_counts[a] = art_counts[a] + c
+                file_arts[a] = {k: int(getattr(c, k)) for k in ("tp", "fp", "fn")}
         files.append({
             "file": p.item.name,
             "duration": duration,
@@ -215,6 +217,7 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
             "n_estimated": int(sum(len(e) for e in est)),
             **{k: fs["micro"][k] for k in ("precision", "recall", "f1", "tp", "fp", "fn")},
             "per_class_f1": {n: fs["per_class"][n]["f1"] for n in class_names if fs["per_class"][n]["support"] > 0},
+            **({"articulations": file_arts} if file_arts else {}),  # counts per file: leave-one-song-out checks
         })
     res = scorer.result()
     res["timing"] = timing.result()

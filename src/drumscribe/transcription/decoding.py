@@ -38,7 +38,9 @@ Articulations (``model.articulations``): the activations' last ``A`` columns are
 own: a decoded hit of the parent drum (peak frame ``f``) takes the articulation whose output is highest
 over frames ``f-1 .. f+1`` among those reaching their threshold (``postprocessing.articulation_thresholds``);
 otherwise it is the plain stroke (``""``).  So the drum events, and every 8- and 5-class score, are the
-same as without the articulation outputs.
+same as without the articulation outputs.  What a transcription WRITES is narrower (:func:`written_articulations`,
+:func:`fold_articulations`): by default only the articulations shown right for the model; evaluation
+and tuning see every articulation output.
 
 Times are seconds, converted only through :class:`drumscribe.core.timebase.FrameClock`.
 
@@ -382,6 +384,26 @@ def articulations_at(probs: np.ndarray, index: np.ndarray, cls: int, settings: D
         for i in np.flatnonzero(win):
             out[i] = settings.articulations[j]
     return out
+
+
+def written_articulations(config, view: str = "shown") -> list[str]:
+    """The articulations a transcription writes: ``view`` ``"shown"`` (default) those of the model's
+    ``postprocessing.written_articulations`` (shown right: :data:`drumscribe.core.drums.ARTICULATION_MIN_PRECISION`),
+    ``"all"`` every articulation output, ``"none"`` the 8 drums only."""
+    from drumscribe.core.drums import ARTICULATION_VIEWS
+
+    if view not in ARTICULATION_VIEWS:
+        raise ValueError(f"articulations must be one of {ARTICULATION_VIEWS}, got {view!r}")
+    if view == "none":
+        return []
+    arts = list(config.model.articulations or ())
+    return arts if view == "all" else [a for a in arts if a in config.postprocessing.written_articulations]
+
+
+def fold_articulations(events: Sequence[Event], keep) -> list[Event]:
+    """``events`` with every articulation not in ``keep`` written as its drum's plain stroke (``""``)."""
+    keep = set(keep)
+    return [e if not e.articulation or e.articulation in keep else replace(e, articulation="") for e in events]
 
 
 def events_to_arrays(events: Sequence[Event]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -27,26 +27,25 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
     ``out_path``/``plot_path`` None: not written (the caller kept an existing file under the overwrite rule,
     :mod:`drumscribe.core.outputs`, which callers apply before calling this)."""
     from drumscribe.transcription.inference import DEFAULT_OVERLAP_S, DEFAULT_WINDOW_S, transcribe_audio
-    from drumscribe.transcription.midi_out import write_events
+    from drumscribe.transcription.decoding import written_articulations
+    from drumscribe.transcription.midi_out import CLASS_VIEW, write_events
 
     audio_job = None
     if fmt == "chart" and out_path is not None:  # the song's audio is encoded while the model runs
         from drumscribe.transcription.chart_folder import AudioJob
 
         audio_job = AudioJob(in_path)
+    view = CLASS_VIEW[getattr(args, "classes", "shown")]
     tr = transcribe_audio(bundle, in_path, thresholds=thresholds, velocity_source=args.velocity,
                           window_s=args.window or DEFAULT_WINDOW_S,
-                          overlap_s=DEFAULT_OVERLAP_S if args.overlap is None else args.overlap, device=args.device)
+                          overlap_s=DEFAULT_OVERLAP_S if args.overlap is None else args.overlap, device=args.device,
+                          articulations=view)
     if tr.silent:
         print(f"drumscribe transcribe: warning: {in_path}: audio is silent (peak {tr.peak:.1e}); "
               f"writing an empty {fmt.upper()} file", file=sys.stderr)
     beat_map = beat_map_for(tr, bundle, args)
     quantize = getattr(args, "quantize", "off")
-    events = tr.events
-    if getattr(args, "classes", "all") == "8":  # the 8-drum outputs: articulations as their drum's plain stroke
-        from dataclasses import replace
-
-        events = [replace(e, articulation="") for e in events]
+    events = tr.events  # articulations already folded to the --classes view
     if out_path is None:
         pass
     elif fmt == "chart":  # a song folder, written as one unit (transcription/chart_folder.py)
@@ -58,7 +57,7 @@ def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=
 
         write_review_page(out_path, in_path, events, bundle.class_names, bundle.config.midi, beat_map, tr.duration,
                           audio=getattr(args, "page_audio", "embed"), quantize=quantize,
-                          articulations=[] if getattr(args, "classes", "all") == "8" else bundle.config.articulations,
+                          articulations=written_articulations(bundle.config, view),
                           tracks=getattr(args, "midi_tracks", "single"))
     elif fmt in SCORE_FORMATS:
         from drumscribe.transcription.score import write_score

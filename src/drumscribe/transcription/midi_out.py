@@ -49,7 +49,10 @@ QUANTIZE_STEPS: dict[str, float] = {
 }
 QUANTIZE_CHOICES = ("off", *QUANTIZE_STEPS)
 MIDI_TRACKS = ("single", "per-drum")  # --midi-tracks
-CLASS_CHOICES = ("all", "8")  # --classes: 8 folds articulations into their drum's plain note
+# --classes: "shown" (default) the drums + the articulations shown right for the model (the output rule,
+# core/drums.ARTICULATION_MIN_PRECISION), "all" every articulation output, "8" the drums only
+CLASS_CHOICES = ("shown", "all", "8")
+CLASS_VIEW = {"shown": "shown", "all": "all", "8": "none"}  # --classes -> transcribe_audio(articulations=)
 
 
 def format_for(path: str | Path, explicit: str | None = None) -> str:
