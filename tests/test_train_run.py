@@ -137,5 +137,6 @@ def test_cli_training_tunes_thresholds_into_checkpoints(fast_cache, tmp_path, ca
     last = load_bundle(tmp_path / "ck" / "test-last.ckpt")
     assert last.thresholds != [0.5] * 8  # the grid search moved at least one class off the config default
     assert last.config.postprocessing.class_thresholds == last.thresholds
-    rc = main(["train", "--config", str(CONFIGS["test_config"]), "--no-progress", "--no-tune", *sets])
+    rc = main(["train", "--config", str(CONFIGS["test_config"]), "--no-progress", "--no-tune", "--overwrite", *sets])
+    assert rc == 0  # a second fresh run into the same folder replaces the first only with --overwrite
     assert load_bundle(tmp_path / "ck" / "test-last.ckpt").thresholds == [0.5] * 8

@@ -40,6 +40,49 @@ def backend_for(path, backend: str | None = None, device: str = "cpu") -> str:
     return "onnx" if str(device) == "cpu" else "torch"
 
 
+DEVICE_TYPES = ("cpu", "cuda", "mps")
+
+
+def check_device(device, name: str = "device") -> str:
+    """``device`` as a torch device string naming a device present here, else a one-line
+    :class:`DrumscribeError` naming the argument (``name``: ``device`` for the API, ``--device`` for the CLI).
+    ``"cpu"`` needs no torch."""
+    cli = name.startswith("--")
+    shown = (lambda d: d) if cli else repr
+    fix = "--device cpu" if cli else "device='cpu'"
+    if not isinstance(device, str) and type(device).__name__ != "device":  # a str or a torch.device
+        raise DrumscribeError(f"{name} {device!r}: expected a device name ({', '.join(DEVICE_TYPES)}, cuda:1)")
+    device = str(device)
+    if device == "cpu":
+        return device
+    require_torch(f"{name} {device}")
+    import torch
+
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, ValueError):
+        raise DrumscribeError(f"{name} {shown(device)}: not a device name (cpu, cuda, cuda:1, mps)") from None
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise DrumscribeError(f"{name} {shown(device)}: no CUDA GPU is available here; use {fix}")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise DrumscribeError(f"{name} {shown(device)}: only {torch.cuda.device_count()} CUDA device(s) here")
+    elif dev.type == "mps" and not torch.backends.mps.is_available():
+        raise DrumscribeError(f"{name} {shown(device)}: MPS is not available here; use {fix}")
+    elif dev.type not in DEVICE_TYPES:
+        raise DrumscribeError(f"{name} {shown(device)}: unsupported device type {dev.type!r} ({', '.join(DEVICE_TYPES)})")
+    return device
+
+
+def check_threads(threads, name: str = "threads") -> None:
+    """``threads`` None or a whole number within the CLI's ``--threads`` range (:data:`drumscribe.core.options.RANGES`)."""
+    from drumscribe.core.options import check_argument
+
+    if threads is not None and not (isinstance(threads, int) or type(threads).__module__ == "numpy"):
+        raise DrumscribeError(f"{name} {threads!r}: must be a whole number (or None)")
+    check_argument(name, threads, "threads")
+
+
 def require_torch(what: str) -> None:
     """Raise a one-line :class:`DrumscribeError` naming the extra to install when torch is missing."""
     import importlib.util
@@ -56,8 +99,11 @@ def load_model(path: str | Path | None = None, backend: str | None = None, devic
     ``.safetensors`` or a training ``.ckpt``.  ``threads``: CPU threads for the model
     (ONNX Runtime's intra-op threads, or ``torch.set_num_threads``); None keeps the library default.
     """
-    if threads is not None and (isinstance(threads, bool) or not isinstance(threads, int) or threads < 1):
-        raise DrumscribeError(f"threads {threads!r}: must be a whole number, at least 1 (or None)")
+    check_threads(threads)
+    if path is not None and not isinstance(path, (str, Path)):
+        raise DrumscribeError(f"path: expected a model file path or None, got {type(path).__name__}")
+    if not isinstance(device, str):
+        device = check_device(device)
     backend = backend_for(path, backend, device)
     if backend == "onnx":
         if path is not None and Path(path).suffix in TORCH_SUFFIXES:
@@ -71,12 +117,13 @@ def load_model(path: str | Path | None = None, backend: str | None = None, devic
     if path is not None and Path(path).suffix == ".onnx":
         raise DrumscribeError(f"{path}: an ONNX model runs on the onnx backend, not torch")
     require_torch("the torch backend")
+    device = check_device(device)  # before loading: a missing GPU or a bad name is one line, not a torch error
     import torch
 
     from drumscribe.training.checkpoint import load_bundle
 
     if threads:
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(int(threads))  # within RANGES["threads"] (checked above)
     bundle = load_bundle(path)
     bundle.model.to(device)
     bundle.meta["device"] = str(device)
@@ -125,3 +172,10 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: 
     return transcribe_audio(bundle, audio if not isinstance(audio, str) else Path(audio), sample_rate=sample_rate,
                             thresholds=threshold, velocity_source=velocity,
                             device=bundle.meta.get("device", "cpu"))
+    if isinstance(model, ModelBundle):  # already loaded: its runtime settings were load_model()'s to choose
+        given = [f"{k}={v!r}" for k, v in (("backend", backend), ("threads", threads)) if v is not None]
+        if device is None or str(device) not in ("cpu", str(model.meta.get("device", "cpu"))):
+            given.append(f"device={device!r}")
+        if given:
+            raise DrumscribeError(f"{', '.join(given)}: the model passed is already loaded; give them to "
+                                  "load_model() instead")

@@ -30,22 +30,64 @@ def load_audio(path: str | Path, sample_rate: int, fmax: float | None = None) ->
     """
     import soundfile as sf
 
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: audio file not found")
+    path = check_audio_path(path)
+    try:
+        info = sf.info(str(path))
+    except Exception:
+        info = None
+    check = AudioChecker(path)  # truncated / low rate / clipped: one warning line each
+    header_done = info is not None
+    if info is not None:
+        check_file_rate(path, info.samplerate)  # before reading: a 1 Hz header would resample for hours
+        check.warn_header(int(info.samplerate), sample_rate, fmax, int(info.frames))
     try:
         data, sr = sf.read(str(path), dtype="float32", always_2d=True)
     except Exception as exc:  # libsndfile: unknown format, truncated header, ...
         data, sr = _load_with_librosa(path, exc)
+        check_file_rate(path, sr)
     if data.size == 0 or data.shape[0] == 0:
         raise AudioError(f"{path}: audio file has no samples")
     mono = mix_to_mono(data) if data.ndim == 2 else data
     if not np.all(np.isfinite(mono)):
         raise AudioError(f"{path}: audio contains NaN or infinite samples")
-    check = AudioChecker(path)  # truncated / low rate / clipped: one warning line each
+    if not header_done:
+        check.warn_header(int(sr), sample_rate, fmax, mono.shape[0])
     check.update(mono)
-    check.warn_all(int(sr), sample_rate, fmax, mono.shape[0])
+    check.warn_content()
     return resample(mono.astype(np.float32, copy=False), int(sr), sample_rate)
+
+
+def check_audio_path(path: str | Path) -> Path:
+    """``path`` as a :class:`Path` when it is a regular file; else an :class:`AudioError` saying what it is
+    (missing, a folder, a FIFO/socket/device: reading one would block or never end)."""
+    import stat
+
+    path = Path(path)
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise AudioError(f"{path}: audio file not found") from None
+    except OSError as exc:
+        from drumscribe.core.errors import os_error_line
+
+        raise AudioError(f"cannot read audio: {os_error_line(exc, path)}") from None
+    if stat.S_ISDIR(mode):
+        raise AudioError(f"{path}: is a folder, not an audio file")
+    if not stat.S_ISREG(mode):
+        kind = "a FIFO (named pipe)" if stat.S_ISFIFO(mode) else "a socket" if stat.S_ISSOCK(mode) else "a device"
+        raise AudioError(f"{path}: is {kind}, not an audio file; save the audio to a file first")
+    return path
+
+
+def check_file_rate(path: Path, sample_rate) -> None:
+    """An :class:`AudioError` naming ``path`` when its header's sample rate is outside the range table's
+    ``sample_rate`` (:data:`drumscribe.core.options.RANGES`): refused before any sample is read."""
+    from drumscribe.core.options import range_for
+
+    r = range_for("audio", "sample_rate")
+    if not r.accepts(sample_rate):
+        raise AudioError(f"{path}: its header gives a sample rate of {sample_rate} Hz, which {r.describe()} "
+                         "(a damaged or mislabelled file?)")
 
 
 def _load_with_librosa(path: Path, first_error: Exception):
@@ -111,9 +153,7 @@ def iter_audio_blocks(path: str | Path, sample_rate: int, block_s: float = AUDIO
     """
     import soundfile as sf
 
-    path = Path(path)
-    if not path.is_file():
-        raise AudioError(f"{path}: audio file not found")
+    path = check_audio_path(path)
     try:
         fh = sf.SoundFile(str(path))
     except Exception:
@@ -124,13 +164,15 @@ def iter_audio_blocks(path: str | Path, sample_rate: int, block_s: float = AUDIO
         return
     with fh:
         in_sr = int(fh.samplerate)
+        check_file_rate(path, in_sr)  # before any work (a 1 Hz header: 98 hours of resampling)
+        check = AudioChecker(path)
+        check.warn_header(in_sr, sample_rate, fmax, int(fh.frames))  # truncated / low rate: before any work
         stream = None
         if in_sr != sample_rate:
             import soxr
 
             stream = soxr.ResampleStream(in_sr, sample_rate, 1, dtype="float32", quality="HQ")
         n_read = 0
-        check = AudioChecker(path)
         try:
             for block in fh.blocks(blocksize=max(int(block_s * in_sr), 1), dtype="float32", always_2d=True):
                 mono = mix_to_mono(block)
@@ -147,7 +189,7 @@ def iter_audio_blocks(path: str | Path, sample_rate: int, block_s: float = AUDIO
             raise AudioError(f"{path}: cannot read audio ({type(exc).__name__}: {exc})") from None
         if n_read == 0:
             raise AudioError(f"{path}: audio file has no samples")
-        check.warn_all(in_sr, sample_rate, fmax, n_read)  # truncated / low rate / clipped: one line each
+        check.warn_content()  # clipped / beyond full scale: one line each
         if stream is not None:
             tail = stream.resample_chunk(np.zeros(0, dtype=np.float32), last=True)
             if tail.size:
@@ -192,6 +234,11 @@ class AudioChecker:
             self.clip_spots += int(starts.sum())
 
     def messages(self, in_sr: int, target_sr: int, fmax: float | None = None, n_frames: int | None = None) -> list[str]:
+        return self.header_messages(in_sr, target_sr, fmax, n_frames) + self.content_messages()
+
+    def header_messages(self, in_sr: int, target_sr: int, fmax: float | None = None,
+                        n_frames: int | None = None) -> list[str]:
+        """What the header and the file's size tell (truncated, sample rate too low): known before any work."""
         out = []
         declared = wav_declared_frames(self.path)
         if declared is not None and n_frames is not None and declared > n_frames:
@@ -201,6 +248,11 @@ class AudioChecker:
         if in_sr / 2 < top - 1e-6:
             out.append(f"{self.path}: sample rate {in_sr} Hz holds nothing above {in_sr / 2:g} Hz, but the model's "
                        f"mel bands reach {top:g} Hz; expect wrong or missing hits (use {int(2 * top)} Hz or more)")
+        return out
+
+    def content_messages(self) -> list[str]:
+        """What the samples tell (clipped, far beyond full scale): known after the blocks were :meth:`update`-d."""
+        out = []
         if self.peak > OVER_FULL_SCALE:
             out.append(f"{self.path}: peak {self.peak:.1f} is far beyond full scale "
                        f"({20 * np.log10(self.peak):+.0f} dBFS); normalise the file")
@@ -209,10 +261,20 @@ class AudioChecker:
         return out
 
     def warn_all(self, in_sr: int, target_sr: int, fmax: float | None = None, n_frames: int | None = None) -> None:
+        self._warn(self.messages(in_sr, target_sr, fmax, n_frames))
+
+    def warn_header(self, in_sr: int, target_sr: int, fmax: float | None = None, n_frames: int | None = None) -> None:
+        self._warn(self.header_messages(in_sr, target_sr, fmax, n_frames))
+
+    def warn_content(self) -> None:
+        self._warn(self.content_messages())
+
+    @staticmethod
+    def _warn(lines) -> None:
         import warnings
 
-        for m in self.messages(in_sr, target_sr, fmax, n_frames):
-            warnings.warn(m, UserWarning, stacklevel=3)
+        for m in lines:
+            warnings.warn(m, UserWarning, stacklevel=4)
 
 
 def wav_declared_frames(path: str | Path) -> int | None:

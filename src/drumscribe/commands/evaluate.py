@@ -19,6 +19,18 @@ from drumscribe.core.config import add_set_argument
 from drumscribe.core.outputs import add_output_argument, add_overwrite_argument
 
 
+class OneSplit(argparse.Action):
+    """``--split`` given once: a second one is refused in one line (exit 2), never silently dropped."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        first = getattr(namespace, "_split_given", None)
+        if first is not None:
+            parser.exit(2, f"drumscribe evaluate: error: --split given twice ({first}, {values}); evaluate scores "
+                           "one split per run: run it once for each\n")
+        namespace._split_given = values
+        setattr(namespace, self.dest, values)
+
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--checkpoint", default=None,
                         help="a .ckpt from `drumscribe train`, a .safetensors or an exported .onnx model "
@@ -29,7 +41,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--config", default=None,
                         help="YAML config for paths and decoding (default: the config stored in the checkpoint)")
     add_set_argument(parser, "override a config key, repeatable (e.g. --set data.processed_root=/data/cache)")
-    parser.add_argument("--split", default="test",
+    parser.add_argument("--split", default="test", action=OneSplit,
                         help="train, val or test (read from the feature cache), real-dev/drums or real-dev/multitrack_sum "
                              "(the real-recording yardstick, $DRUMSCRIBE_REAL_DEV), or a folder of audio+MIDI pairs")
     add_output_argument(parser, "--output", default=None, help="write all results as JSON here")

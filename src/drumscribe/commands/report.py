@@ -52,6 +52,21 @@ def _find_eval(folder):
     return None
 
 
+def model_config(path):
+    """The config stored with a model: a ``.ckpt``/``.safetensors`` (PyTorch) or an exported ``.onnx``, whose
+    ``.json`` sidecar holds the same config (read without torch or ONNX Runtime)."""
+    from pathlib import Path
+
+    path = Path(path).expanduser()
+    if path.suffix.lower() == ".onnx" and path.is_file():
+        from drumscribe.transcription.bundle import check_meta, config_from_meta, read_sidecar
+
+        return config_from_meta(check_meta(read_sidecar(path), path), path)[0]
+    from drumscribe.training.checkpoint import load_bundle
+
+    return load_bundle(path).config
+
+
 def resolve_inputs(args) -> dict:
     from pathlib import Path
 
@@ -75,10 +90,9 @@ def resolve_inputs(args) -> dict:
     results = load_eval(eval_path)
     ckpt = args.checkpoint or (results.get("checkpoint") if results.get("checkpoint") and Path(results["checkpoint"]).is_file() else None)
     if cfg is None and ckpt:
-        from drumscribe.training.checkpoint import load_bundle
         from drumscribe.core.config import config_from_dict
 
-        cfg = config_from_dict(load_bundle(ckpt).config.to_dict(), args.overrides)
+        cfg = config_from_dict(model_config(ckpt).to_dict(), args.overrides)
     history = Path(args.history) if args.history else None
     if history is None and run is not None:
         history = next((run / n for n in ("metrics_history.csv", "metrics_history.json") if (run / n).is_file()), None)
@@ -115,7 +129,8 @@ def run(args) -> int:
     midi_notes = count_midi_notes(inp["midi"]) if inp["midi"] is not None else None
     d = decide(rows, inp["results"], inp["epochs"], midi_notes)
     console = Console(highlight=False)
-    icon = {"good_progress": "✅", "slow_learning": "⚠️ ", "plateaued": "⚠️ ", "not_learning": "❌"}[d.row]
+    icon = {"good_progress": "✅", "slow_learning": "⚠️ ", "plateaued": "⚠️ ", "not_learning": "❌",
+            "diverged": "❌"}[d.row]
     console.print(f"[bold]{icon} {d.label}[/bold] -> {d.action}")
     for r in d.reasons:
         console.print(f"  - {r}")

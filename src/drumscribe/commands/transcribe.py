@@ -133,26 +133,10 @@ def check_single_outputs(out_path, plot, fmt) -> None:
 
 
 def check_device(device: str) -> None:
-    """A torch device string that names a device present here, else :class:`ConfigError`."""
-    if device == "cpu":  # no torch needed (the onnx backend runs on the CPU)
-        return
-    import torch
+    """A torch device string that names a device present here, else a one-line error (:func:`drumscribe.api.check_device`)."""
+    from drumscribe.api import check_device as check
 
-    from drumscribe.core.errors import ConfigError
-
-    try:
-        dev = torch.device(device)
-    except (RuntimeError, ValueError):
-        raise ConfigError(f"--device {device!r}: not a device name (cpu, cuda, cuda:1, mps)") from None
-    if dev.type == "cuda":
-        if not torch.cuda.is_available():
-            raise ConfigError(f"--device {device}: no CUDA GPU is available here; use --device cpu")
-        if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise ConfigError(f"--device {device}: only {torch.cuda.device_count()} CUDA device(s) here")
-    elif dev.type == "mps" and not torch.backends.mps.is_available():
-        raise ConfigError(f"--device {device}: MPS is not available here; use --device cpu")
-    elif dev.type not in ("cpu", "cuda", "mps"):
-        raise ConfigError(f"--device {device}: unsupported device type {dev.type!r} (cpu, cuda, mps)")
+    check(device, "--device")
 
 
 def folder_targets(files, in_root, out_root, suffix: str):
@@ -269,6 +253,10 @@ def run(args) -> int:
         raise AudioError(f"{in_path}: audio file not found")
     check_chart_options(args)
     if in_path.is_file() and args.format == "chart":  # OUTPUT is the song folder
+    if not in_path.is_file() and not in_path.is_dir():  # a FIFO, socket or device: not "no audio files found"
+        from drumscribe.audio.io import check_audio_path
+
+        check_audio_path(in_path)
         plot = Path(args.plot) if args.plot else None
         if plot is not None:
             check_single_outputs(out_path, plot, "chart")

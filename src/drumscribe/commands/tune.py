@@ -33,10 +33,17 @@ def run(args) -> int:
 
     from drumscribe.evaluation.tuning import tune_checkpoint
 
+    from drumscribe.core.atomic import check_destination
+    from drumscribe.training.checkpoint import load_bundle
+
     if args.threads:
         torch.set_num_threads(args.threads)
     ckpt = Path(args.checkpoint).expanduser()
     if ckpt.is_symlink():  # tune the file the link names; replacing the link itself would cut it loose
         ckpt = ckpt.resolve()
+    if ckpt.suffix.lower() == ".onnx" and ckpt.is_file():
+        load_bundle(ckpt)  # one line: an ONNX model, not the PyTorch model tuning runs and rewrites
+    if not args.dry_run and ckpt.is_file():  # the file rewritten (a shipped model's sidecar) can be: before any work
+        check_destination(ckpt.with_suffix(".json") if ckpt.suffix in (".safetensors", ".json") else ckpt)
     tune_checkpoint(ckpt, args.config, args.overrides, args.split or ["val"], args.tolerance, args.dry_run)
     return 0

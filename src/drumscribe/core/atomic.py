@@ -136,7 +136,10 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
             os.fsync(fh.fileno())
         os.replace(tmp, path)
     except BaseException as exc:
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:  # a read-only file system refuses even this (EROFS): the error to report is the write's
+            pass
         if isinstance(exc, OSError) and exc.filename in (None, str(tmp)):  # name the target, not our temp file
             raise type(exc)(exc.errno, exc.strerror, str(path)) from None
         raise

@@ -65,6 +65,9 @@ RANGES: dict = {
     "hours": Range(0.0, 10000.0, lo_open=True, unit="hours"),
     "max_seconds": Range(0.0, 86400.0, lo_open=True, unit="seconds (leave it out for no cap)"),
     "backing_ratio": Range(-60.0, 60.0, unit="dB", pair=True),
+    # an audio file's or array's rate: below 1 kHz nothing a drum is known by survives (and resampling 1 Hz to the
+    # model's rate would run for hours); above 768 kHz no recorder writes (a damaged or hostile header)
+    "sample_rate": Range(1000, 768_000, unit="Hz"),
     **{k: PROB for k in ("realism_prob", "full_mix", "kit_mix", "procedural", "vary", "dropout",
                          "random_onsets", "solo", "swap", "real_kits", "real_ir", "real_instruments", "multitrack_sum",
                          "backing_only")},
@@ -90,6 +93,27 @@ def check_value(command: str, dest: str, value) -> None:
         shown = " ".join(f"{v:g}" if isinstance(v, float) else str(v) for v in value) if r.pair else (
             f"{value:g}" if isinstance(value, float) else str(value))
         raise ConfigError(f"{flag(dest)} {shown}: {r.describe()}")
+
+
+def check_argument(name: str, value, dest: str | None = None) -> None:
+    """The Python API's twin of :func:`check_value`: ``name VALUE: must be ...`` (the argument as Python spells
+    it) when ``value`` is outside the range of ``dest`` (default ``name``) in :data:`RANGES`; None is not checked."""
+    r = range_for("api", dest or name)
+    if value is None or r is None:
+        return
+    import numbers
+
+    ok = isinstance(value, numbers.Real) and not isinstance(value, bool) and r.accepts(float(value))
+    if ok and (dest or name) in WHOLE_NUMBERS:
+        ok = float(value) == int(value)
+    if not ok:
+        from drumscribe.core.errors import ConfigError
+
+        raise ConfigError(f"{name} {value!r}: {r.describe()}" + (", a whole number" if (dest or name) in WHOLE_NUMBERS
+                                                                  else ""))
+
+
+WHOLE_NUMBERS = ("threads", "sample_rate")
 
 
 def check_args(command: str, args) -> None:

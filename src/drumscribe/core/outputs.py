@@ -140,9 +140,13 @@ class OutputRule:
 
 def guard_api_write(path, overwrite: bool = False, source=None) -> Path:
     """The rule for the Python API's ``to_midi/to_json/to_csv(path)``: raises, never prints."""
-    from drumscribe.core.errors import OutputExistsError
+    from drumscribe.core.errors import DrumscribeError, OutputExistsError
 
-    rule = OutputRule("api", [source] if source is not None else [], overwrite)
+    if not isinstance(overwrite, bool) and type(overwrite).__name__ != "bool_":  # 'no' is truthy: never guess
+        raise DrumscribeError(f"overwrite {overwrite!r}: must be True or False")
+    if not isinstance(path, (str, os.PathLike)) or str(path) == "":
+        raise DrumscribeError(f"path {path!r}: expected a file path (str or pathlib.Path)")
+    rule = OutputRule("api", [source] if source is not None else [], bool(overwrite))
     path = Path(path).expanduser()
     if rule.kept(path):
         raise OutputExistsError(f"{path}: exists (pass overwrite=True to replace it)")

@@ -14,6 +14,8 @@ Definitions (all on ``val_loss`` per epoch, in epoch order, empty cells skipped)
 
 Decision (first matching rule wins):
 
+0. a ``val_loss`` or ``train_loss`` cell is NaN or infinite -> **Diverged** (the run blew up: lower the
+   learning rate, check the data and mixed precision); the trend is then measured on the finite values only;
 1. F1 < 0.15 and not decreasing -> **Not learning** (debug preprocessing, model, loss);
 2. plateaued -> **Plateaued** (the table's "Any F1"; investigate LR, architecture, data);
 3. F1 > 0.30 and decreasing -> **Good progress** (proceed to full training);
@@ -56,7 +58,10 @@ ROWS = {
     "slow_learning": ("Slow learning", "Consider a longer test (20 epochs) or tune hyperparameters"),
     "plateaued": ("Plateaued", "Investigate learning rate, architecture, or data issues"),
     "not_learning": ("Not learning", "Debug preprocessing, model architecture, or loss function"),
+    "diverged": ("Diverged", "The loss became NaN/inf: lower the learning rate, check the data for NaN and "
+                             "mixed precision, then train again from the last finite checkpoint"),
 }
+LOSS_KEYS = ("val_loss", "train_loss")  # a non-finite value in either is a diverged run
 
 
 @dataclass
@@ -120,7 +125,25 @@ def _num(v) -> float | None:
         f = float(v)
     except (TypeError, ValueError):
         return None
-    return None if np.isnan(f) else f
+    return f if np.isfinite(f) else None
+
+
+def nonfinite_losses(rows: Sequence[dict], keys: Sequence[str] = LOSS_KEYS) -> list[tuple[Any, str, float]]:
+    """``(epoch, key, value)`` of every NaN/inf cell of ``keys`` (a diverged run), in row order."""
+    out = []
+    for i, r in enumerate(rows):
+        for key in keys:
+            v = r.get(key)
+            if v is None or v == "":
+                continue
+            try:
+                f = float(v)
+            except (TypeError, ValueError):
+                continue
+            if not np.isfinite(f):
+                e = _num(r.get("epoch"))
+                out.append((i if e is None else int(e), key, f))
+    return out
 
 
 def history_series(rows: Sequence[dict], key: str = "val_loss") -> tuple[list[float], list[float]]:
@@ -158,7 +181,13 @@ def decide(history: Sequence[dict], eval_results: dict, expected_epochs: int | N
     if trend.plateaued:
         reasons.append(f"best val_loss of the last {PLATEAU_EPOCHS} epochs {trend.plateau_best_recent:.4f} is within "
                        f"{PLATEAU_REL_IMPROVEMENT:.0%} of the earlier best {trend.plateau_best_before:.4f}")
-    if f1 < F1_SLOW and not trend.decreasing:
+    diverged = nonfinite_losses(history)
+    if diverged:
+        e, key, v = diverged[0]
+        reasons.insert(0, f"{key} is {v} at epoch {e} ({len(diverged)} NaN/inf loss value"
+                          f"{'s' if len(diverged) > 1 else ''} in the history): the training diverged")
+        row = "diverged"
+    elif f1 < F1_SLOW and not trend.decreasing:
         row = "not_learning"
     elif trend.plateaued:
         row = "plateaued"
@@ -212,7 +241,7 @@ def load_history(path: str | Path) -> list[dict]:
     :class:`DrumscribeError` naming it, never a "Plateaued" row computed from nothing.
     """
     rows = _read_history(Path(path))
-    if not history_series(rows, "val_loss")[1]:
+    if not history_series(rows, "val_loss")[1] and not nonfinite_losses(rows, ("val_loss",)):
         cols = sorted({k for r in rows for k in r if k is not None})
         raise DrumscribeError(f"{path}: not a training history (no val_loss values; columns: "
                               f"{', '.join(cols) or 'none'}); pass the metrics_history.csv `drumscribe train` wrote")

@@ -151,6 +151,9 @@ def load_bundle(path: str | Path | None = None) -> ModelBundle:
         path = path.with_suffix(".safetensors")
     if not path.is_file():
         raise CheckpointError(f"{path}: model file not found")
+    if path.suffix.lower() == ".onnx":  # a valid model, for ONNX Runtime: not "corrupt"
+        raise CheckpointError(f"{path}: an ONNX model (for transcribe/evaluate); this needs the PyTorch model it "
+                              "was exported from: a .ckpt from `drumscribe train` or a .safetensors bundle")
     if path.suffix == ".safetensors":
         meta = read_sidecar(path)
         try:
@@ -275,3 +278,70 @@ def _with_decoding(raw: dict, decoding: dict | None) -> dict:
     raw = dict(raw)
     raw["postprocessing"] = {**raw.get("postprocessing", {}), **decoding}
     return raw
+
+
+# ------------------------------------------------------------------ where a run writes
+
+def checkpoint_prefix(filename: str) -> str:
+    """The fixed head of ``checkpoint.filename`` (``t-{epoch:02d}-{val_loss:.4f}`` -> ``t``): every file a run
+    writes is ``<prefix>-....ckpt`` (its ``-last.ckpt`` included)."""
+    i = filename.find("-{")
+    return filename[:i] if i >= 0 else filename.split("{")[0].rstrip("-_")
+
+
+def run_checkpoints(dirpath: str | Path, filename: str) -> list[Path]:
+    """The ``.ckpt`` files in ``dirpath`` that a run with ``checkpoint.filename`` could write over or sit beside
+    as its own (same prefix); sorted."""
+    folder = Path(dirpath).expanduser()
+    prefix = checkpoint_prefix(filename)
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.glob("*.ckpt")
+                  if not prefix or p.name == f"{prefix}.ckpt" or p.name.startswith(f"{prefix}-"))
+
+
+def check_run_outputs(cfg, history: Path, *, resume=None, init_from=None, overwrite: bool = False) -> None:
+    """Before a training run starts (no Trainer, no log folder, no history written yet):
+
+    * ``checkpoint.dirpath`` and the history's folder can be written (a file in the way, a read-only or
+      unwritable folder): :class:`~drumscribe.core.errors.ConfigError` naming the key and the path;
+    * a fresh run (no ``resume``) never replaces another run's checkpoints (``<prefix>-*.ckpt`` in
+      ``checkpoint.dirpath``) or its ``metrics_history.csv`` without ``overwrite``:
+      :class:`~drumscribe.core.errors.OutputExistsError` listing what is there and the three ways on;
+    * the ``init_from`` model is an input: never written over, not even with ``overwrite``.
+    """
+    from drumscribe.core.atomic import check_destination
+    from drumscribe.core.errors import ConfigError, OutputExistsError, os_error_line
+    from drumscribe.core.outputs import file_ids
+
+    folder = Path(cfg.checkpoint.dirpath).expanduser()
+    for key, target in (("checkpoint.dirpath", folder / "probe.ckpt"), ("logging.save_dir", Path(history))):
+        try:
+            check_destination(target)
+        except OSError as exc:
+            raise ConfigError(f"{key}: {os_error_line(exc, target.parent)} (a folder this run can write is "
+                              "needed)") from None
+    if resume is not None:  # continuing a run rewrites its own checkpoints and history
+        return
+    mine = run_checkpoints(folder, cfg.checkpoint.filename)
+    if init_from is not None and str(init_from) != "default":
+        source = file_ids([Path(init_from).expanduser()])
+        for p in mine:
+            if set(file_ids([p])) & set(source):
+                raise OutputExistsError(f"{p}: is the --init-from model of this run; refusing to write over it "
+                                        "(copy it elsewhere, or set checkpoint.dirpath to another folder)")
+    if overwrite:
+        return
+    history = Path(history)
+    if not mine and not history.exists():
+        return
+    parts = []
+    if mine:
+        shown = ", ".join(p.name for p in mine[:3]) + (f" and {len(mine) - 3} more" if len(mine) > 3 else "")
+        parts.append(f"{folder} holds an earlier run's checkpoints ({shown})")
+    if history.exists():
+        parts.append(f"{history} is an earlier run's history")
+    last = next((p for p in mine if p.name.endswith("-last.ckpt")), None)
+    raise OutputExistsError(f"{'; '.join(parts)}: a fresh run would replace them; pass --resume {last or 'CKPT'} "
+                            "to continue that run, --overwrite to start over, or set checkpoint.dirpath and "
+                            "logging.experiment_name to new names")

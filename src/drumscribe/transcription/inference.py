@@ -191,6 +191,11 @@ class Transcription:
 
     def to_midi(self, path, overwrite: bool = False) -> "Path":
         """Write a General MIDI drum file (see :mod:`drumscribe.transcription.midi_out`); returns the path."""
+        if path is None:  # MIDI is binary: there is no text to return (to_json()/to_csv() without a path do that)
+            from drumscribe.core.errors import DrumscribeError
+
+            raise DrumscribeError("to_midi: a path is needed (MIDI is a binary file; to_json() and to_csv() "
+                                  "return text without one)")
         return self._write(path, "midi", overwrite)
 
     def to_json(self, path=None, overwrite: bool = False):
@@ -224,8 +229,8 @@ def audio_array(audio, sample_rate) -> tuple[np.ndarray, int | None]:
 
     Accepted: shape ``(samples,)`` or ``(samples, channels)`` (channels are averaged), float samples at
     full scale 1.0, or integer PCM (int8/16/32/64 scaled by their full scale, uint8 centred on 128, as WAV
-    readers give them); at least one sample, all finite.  ``sample_rate``: a positive whole number of Hz
-    (None: the model's rate).  Anything else is an :class:`~drumscribe.core.errors.AudioError` naming the
+    readers give them); at least one sample, all finite.  ``sample_rate``: a whole number of Hz within
+    :data:`drumscribe.core.options.RANGES` (None: the model's rate).  Anything else is an :class:`~drumscribe.core.errors.AudioError` naming the
     ``audio`` or ``sample_rate`` argument; a ``(channels, samples)`` array is refused (pass ``audio.T``).
     """
     from drumscribe.core.errors import AudioError
@@ -267,17 +272,13 @@ def audio_array(audio, sample_rate) -> tuple[np.ndarray, int | None]:
 
 
 def check_sample_rate(sample_rate) -> int | None:
-    """``sample_rate`` as a positive int (None stays None), else a :class:`DrumscribeError` naming it."""
-    from drumscribe.core.errors import DrumscribeError
+    """``sample_rate`` as an int (None stays None) within the CLI's range table (``sample_rate`` in
+    :data:`drumscribe.core.options.RANGES`), else a :class:`DrumscribeError` naming it."""
+    from drumscribe.core.options import check_argument
 
     if sample_rate is None:
         return None
-    ok = isinstance(sample_rate, (int, float, np.integer, np.floating)) and not isinstance(sample_rate, bool)
-    if ok:
-        f = float(sample_rate)
-        ok = np.isfinite(f) and f > 0 and f == int(f)
-    if not ok:
-        raise DrumscribeError(f"sample_rate {sample_rate!r}: must be a positive whole number of Hz")
+    check_argument("sample_rate", sample_rate)
     return int(sample_rate)
 
 
