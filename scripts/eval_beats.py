@@ -85,10 +85,15 @@ def make_tracker(kind: str, beat_model: str | None):
     return hybrid if kind == "hybrid" else learned
 
 
-def truth_grid(midi_path: Path, duration: float):
+def truth_grid(midi_path: Path, duration: float, time_signature: str | None = None):
+    """(MIDI, beats, downbeats, meter); ``time_signature`` (the CSV's ``"6-8"``) replaces the MIDI's own
+    (a rendered MIDI is written in 4/4; :func:`drumscribe.training.beat_data.truth_grid`)."""
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(midi_path))
+    if time_signature and "-" in str(time_signature):
+        num, den = (int(x) for x in str(time_signature).split("-"))
+        pm.time_signature_changes = [pretty_midi.TimeSignature(num, den, 0.0)]
     beats = pm.get_beats()
     downbeats = pm.get_downbeats()
     ts = pm.time_signature_changes
@@ -195,7 +200,7 @@ def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path
         if real_dev:
             rb, rd, meter, bpm = annotated_grid(root / "beats" / f"{r['style']}.beats", duration)
         else:
-            _, rb, rd, meter = truth_grid(root / r["midi_filename"], duration)
+            _, rb, rd, meter = truth_grid(root / r["midi_filename"], duration, r.get("time_signature"))
             bpm = float(r["bpm"])
         t0 = time.process_time()
         bm = track(ev["t"], ev["c"], ev["v"], CLASSES, duration)

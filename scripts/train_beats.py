@@ -43,25 +43,62 @@ def log(msg: str) -> None:
     print(f"[train_beats {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def evaluate_decoding(items, acts, lam, pen):
-    """Mean downbeat F, beat F and meter accuracy of decoded ``acts`` (one (T, 2) array per item)."""
+def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties):
+    """Every decoder setting on the validation items: a list of dicts (settings + mean downbeat F, beat F,
+    meter accuracy on 4/4 and on other meters, tempo within 4 %, and ``objective``: the mean downbeat F
+    with the 4/4 and the other-meter items weighted equally, so that the meter prior is calibrated on
+    every meter the validation set has).  Each (lambda, window, band) decodes every meter once; the
+    meter prior and per-beat penalty are then applied to the paths' scores (what ``bar_tracker.decode``
+    does), so the grid costs one Viterbi per meter and setting."""
     import mir_eval
 
-    from drumscribe.transcription.beats import beat_map_from_activations
+    from drumscribe.transcription import bar_tracker
+    from drumscribe.transcription.beat_model import FPS
+    from drumscribe.transcription.beats import METERS, beat_map_from_path
 
-    bf, df, mr = [], [], []
-    for it, a in zip(items, acts):
-        bm = beat_map_from_activations(a, it["duration"], decoder={"transition_lambda": lam, "meter_penalty": pen})
-        if bm is None:
-            continue
+    def score(it, bm):
         est_b, est_d = bm.beats[bm.beats <= it["duration"]], bm.downbeats[bm.downbeats <= it["duration"]]
         rb, rd = mir_eval.beat.trim_beats(it["beats"]), mir_eval.beat.trim_beats(it["downbeats"])
-        if len(rb) >= 2:
-            bf.append(mir_eval.beat.f_measure(rb, mir_eval.beat.trim_beats(est_b)))
-        if len(rd) >= 2:
-            df.append(mir_eval.beat.f_measure(rd, mir_eval.beat.trim_beats(est_d)))
-        mr.append(bm.meter == it["meter"])
-    return float(np.mean(df)), float(np.mean(bf)), float(np.mean(mr))
+        bf = mir_eval.beat.f_measure(rb, mir_eval.beat.trim_beats(est_b)) if len(rb) >= 2 else None
+        df = mir_eval.beat.f_measure(rd, mir_eval.beat.trim_beats(est_d)) if len(rd) >= 2 else None
+        # tempo in quarter notes per minute (the truth's beats are dotted quarters in x/8 meters)
+        ref_q = 60.0 / float(np.median(np.diff(it["beats"]))) if len(it["beats"]) > 2 else 0.0
+        ref_q *= 1.5 if it["meter"].endswith("/8") else 1.0
+        tempo = bool(ref_q) and abs(bm.bpm * bm.quarters_per_beat - ref_q) <= 0.04 * ref_q
+        return bf, df, bm.meter == it["meter"], tempo
+
+    grid = []
+    for lam in lambdas:
+        for win in windows:
+            for band in bands:
+                paths = [bar_tracker.decode_meters(a[:, 0], a[:, 1], FPS, METERS, tempo_hint=h, tempo_band=band,
+                                                   transition_lambda=lam, obs_window=int(win))
+                         for a, h in zip(acts, hints)]
+                maps = [{m: beat_map_from_path(a, it["duration"], *p[m][:2], m) for m in p}
+                        for it, a, p in zip(items, acts, paths)]
+                scored = [{m: (score(it, bm) if bm is not None else (0.0, 0.0, False, False)) for m, bm in mp.items()}
+                          for it, mp in zip(items, maps)]
+                for pri in priors:
+                    for pen in penalties:
+                        rows = [sc[bar_tracker.choose_meter(p, pri, pen)] for p, sc in zip(paths, scored)]
+                        four = [r for r, it in zip(rows, items) if it["meter"] == "4/4"]
+                        other = [r for r, it in zip(rows, items) if it["meter"] != "4/4"]
+                        mean = lambda xs: float(np.mean(xs)) if xs else float("nan")  # noqa: E731
+                        df4 = mean([r[1] for r in four if r[1] is not None])
+                        dfo = mean([r[1] for r in other if r[1] is not None])
+                        g = {"transition_lambda": lam, "obs_window": int(win), "tempo_band": band, "meter_prior": pri,
+                             "meter_penalty": pen,
+                             "downbeat_f": round(mean([r[1] for r in rows if r[1] is not None]), 4),
+                             "downbeat_f_4_4": round(df4, 4), "downbeat_f_other": round(dfo, 4),
+                             "beat_f": round(mean([r[0] for r in rows if r[0] is not None]), 4),
+                             "meter_acc_4_4": round(mean([r[2] for r in four]), 4),
+                             "meter_acc_other": round(mean([r[2] for r in other]), 4),
+                             "tempo_acc": round(mean([r[3] for r in rows]), 4)}
+                        g["objective"] = round(0.5 * (df4 + dfo) if other else df4, 4)
+                        grid.append(g)
+                log(f"decoder lambda {lam} window {win} band {band}: best objective "
+                    f"{max(g['objective'] for g in grid[-len(priors) * len(penalties):]):.4f}")
+    return grid
 
 
 def main(argv=None) -> int:
@@ -75,16 +112,25 @@ def main(argv=None) -> int:
     ap.add_argument("--events-only", action="store_true", help="fill the event cache, then stop")
     ap.add_argument("--cached-only", action="store_true",
                     help="train on the corpus files already in the event cache (validation: all files)")
-    ap.add_argument("--steps", type=int, default=1500)
+    ap.add_argument("--epochs", type=int, default=20, help="passes over the training items (validation after each)")
+    ap.add_argument("--epoch-steps", type=int, default=None, help="steps per epoch (default: items / batch)")
     ap.add_argument("--batch", type=int, default=8)
     ap.add_argument("--crop-seconds", type=float, default=40.0)
     ap.add_argument("--channels", type=int, default=20)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--oracle-share", type=float, default=0.3, help="share of oracle items in the batches")
+    ap.add_argument("--meter-boost", type=float, default=4.0,
+                    help="items in a meter other than 4/4 are drawn this many times as often")
     ap.add_argument("--lambdas", type=float, nargs="+", default=[30.0, 100.0, 300.0])
-    ap.add_argument("--penalties", type=float, nargs="+", default=[0.3, 1.0, 3.0])
+    ap.add_argument("--windows", type=int, nargs="+", default=[0, 1, 2], help="decoder beat windows (frames)")
+    ap.add_argument("--bands", type=float, nargs="+", default=[0.1, 0.2, -1],
+                    help="tempo bands around the rule tracker's tempo (-1: no hint, the decoder's own tempo)")
+    ap.add_argument("--priors", type=float, nargs="+", default=[0.0, 3.0, 10.0, 30.0],
+                    help="per-file log prior of a meter other than 4/4")
+    ap.add_argument("--penalties", type=float, nargs="+", default=[0.0, 0.1, 0.3], help="... and per beat")
     ap.add_argument("--seed", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--init-from", type=Path, default=None, help="start from this torch state (.pt) instead of at random")
     args = ap.parse_args(argv)
     if not args.events_only and args.out is None:
         ap.error("--out is required unless --events-only")
@@ -105,6 +151,7 @@ def main(argv=None) -> int:
     from drumscribe.training import beat_net
     from drumscribe.training.beat_data import augment, targets
     from drumscribe.transcription.beat_model import FPS, SIDECAR_FORMAT, event_features
+    from drumscribe.transcription.beats import track
 
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
@@ -121,16 +168,25 @@ def main(argv=None) -> int:
             return augment(item, r, stretch=(0.75, 1.33), drop=0.3)
         return augment(item, r, stretch=(0.9, 1.1), drop=0.05)
 
-    # sample oracle items with probability oracle_share
-    weights = np.r_[np.full(len(corpus), (1 - args.oracle_share) / max(len(corpus), 1)),
-                    np.full(n_or, args.oracle_share / max(n_or, 1))] if n_or else None
+    # oracle items with probability oracle_share; within each source, other meters meter_boost times as often
+    boost = np.array([args.meter_boost if it["meter"] != "4/4" else 1.0 for it in pool])
+    src = np.r_[np.full(len(corpus), 1 - args.oracle_share if n_or else 1.0), np.full(n_or, args.oracle_share)]
+    weights = np.zeros(len(pool))
+    for part in (slice(0, len(corpus)), slice(len(corpus), len(pool))):
+        if boost[part].size:
+            weights[part] = src[part] * boost[part] / boost[part].sum()
+    weights /= weights.sum()
 
     gen = beat_net.batches(pool, input_classes, args.batch, rng, crop, pick_aug, weights)
     net = beat_net.BeatTCN(len(input_classes), channels=args.channels)
+    if args.init_from:
+        net.load_state_dict(torch.load(args.init_from))
     n_params = sum(p.numel() for p in net.parameters())
-    log(f"BeatTCN: {n_params} parameters")
+    steps_per_epoch = args.epoch_steps or int(np.ceil(len(pool) / args.batch))
+    total = steps_per_epoch * args.epochs
+    log(f"BeatTCN: {n_params} parameters; {args.epochs} epochs of {steps_per_epoch} steps")
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
-    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=args.steps, pct_start=0.1)
+    sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
     vx = [event_features(it["t"], it["c"], it["v"], CLASSES, it["duration"], input_classes) for it in val]
     vy = [targets(it, len(x)) for it, x in zip(val, vx)]
 
@@ -144,41 +200,48 @@ def main(argv=None) -> int:
         net.train()
         return tot / len(vx)
 
-    best, best_state, t0, run = float("inf"), None, time.time(), 0.0
+    best, best_state, best_epoch, t0, run = float("inf"), None, 0, time.time(), 0.0
+    history = []
     net.train()
-    for step in range(1, args.steps + 1):
-        x, y, m = next(gen)
-        loss = beat_net.masked_loss(net(x), y, m)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-        run = 0.98 * run + 0.02 * float(loss) if step > 1 else float(loss)
-        if step % 100 == 0 or step == args.steps:
-            vl = val_loss()
-            if vl < best:
-                best, best_state = vl, copy.deepcopy(net.state_dict())
-            log(f"step {step}: train loss {run:.4f}, val loss {vl:.4f} (best {best:.4f}), {time.time() - t0:.0f} s")
+    step = 0
+    for epoch in range(1, args.epochs + 1):
+        for _ in range(steps_per_epoch):
+            x, y, m = next(gen)
+            loss = beat_net.masked_loss(net(x), y, m)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            sched.step()
+            step += 1
+            run = 0.98 * run + 0.02 * float(loss) if step > 1 else float(loss)
+        vl = val_loss()
+        history.append(round(vl, 5))
+        if vl < best:
+            best, best_state, best_epoch = vl, copy.deepcopy(net.state_dict()), epoch
+            torch.save(best_state, args.out.with_suffix(".pt"))
+        log(f"epoch {epoch} ({step} steps): train loss {run:.4f}, val loss {vl:.4f} (best {best:.4f}, epoch "
+            f"{best_epoch}), {time.time() - t0:.0f} s")
     net.load_state_dict(best_state)
     acts = [beat_net.predict(net, x) for x in vx]
-    grid = []
-    for lam in args.lambdas:
-        for pen in args.penalties:
-            dfm, bfm, mr = evaluate_decoding(val, acts, lam, pen)
-            grid.append({"transition_lambda": lam, "meter_penalty": pen, "downbeat_f": round(dfm, 4),
-                         "beat_f": round(bfm, 4), "meter_acc": round(mr, 4)})
-            log(f"decoder lambda {lam} penalty {pen}: downbeat F {dfm:.4f}, beat F {bfm:.4f}, meter {mr:.3f}")
-    chosen = max(grid, key=lambda g: (g["downbeat_f"], g["meter_acc"], g["beat_f"]))
+    hints = [track(it["t"], it["c"], it["v"], CLASSES, it["duration"]).bpm if len(it["t"]) >= 4 else None
+             for it in val]
+    bands = [None if b < 0 else b for b in args.bands]
+    grid = decode_grid(val, acts, hints, args.lambdas, args.windows, bands, args.priors, args.penalties)
+    chosen = max(grid, key=lambda g: (g["objective"], g["downbeat_f"], g["beat_f"]))
     log(f"chosen decoder: {chosen}")
     sidecar = {
         "format": SIDECAR_FORMAT, "fps": FPS, "input_classes": input_classes, "outputs": ["beat", "downbeat"],
-        "decoder": {"transition_lambda": chosen["transition_lambda"], "meter_penalty": chosen["meter_penalty"]},
+        "decoder": {k: chosen[k] for k in ("transition_lambda", "obs_window", "tempo_band", "meter_prior",
+                                           "meter_penalty")},
         "training": {"corpus": [str(p) for p in args.corpus], "val": [str(p) for p in args.val],
                      "oracle_gmd": str(args.gmd) if args.gmd else None, "oracle_items": n_or,
                      "corpus_files": len(corpus), "val_files": len(val), "drum_model": model_id(bundle),
-                     "steps": args.steps, "batch": args.batch, "crop_seconds": args.crop_seconds,
-                     "channels": args.channels, "parameters": n_params, "lr": args.lr, "seed": args.seed,
-                     "oracle_share": args.oracle_share, "val_loss": round(best, 5), "decoder_grid": grid,
+                     "epochs": args.epochs, "steps": step, "best_epoch": best_epoch, "batch": args.batch,
+                     "crop_seconds": args.crop_seconds, "channels": args.channels, "parameters": n_params,
+                     "lr": args.lr, "seed": args.seed, "oracle_share": args.oracle_share,
+                     "meter_boost": args.meter_boost, "val_loss": round(best, 5), "val_loss_per_epoch": history,
+                     "decoder_chosen": chosen,
+                     "decoder_grid_top": sorted(grid, key=lambda g: -g["objective"])[:20],
                      "command": "python scripts/train_beats.py " + " ".join(sys.argv[1:] if argv is None else argv)},
     }
     beat_net.export_onnx(net, args.out, sidecar)

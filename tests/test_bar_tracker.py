@@ -98,3 +98,64 @@ def test_event_features_map_classes_by_name():
     assert x[0, s] == pytest.approx(1.0)
     assert x[25, k] + x[26, k] == pytest.approx(128 / 127)  # two kicks at 0.50 and 0.51 s
     assert x.sum() == pytest.approx(1.0 + 128 / 127)  # the cowbell (not an input class) is dropped
+
+
+def test_a_tempo_hint_is_followed_within_its_band_and_keeps_its_level():
+    # a drift of 90 -> 115 bpm (period 33 -> 26 frames): within a 20 % band around the middle tempo it is
+    # followed beat by beat; the double tempo (an octave away) is outside the band around the hint
+    per = np.linspace(33.3, 26.1, 110)
+    fr = np.round(10 + np.r_[0, np.cumsum(per)]).astype(int)
+    n = fr[-1] + 20
+    b, d = np.full(n, 0.02), np.full(n, 0.01)
+    b[fr], d[fr[::4]] = 0.8, 0.7
+    b[np.round(0.5 * (fr[:-1] + fr[1:])).astype(int)] = 0.5  # strong off-beats: the double tempo is tempting
+    frames, pos, m = bar_tracker.decode(b, d, FPS, tempo_hint=102.0, tempo_band=0.2)
+    assert m == "4/4" and len(frames) == len(fr) and np.max(np.abs(frames - fr)) <= 2
+    frames, _, _ = bar_tracker.decode(b, d, FPS, tempo_hint=102.0, tempo_band=0.05)  # too narrow to follow
+    assert np.max(np.abs(frames[:5] - fr[:5])) > 2 or len(frames) != len(fr)
+    assert np.median(np.diff(bar_tracker.decode(b, d, FPS, tempo_hint=204.0, tempo_band=0.2)[0])) < 17
+
+
+def test_meter_prior_is_a_log_prior_per_file():
+    b, d, _, _ = activation(3000, 25, 3, down_strength=0.2)
+    paths = bar_tracker.decode_meters(b, d, FPS, obs_window=0)
+    margin = paths["3/4"][2] - paths["4/4"][2]
+    assert margin > 0 and set(paths) == {"4/4", "3/4", "6/8"}
+    assert bar_tracker.choose_meter(paths, meter_prior=margin - 1.0) == "3/4"
+    assert bar_tracker.choose_meter(paths, meter_prior=margin + 1.0) == "4/4"
+    per_beat = (margin + 1.0) / len(paths["3/4"][0])
+    assert bar_tracker.choose_meter(paths, meter_prior=0.0, meter_penalty=per_beat) == "4/4"
+    assert bar_tracker.decode(b, d, FPS, obs_window=0, meter_prior=margin + 1.0)[2] == "4/4"
+
+
+def test_beat_window_tolerates_timing_spread():
+    # beats played +-2 frames around the grid: with a window the path keeps a steady period and the
+    # downbeats; refine() puts each beat back on its peak
+    rng = np.random.default_rng(3)
+    grid = np.arange(20, 2900, 25)
+    fr = grid + rng.integers(-2, 3, len(grid))
+    b, d = np.full(3000, 0.02), np.full(3000, 0.01)
+    b[fr], d[fr[::4]] = 0.8, 0.7
+    frames, pos, m = bar_tracker.decode(b[:2920], d[:2920], FPS, obs_window=2, transition_lambda=300.0)
+    assert m == "4/4" and len(frames) == len(fr)
+    assert np.array_equal(frames[pos == 0], frames[::4])
+    assert np.max(np.abs(bar_tracker.refine(frames, b) - fr)) < 0.5
+
+
+def test_rendered_midi_truth_takes_the_csv_meter(tmp_path):
+    pretty_midi = pytest.importorskip("pretty_midi")
+    from drumscribe.training.beat_data import truth_grid
+
+    pm = pretty_midi.PrettyMIDI(initial_tempo=80.0)  # a render's MIDI: GMD's tempo, written in 4/4
+    pm.time_signature_changes = [pretty_midi.TimeSignature(4, 4, 0.0)]
+    drums = pretty_midi.Instrument(0, is_drum=True)
+    drums.notes.append(pretty_midi.Note(100, 36, 0.0, 0.1))
+    drums.notes.append(pretty_midi.Note(100, 36, 11.9, 12.0))
+    pm.instruments.append(drums)
+    pm.write(str(tmp_path / "x.midi"))
+    beats, downs, meter = truth_grid(tmp_path / "x.midi", 12.0)
+    assert meter == "4/4" and np.allclose(np.diff(downs), 3.0)
+    beats, downs, meter = truth_grid(tmp_path / "x.midi", 12.0, "6-8")
+    assert meter == "6/8" and np.allclose(np.diff(beats), 1.125) and np.allclose(np.diff(downs), 2.25)
+    beats, downs, meter = truth_grid(tmp_path / "x.midi", 12.0, "3-4")
+    assert meter == "3/4" and np.allclose(np.diff(downs), 2.25)

@@ -27,11 +27,18 @@ from drumscribe.core.drums import CLASSES, TD_CLASS
 from drumscribe.transcription.beat_model import CLOCK
 
 
-def truth_grid(midi_path: Path, duration: float) -> tuple[np.ndarray, np.ndarray, str]:
-    """(beats, downbeats, meter) of a GMD / rendered MIDI file, cut at ``duration``."""
+def truth_grid(midi_path: Path, duration: float, time_signature: str | None = None
+               ) -> tuple[np.ndarray, np.ndarray, str]:
+    """(beats, downbeats, meter) of a GMD / rendered MIDI file, cut at ``duration``.
+
+    ``time_signature``: the performance's meter as GMD's CSV writes it (``"6-8"``); it replaces the MIDI's
+    own, because a rendered MIDI file (``drumscribe synth``) keeps GMD's tempo map but is written in 4/4."""
     import pretty_midi
 
     pm = pretty_midi.PrettyMIDI(str(midi_path))
+    if time_signature and "-" in str(time_signature):
+        num, den = (int(x) for x in str(time_signature).split("-"))
+        pm.time_signature_changes = [pretty_midi.TimeSignature(num, den, 0.0)]
     beats, downbeats = pm.get_beats(), pm.get_downbeats()
     ts = pm.time_signature_changes
     meter = f"{ts[0].numerator}/{ts[0].denominator}" if ts else "4/4"
@@ -108,7 +115,7 @@ def transcribed_items(root: Path, bundle, cache: Path | None, limit: int | None 
         ev = cached_events(bundle, Path(root) / r["audio_filename"], cache, cached_only)
         if ev is None:
             continue
-        beats, downbeats, meter = truth_grid(Path(root) / r["midi_filename"], ev["duration"])
+        beats, downbeats, meter = truth_grid(Path(root) / r["midi_filename"], ev["duration"], r.get("time_signature"))
         items.append(ev | {"beats": beats, "downbeats": downbeats, "meter": meter,
                            "source": f"{Path(root).name}/{r['audio_filename']}"})
         if log and (i + 1) % 100 == 0:

@@ -19,8 +19,18 @@ and with the non-beat score summed into a constant the recursion is over beats o
 which is exactly the HMM's Viterbi, vectorised over blocks of ``min(P)`` frames (no frame in a block
 can be the predecessor of another in it).  A path starts with a beat within its first period and ends
 with one within its last.  Meters: ``4/4`` (4 quarter beats), ``3/4`` (3), ``6/8`` (2 dotted-quarter
-beats).  4/4 is the prior: every beat of another meter pays ``meter_penalty``, so 3/4 or 6/8 wins only
-when the bar evidence says so over the whole file.
+beats).
+
+**Meter** (model comparison): each meter is decoded on its own state space and the meters' Viterbi scores
+(log-likelihood ratios of the best path) are compared with a log prior: a meter other than 4/4 pays
+``meter_prior`` once per file plus ``meter_penalty`` per beat, so 3/4 or 6/8 wins only when the bar evidence
+over the whole file outweighs the prior.  Both are calibrated on GMD validation renders (every meter GMD has;
+``scripts/train_beats.py``) and stored with the model.
+
+**Tempo**: periods of every meter's tempo range (:data:`METER_BPM`), narrowed around a tempo that is given:
+a user's ``bpm`` (within :data:`TEMPO_TOLERANCE`), or a ``tempo_hint`` (the rule tracker's tempo) within
+``tempo_band``, wide enough for a drifting performance to be followed beat by beat (the transitions above)
+and narrow enough to keep the hint's metrical level (an octave or 3:2 away is outside it).
 """
 
 from __future__ import annotations
@@ -33,21 +43,24 @@ METER_BEATS: dict[str, int] = {"4/4": 4, "3/4": 3, "6/8": 2}
 METER_BPM: dict[str, tuple[float, float]] = {"4/4": (55.0, 215.0), "3/4": (55.0, 215.0), "6/8": (35.0, 110.0)}
 PRIOR_METER = "4/4"
 TRANSITION_LAMBDA = 30.0
-METER_PENALTY = 0.3  # per beat of a meter other than 4/4
+METER_PENALTY = 0.0  # log prior per beat of a meter other than 4/4
+METER_PRIOR = 3.0  # log prior per file of a meter other than 4/4
 TEMPO_TOLERANCE = 0.05  # a given --tempo: periods within this share of it
+TEMPO_BAND = 0.2  # a tempo hint: periods within this share of it (a drift of +-12 % fits, x3/2 does not)
 FLOOR = 1e-4  # activations are clipped to [FLOOR, 1 - FLOOR] before the logs
 # a played beat is spread over a few frames (human timing around the click, 20 ms frames): the observation
-# of a beat at t is the activation summed over t - OBS_WINDOW .. t + OBS_WINDOW (madmom's beat region)
+# of a beat at t is the activation's maximum over t - OBS_WINDOW .. t + OBS_WINDOW (madmom's beat region; a
+# maximum, not a sum, so that it stays a probability and the meters' scores stay comparable)
 OBS_WINDOW = 2
 
 
-def _states(meters, fps: float, bpm: float | None):
+def _states(meters, fps: float, bpm: float | None, band: float = TEMPO_TOLERANCE):
     """(periods (nP,), positions: meter name, beat-in-bar and previous position per position; allowed (nP, K))."""
     ranges = {}
     for m in meters:
         lo, hi = METER_BPM[m]
         if bpm is not None:
-            lo, hi = bpm * (1 - TEMPO_TOLERANCE), bpm * (1 + TEMPO_TOLERANCE)
+            lo, hi = bpm * (1 - band), bpm * (1 + band)
         ranges[m] = (int(np.floor(fps * 60.0 / hi)), int(np.ceil(fps * 60.0 / lo)))
     pmin = max(min(r[0] for r in ranges.values()), 2)
     pmax = max(r[1] for r in ranges.values())
@@ -66,51 +79,84 @@ def _states(meters, fps: float, bpm: float | None):
     return periods, meter_of, np.asarray(beat_of), np.asarray(prev), allowed
 
 
+def decode_meters(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm: float | None = None,
+                  tempo_hint: float | None = None, tempo_band: float | None = TEMPO_BAND,
+                  transition_lambda: float = TRANSITION_LAMBDA, obs_window: int = OBS_WINDOW) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+    """``{meter: (beat frames, beat in bar, path score)}``: the Viterbi path of each meter on its own and its
+    score before the meter prior (:func:`choose_meter` adds it).  See :func:`decode`."""
+    b, d = np.asarray(beat_act, dtype=np.float64), np.asarray(downbeat_act, dtype=np.float64)
+    if obs_window > 0:
+        b, d = _max_filter(b, int(obs_window)), _max_filter(d, int(obs_window))
+    b = np.clip(b, FLOOR, 1 - FLOOR)
+    d = np.clip(np.minimum(d, b - FLOOR), FLOOR, 1 - FLOOR)
+    if bpm is not None:
+        centre, band = bpm, TEMPO_TOLERANCE
+    elif tempo_hint is not None and tempo_band is not None and tempo_hint > 0:
+        centre, band = tempo_hint, tempo_band
+    else:
+        centre, band = None, TEMPO_TOLERANCE
+    out = {}
+    for m in meters:
+        frames, pos, _, score = _viterbi(b, d, fps, (m,), centre, band, transition_lambda)
+        out[m] = (frames, pos, score)
+    return out
+
+
+def _max_filter(x: np.ndarray, w: int) -> np.ndarray:
+    """Running maximum of ``x`` over ``t - w .. t + w`` (edges: the frames that exist)."""
+    pad = np.pad(x, w, mode="edge")
+    return np.lib.stride_tricks.sliding_window_view(pad, 2 * w + 1).max(axis=1)
+
+
+def choose_meter(paths: dict, meter_prior: float = METER_PRIOR, meter_penalty: float = METER_PENALTY) -> str:
+    """The meter of :func:`decode_meters`' paths with the best score + log prior: a meter other than 4/4 pays
+    ``meter_prior`` + ``meter_penalty`` per beat of its path (4/4 first on a tie)."""
+    order = sorted(paths, key=lambda m: m != PRIOR_METER)
+
+    def total(m):
+        frames, _, score = paths[m]
+        return score - (0.0 if m == PRIOR_METER else meter_prior + meter_penalty * len(frames))
+
+    return max(order, key=total)
+
+
 def decode(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm: float | None = None,
            meter: str | None = None, transition_lambda: float = TRANSITION_LAMBDA,
-           meter_penalty: float = METER_PENALTY, obs_window: int = OBS_WINDOW) -> tuple[np.ndarray, np.ndarray, str]:
+           meter_penalty: float = METER_PENALTY, obs_window: int = OBS_WINDOW, meter_prior: float = METER_PRIOR,
+           tempo_hint: float | None = None, tempo_band: float | None = TEMPO_BAND
+           ) -> tuple[np.ndarray, np.ndarray, str]:
     """Viterbi path of the bar pointer (see the module docstring).
 
     ``beat_act``, ``downbeat_act``: ``(T,)`` probabilities at ``fps`` frames per second.  ``bpm``: a known
-    tracked-beat tempo (periods within :data:`TEMPO_TOLERANCE` of it); ``meter``: a known meter (one of
+    tracked-beat tempo (periods within :data:`TEMPO_TOLERANCE` of it); ``tempo_hint``: a guessed one (periods
+    within ``tempo_band`` of it; ``tempo_band`` None: the hint is ignored); ``meter``: a known meter (one of
     :data:`METER_BEATS`).  Returns ``(beat frames (B,) int, beat in bar (B,) int (0 = downbeat), meter)``;
-    empty arrays when ``T`` is shorter than two beats.  Meters with the same tempo range share one
-    state space; each range is decoded on its own and the best-scoring path wins.
+    empty arrays when ``T`` is shorter than two beats.
     """
     if meter is not None:
         if meter not in METER_BEATS:
             raise ValueError(f"meter must be one of {tuple(METER_BEATS)}, got {meter!r}")
         meters = (meter,)
-    b, d = np.asarray(beat_act, dtype=np.float64), np.asarray(downbeat_act, dtype=np.float64)
-    if obs_window > 0:
-        box = np.ones(2 * int(obs_window) + 1)
-        b, d = np.convolve(b, box, mode="same"), np.convolve(d, box, mode="same")
-    b = np.clip(b, FLOOR, 1 - FLOOR)
-    d = np.clip(np.minimum(d, b - FLOOR), FLOOR, 1 - FLOOR)
-    groups: dict[tuple[float, float], list[str]] = {}
-    for m in meters:
-        groups.setdefault(METER_BPM[m], []).append(m)
-    best = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0], -np.inf)
-    for ms in groups.values():
-        out = _viterbi(b, d, fps, tuple(ms), bpm, transition_lambda, meter_penalty)
-        if out[3] > best[3]:
-            best = out
-    return best[0], best[1], best[2]
+    paths = decode_meters(beat_act, downbeat_act, fps, meters, bpm, tempo_hint, tempo_band, transition_lambda,
+                          obs_window)
+    m = choose_meter(paths, meter_prior, meter_penalty)
+    if not np.isfinite(paths[m][2]):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0]
+    return paths[m][0], paths[m][1], m
 
 
-def _viterbi(b, d, fps, meters, bpm, transition_lambda, meter_penalty):
+def _viterbi(b, d, fps, meters, bpm, band, transition_lambda):
     """(frames, beat in bar, meter, path score) of one state space (see :func:`decode`)."""
     T = len(b)
-    periods, meter_of, beat_of, prevk, allowed = _states(meters, fps, bpm)
+    periods, meter_of, beat_of, prevk, allowed = _states(meters, fps, bpm, band)
     nP, K = allowed.shape
     if T < 2 * periods[0] + 1:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0], -np.inf
     nb = np.log1p(-b)
     s_down = (np.log(d) - nb).astype(np.float32)
     s_beat = (np.log(np.maximum(b - d, FLOOR)) - nb).astype(np.float32)
-    penalty = np.array([0.0 if m == PRIOR_METER else meter_penalty for m in meter_of], dtype=np.float32)
     is_down = beat_of == 0
-    obs = np.where(is_down[None, :], s_down[:, None], s_beat[:, None]) - penalty[None, :]  # (T, K)
+    obs = np.where(is_down[None, :], s_down[:, None], s_beat[:, None])  # (T, K)
     neg = np.float32(-np.inf)
     block_allowed = np.where(allowed, np.float32(0.0), neg)  # (nP, K)
     # tempo moves to a neighbouring period at a beat: P' = P + j, j in -1, 0, 1

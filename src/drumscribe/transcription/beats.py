@@ -611,31 +611,58 @@ def track(times, classes, velocities, class_names: Sequence[str], duration: floa
 
 
 def beat_map_from_activations(act: np.ndarray, duration: float, bpm: float | None = None,
-                              meter: str | None = None, decoder: dict | None = None) -> BeatMap | None:
+                              meter: str | None = None, decoder: dict | None = None,
+                              tempo_hint: float | None = None) -> BeatMap | None:
     """The :class:`BeatMap` of ``(frames, 2)`` beat / downbeat probabilities at the beat model's rate
     (:data:`drumscribe.transcription.beat_model.FPS`), decoded by the bar pointer
-    (:func:`drumscribe.transcription.bar_tracker.decode`; ``decoder``: its settings), beats refined to the
-    activation's centroid, smoothed and extended to cover ``[0, duration]`` as :func:`track` does.
-    None when no two beats fit."""
+    (:func:`drumscribe.transcription.bar_tracker.decode`; ``decoder``: its settings; ``bpm`` a user's tempo,
+    ``tempo_hint`` a guessed one), beats refined to the activation's centroid, smoothed and extended to cover
+    ``[0, duration]`` as :func:`track` does.  None when no two beats fit."""
     from drumscribe.transcription import bar_tracker
-    from drumscribe.transcription.beat_model import CLOCK as BEAT_CLOCK, FPS
 
-    frames, pos, m = bar_tracker.decode(act[:, 0], act[:, 1], FPS, bpm=bpm, meter=meter, **(decoder or {}))
+    paths = bar_tracker.decode_meters(act[:, 0], act[:, 1], _beat_fps(), METERS if meter is None else (meter,),
+                                      bpm=bpm, tempo_hint=tempo_hint,
+                                      **_decoder_args(decoder, "meter_prior", "meter_penalty"))
+    dec = decoder or {}
+    m = bar_tracker.choose_meter(paths, float(dec.get("meter_prior", bar_tracker.METER_PRIOR)),
+                                 float(dec.get("meter_penalty", bar_tracker.METER_PENALTY)))
+    return beat_map_from_path(act, duration, *paths[m][:2], m)
+
+
+def _beat_fps() -> int:
+    from drumscribe.transcription.beat_model import FPS
+
+    return FPS
+
+
+def _decoder_args(decoder: dict | None, *leave_out: str) -> dict:
+    return {k: v for k, v in (decoder or {}).items() if k not in leave_out}
+
+
+def beat_map_from_path(act: np.ndarray, duration: float, frames: np.ndarray, pos: np.ndarray,
+                       meter: str) -> BeatMap | None:
+    """The :class:`BeatMap` of one decoded bar-pointer path (beat frames, beat in bar, meter); None when
+    it has fewer than two beats."""
+    from drumscribe.transcription import bar_tracker
+    from drumscribe.transcription.beat_model import CLOCK as BEAT_CLOCK
+
     if len(frames) < 2:
         return None
     raw = BEAT_CLOCK.to_seconds(bar_tracker.refine(frames, act[:, 0]))
     beats = _smooth_and_extend(raw, duration)
     first = int(np.argmin(np.abs(beats - raw[0])))  # where the decoded beats start in the extended grid
     down = np.flatnonzero(pos == 0)
-    per_bar = bar_tracker.METER_BEATS[m]
+    per_bar = bar_tracker.METER_BEATS[meter]
     phase = (first + (int(down[0]) if len(down) else 0)) % per_bar
-    return BeatMap(beats, phase, m)
+    return BeatMap(beats, phase, meter)
 
 
 def track_learned(times, classes, velocities, class_names: Sequence[str], duration: float,
-                  bpm: float | None = None, meter: str | None = None, net=None) -> BeatMap | None:
+                  bpm: float | None = None, meter: str | None = None, net=None,
+                  tempo_hint: float | None = None) -> BeatMap | None:
     """The learned tracker: the beat network (``net``, default the bundled one,
-    :mod:`drumscribe.transcription.beat_model`) on the events, decoded by the bar pointer.
+    :mod:`drumscribe.transcription.beat_model`) on the events, decoded by the bar pointer (``bpm``: a
+    user's tempo; ``tempo_hint``: a guessed one, followed within the model's ``tempo_band``).
 
     None when no beat model is installed or no two beats fit (then :func:`track` answers)."""
     from drumscribe.transcription import beat_model
@@ -647,24 +674,25 @@ def track_learned(times, classes, velocities, class_names: Sequence[str], durati
         raise ValueError(f"meter must be one of {METERS}, got {meter!r}")
     duration = max(float(duration), float(np.max(times)) if len(times) else 0.0)
     act = net.activations_of_events(times, classes, velocities, class_names, duration)
-    return beat_map_from_activations(act, duration, bpm, meter, net.decoder)
+    return beat_map_from_activations(act, duration, bpm, meter, net.decoder, tempo_hint)
 
 
 def track_events(events, class_names: Sequence[str], duration: float, bpm: float | None = None,
                  meter: str | None = None) -> BeatMap:
     """The :class:`BeatMap` of a list of :class:`~drumscribe.transcription.decoding.Event`.
 
-    The rule tracker (:func:`track`) gives the tempo (or ``bpm`` when given); when the beat model is installed
-    and there are at least 4 hits, the learned bar pointer (:func:`track_learned`) then places beats,
-    downbeats and meter at that tempo.  Measured on GMD test (held-out kits) and real-dev (docs/musician.md,
-    issue 30): the pair beats both trackers alone on downbeat F and meter; the learned tracker's own tempo
-    had more octave errors than the rules', so the rules keep the tempo."""
+    The rule tracker (:func:`track`) guesses the tempo; when the beat model is installed and there are at
+    least 4 hits, the learned bar pointer (:func:`track_learned`) then places beats, downbeats and meter,
+    its tempo kept within the model's ``tempo_band`` of the rules' guess (a drift is followed beat by beat,
+    an octave or 3:2 away is not reachable) or at ``bpm`` when given.  Measured on GMD test (held-out kits)
+    and real-dev (docs/musician.md, issue 30): the pair beats both trackers alone on downbeat F and meter;
+    the learned tracker's own tempo had more octave errors than the rules', so the rules keep the level."""
     from drumscribe.transcription.decoding import events_to_arrays
 
     t, c, v = events_to_arrays(events)
     rules = track(t, c, v, class_names, duration, bpm, meter)
     if len(t) >= 4:
-        bm = track_learned(t, c, v, class_names, duration, bpm or rules.bpm, meter)
+        bm = track_learned(t, c, v, class_names, duration, bpm, meter, tempo_hint=rules.bpm)
         if bm is not None:
             return bm
     return rules
