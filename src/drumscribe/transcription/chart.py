@@ -1,7 +1,8 @@
 """Drum events + beat map -> a Clone Hero / YARG drum chart (:class:`Chart`: four difficulties in ticks, on the
 tempo map of the audio after its lead-in) and its ``notes.mid``.  Sections, Star Power and fills:
 :mod:`~drumscribe.transcription.chart_sections`; ``notes.chart``: :mod:`~drumscribe.transcription.chart_text`; the
-song folder (audio, ``song.ini``, the folder as a unit): :mod:`~drumscribe.transcription.chart_folder`.
+song folder (audio, ``song.ini``, the folder as a unit): :mod:`~drumscribe.transcription.chart_folder`; the format's
+numbers (resolution, note numbers, velocities, event texts): :mod:`~drumscribe.transcription.chart_format`.
 
 Format (the community's ``.mid`` chart format, as documented in TheNathannator/GuitarGame_ChartFormats:
 ``mid-format/Tracks/Drums.md``, ``mid-format/Tracks/Global-Events.md``, ``song-ini/Standard-Tags.md``):
@@ -40,19 +41,12 @@ from typing import Sequence
 import numpy as np
 
 from drumscribe.core.drums import ARTICULATION_PARENT
+from drumscribe.transcription.chart_format import (
+    ACCENT_VELOCITY, BEAT_NOTES, DIFFICULTIES, DIFFICULTY_BASE, DYNAMICS_EVENT, EXPERT_PLUS_KICK, FILL_NOTES,
+    GHOST_VELOCITY, LANE_OFFSET, NORMAL_VELOCITY, NOTE_TICKS, PADS, SECTION_EVENT, STAR_POWER_NOTE, TICKS_PER_BEAT,
+    TOM_MARKER, TRACK_BEAT, TRACK_DRUMS, TRACK_EVENTS)
+from drumscribe.transcription.chart_sections import place_phrases
 
-TICKS_PER_BEAT = 480
-NOTE_TICKS = 60  # length of a chart note (1/32 note); tom markers cover the same span
-TRACK_DRUMS, TRACK_BEAT, TRACK_EVENTS = "PART DRUMS", "BEAT", "EVENTS"
-DIFFICULTIES = ("expert", "hard", "medium", "easy")
-DIFFICULTY_BASE: dict[str, int] = {"expert": 96, "hard": 84, "medium": 72, "easy": 60}  # + LANE_OFFSET
-LANE_OFFSET: dict[str, int] = {"kick": 0, "red": 1, "yellow": 2, "blue": 3, "green": 4}
-PADS = ("red", "yellow", "blue", "green")
-EXPERT_PLUS_KICK = 95
-TOM_MARKER: dict[str, int] = {"yellow": 110, "blue": 111, "green": 112}
-BEAT_NOTES = {"downbeat": 12, "beat": 13}
-DYNAMICS_EVENT = "[ENABLE_CHART_DYNAMICS]"
-ACCENT_VELOCITY, GHOST_VELOCITY, NORMAL_VELOCITY = 127, 1, 100
 ACCENT_RATIO, GHOST_RATIO = 1.25, 0.6  # relative to the median velocity of the lane
 DOUBLE_KICK_GAP_S = 0.175  # a kick closer than this to the previous single-pedal kick needs the second pedal (5.7/s)
 # drum class / articulation -> (lane, is a cymbal); None: no lane
@@ -219,9 +213,6 @@ LEAD_IN_S = 2.5  # the audio starts with at least this much silence before its f
 SILENCE_LEVEL = 10 ** (-50 / 20)  # a sample this loud (-50 dBFS) or louder is "sound"
 # diff_drums tiers (0-6): Expert note groups (a chord is one) per second of the played span
 DIFF_TIERS_NPS = (2.0, 3.0, 4.0, 5.5, 7.0, 9.0)
-SECTION_EVENT = "[section {}]"  # Global-Events.md: "[section <name>]" marks a practice section
-STAR_POWER_NOTE = 116
-FILL_NOTES = (120, 121, 122, 123, 124)  # all five lanes of a drum fill / activation phrase
 END_MARGIN_S = 0.05
 FILL_END_TICKS = 30  # a fill note ends this far after its activation gem (the next gem is >= 80 ticks later)
 
@@ -308,8 +299,6 @@ def difficulty_rating(gems: Sequence[ChartNote], seconds) -> int:
 def build_chart(events, class_names: Sequence[str], beat_map, duration: float, lead_in: float = 0.0) -> Chart:
     """The chart of ``events`` on ``beat_map`` with ``lead_in`` seconds of silence added in front of the audio:
     four difficulties, sections, Star Power and fills (:mod:`drumscribe.transcription.chart_sections`)."""
-    from drumscribe.transcription.chart_sections import place_phrases
-
     bm = shift_beat_map(beat_map, lead_in)
     levels = chart_difficulties(shift_events(events, lead_in), class_names, bm)
     chart = Chart(levels, bm, float(duration) + lead_in, float(lead_in))

@@ -32,6 +32,8 @@ from dataclasses import replace
 
 import numpy as np
 
+from drumscribe.transcription.chart_format import LANE_OFFSET, TICKS_PER_BEAT
+
 NOVELTY_BARS = 4
 PHRASE_BARS = 4
 MIN_SECTION_BARS = 8
@@ -47,8 +49,6 @@ SP_END_GAP = 60  # ticks: a Star Power phrase ends this much before the bar's en
 
 def bar_ticks(chart) -> tuple[int, int]:
     """(tick of the first downbeat, ticks per bar)."""
-    from drumscribe.transcription.chart import TICKS_PER_BEAT
-
     bm = chart.beat_map
     return (int(round(bm.downbeat_index * bm.quarters_per_beat * TICKS_PER_BEAT)),
             int(round(bm.quarters_per_bar * TICKS_PER_BEAT)))
@@ -56,8 +56,6 @@ def bar_ticks(chart) -> tuple[int, int]:
 
 def bar_features(gems, first: int, per_bar: int, n_bars: int) -> np.ndarray:
     """``(n_bars, 5 * SLOTS_PER_BAR)``: gems per lane and slot of each bar (cymbal/tom share a lane)."""
-    from drumscribe.transcription.chart import LANE_OFFSET
-
     x = np.zeros((n_bars, len(LANE_OFFSET), SLOTS_PER_BAR))
     for g in gems:
         bar, pos = divmod(g.tick - first, per_bar)
@@ -82,8 +80,6 @@ def novelty(x: np.ndarray, half: int = NOVELTY_BARS) -> np.ndarray:
 
 def section_starts(gems, first: int, per_bar: int) -> tuple[list[int], np.ndarray]:
     """Bar indices (from ``first``) where sections start, and the per-bar gem-group counts."""
-    from drumscribe.transcription.chart import LANE_OFFSET
-
     if not gems:
         return [], np.zeros(0)
     last_bar = (max(g.tick for g in gems) - first) // per_bar

@@ -2,7 +2,7 @@
 content as ``notes.mid``.
 
 Format (TheNathannator/GuitarGame_ChartFormats, ``chart-format/Format-Overview.md`` and ``Tracks/Drums.md``):
-``[Song]`` (``Resolution`` = :data:`~drumscribe.transcription.chart.TICKS_PER_BEAT`, ``Offset = 0``, the stream
+``[Song]`` (``Resolution`` = :data:`~drumscribe.transcription.chart_format.TICKS_PER_BEAT`, ``Offset = 0``, the stream
 name), ``[SyncTrack]`` (``TS numerator exponent`` and ``B`` tempo in milli-BPM at each beat), ``[Events]``
 (``E "section <name>"``, ``music_start``/``music_end``/``end``) and one ``[<Difficulty>Drums]`` track per level:
 ``N 0`` kick (``N 32`` 2x kick), ``N 1-4`` red/yellow/blue/green, ``N 66-68`` the cymbal modifiers (in .chart
@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from drumscribe.core.sanitize import clean_name
-from drumscribe.transcription.chart import ACCENT_VELOCITY, GHOST_VELOCITY, LANE_OFFSET, TICKS_PER_BEAT
+from drumscribe.transcription.chart_format import ACCENT_VELOCITY, GHOST_VELOCITY, LANE_OFFSET, TICKS_PER_BEAT
 
 TRACK_NAMES = {"expert": "ExpertDrums", "hard": "HardDrums", "medium": "MediumDrums", "easy": "EasyDrums"}
 KICK, DOUBLE_KICK = 0, 32
