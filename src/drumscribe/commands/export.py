@@ -5,7 +5,8 @@ Examples::
     drumscribe export --checkpoint ckpts/best.ckpt best.onnx      # writes best.onnx + best.json
     drumscribe transcribe song.wav song.mid --checkpoint best.onnx
 
-The sidecar ``.json`` (config, class names, tuned thresholds) must stay beside the
+The sidecar ``.json`` (config, class names, tuned thresholds, and the weights licence and
+credits of the model it came from: ``drumscribe credits --model OUT.onnx``) must stay beside the
 ``.onnx`` file.  Needs the ``[train]`` extra (torch, onnx).  The exported graph is
 checked against the torch network on random features before the command succeeds.
 """
@@ -69,4 +70,11 @@ def run(args) -> int:
         raise DrumscribeError(f"{onnx_path}: ONNX output differs from torch by {diff:.2e}; not usable")
     print(f"wrote {onnx_path} ({onnx_path.stat().st_size / 1e6:.1f} MB) and {side}; "
           f"max |onnx - torch| = {diff:.1e} on random features")
+    lic = bundle.meta.get("licence")
+    if isinstance(lic, dict):  # the sidecar carries the weights licence and credits of the model it came from
+        print(f"weights licence {lic.get('weights', '?')} and {len(lic.get('credits') or [])} credits carried over "
+              f"(drumscribe credits --model {onnx_path})")
+    else:
+        print(f"{args.checkpoint} states no weights licence (trained from scratch, or before licences were "
+              "recorded): the sidecar records none")
     return 0

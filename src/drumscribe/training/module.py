@@ -88,7 +88,7 @@ from lightning.pytorch.plugins.io import TorchCheckpointIO
 
 from drumscribe.core.atomic import atomic_write_bytes, atomic_write_text
 from drumscribe.training.checkpoint import HPARAM_KEYS
-from drumscribe.transcription.bundle import make_meta
+from drumscribe.transcription.bundle import derived_licence, make_meta
 from drumscribe.core.config import Config, config_from_dict
 from drumscribe.transcription.decoding import DecodeSettings, decode, events_by_class
 from drumscribe.core.errors import ConfigError, DrumscribeError
@@ -232,6 +232,7 @@ class DrumscribeModule(L.LightningModule):
         self._train_loss_sum = 0.0
         self._train_loss_n = 0
         self.last_val_metrics: dict[str, float] = {}
+        self.licence: dict | None = None  # the weights licence the checkpoints carry (--init-from: the source's)
 
     @property
     def thresholds(self) -> list[float]:
@@ -373,7 +374,7 @@ class DrumscribeModule(L.LightningModule):
 
     # ---------------------------------------------------------------- checkpoint contract
     def on_save_checkpoint(self, checkpoint: dict) -> None:
-        checkpoint["drumscribe"] = make_meta(self.cfg, self.thresholds)
+        checkpoint["drumscribe"] = make_meta(self.cfg, self.thresholds, self.licence)
         for key in HPARAM_KEYS:  # the config is stored once, in checkpoint["drumscribe"] (the loggers keep hparams)
             checkpoint.pop(key, None)
 
@@ -381,6 +382,8 @@ class DrumscribeModule(L.LightningModule):
         meta = checkpoint.get("drumscribe")
         if isinstance(meta, dict) and meta.get("thresholds"):
             self.thresholds = [float(x) for x in meta["thresholds"]]
+        if isinstance(meta, dict) and isinstance(meta.get("licence"), dict):
+            self.licence = meta["licence"]  # a resumed run keeps what it was initialised from
 
 
 # ------------------------------------------------------------------ callbacks
@@ -605,6 +608,7 @@ def init_weights_from(module: "DrumscribeModule", source: str | Path, log=print)
     elif theirs.model.offset_head and not mine.model.offset_head:
         raise ConfigError(f"--init-from {bundle.path}: it has an offset head; set model.offset_head=true")
     module.model.load_state_dict(state, strict=True)
+    module.licence = derived_licence(bundle)  # its weights licence and credits follow (None if it states none)
     log(f"initialised from {bundle.path} (weights only: fresh optimizer, epoch 0)"
         + (f"; new outputs {', '.join(added)} start from their drum's output (offsets from 0)" if added else ""))
 

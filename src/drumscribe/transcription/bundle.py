@@ -64,13 +64,14 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parents[1] / "pretrained" / f"{DEFAULT_MODEL_STEM}.safetensors"
 
 
-def make_meta(cfg, thresholds: list[float] | None = None) -> dict[str, Any]:
-    """The ``checkpoint["drumscribe"]`` dict for a config."""
+def make_meta(cfg, thresholds: list[float] | None = None, licence: dict | None = None) -> dict[str, Any]:
+    """The ``checkpoint["drumscribe"]`` dict for a config; ``licence``: the weights licence and credits the
+    model carries (a model trained from another one's weights: :func:`derived_licence`), else none."""
     from drumscribe.core.version import __version__
     from drumscribe.dataset.cache import cache_key
 
     th = list(thresholds) if thresholds is not None else cfg.thresholds()
-    return {
+    meta = {
         "version": BUNDLE_VERSION,
         "code_version": __version__,
         "class_names": list(cfg.class_names),
@@ -78,6 +79,25 @@ def make_meta(cfg, thresholds: list[float] | None = None) -> dict[str, Any]:
         "thresholds": [float(x) for x in th],
         "cache_key": cache_key(cfg),
     }
+    if isinstance(licence, dict):
+        meta["licence"] = dict(licence)
+    return meta
+
+
+def derived_licence(source: "ModelBundle") -> dict | None:
+    """The licence of a model trained from ``source``'s weights (``drumscribe train --init-from``): the weights
+    are an adaptation of ``source``'s, so its weights licence (share-alike) and its credits follow, and
+    ``derived_from`` (oldest first) says which model they came from.  ``None`` when ``source`` states none."""
+    lic = source.meta.get("licence")
+    if not isinstance(lic, dict):
+        return None
+    out = dict(lic)
+    name = source.path.name if source.path is not None else "?"
+    out["derived_from"] = list(lic.get("derived_from") or []) + [{
+        "model": name, "code_version": source.meta.get("code_version"),
+        "how": (f"weights initialised from {name} (drumscribe train --init-from), then trained further: its weights "
+                "licence and credits apply; the material of the further training is not recorded here")}]
+    return out
 
 
 def config_without_thresholds(raw: dict) -> dict:
@@ -144,8 +164,9 @@ def read_sidecar(model_path: Path) -> dict:
 
 
 def sidecar_meta(bundle: "ModelBundle") -> dict[str, Any]:
-    """What a model file's ``.json`` sidecar holds for ``bundle`` (config, thresholds, classes, cache key)."""
-    meta = make_meta(bundle.config, bundle.thresholds)
+    """What a model file's ``.json`` sidecar holds for ``bundle`` (config, thresholds, classes, cache key, and
+    the weights licence and credits of the model it came from: an export keeps them)."""
+    meta = make_meta(bundle.config, bundle.thresholds, bundle.meta.get("licence"))
     meta["class_names"] = list(bundle.class_names)
     if bundle.cache_key:
         meta["cache_key"] = bundle.cache_key
