@@ -17,7 +17,8 @@ The audio (``Supported-Audio-Files.md``: ``.opus`` 80 kbps "highly recommended",
 :data:`OPUS_BITRATE` through PyAV's libopus, at 48 kHz, with :func:`~drumscribe.transcription.chart.lead_in_needed`
 seconds of silence in front; it is encoded in a thread while the model transcribes (:class:`AudioJob`).  An Ogg/Opus
 input that already starts with enough silence is copied.  More than two channels are downmixed to stereo
-(:func:`downmix`), never cut to the first two.  Without PyAV, ``song.ogg`` (Vorbis, quality 8, libsndfile).
+(:func:`downmix`), never cut to the first two.  PyAV is the ``chart`` extra (:data:`OPUS_EXTRA`, not the base
+install); without it, ``song.ogg`` (Vorbis, quality 8, libsndfile) and one line naming the extra (:func:`vorbis_notice`).
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ OPUS_RATE = 48_000  # Opus runs at 48 kHz
 OPUS_BITRATE = 80_000  # Supported-Audio-Files.md: "80 kbps"
 OPUS_COMPLEXITY = 0  # libopus 0-10: 0 encodes ~2.4x faster than 10 (160 s: 0.46 vs 1.10 CPU s), same bitrate
 VORBIS_LEVEL = 0.2  # libsndfile compression level 0.2 = Vorbis quality 8 (the fallback without PyAV)
+OPUS_EXTRA = "chart"  # the pyproject extra that brings PyAV (song.opus)
 TAIL_S = 1.0  # the audio ends at least this long after its last sound (the end events go there, after the last gem)
 AUDIO_BLOCK = 48_000  # frames per encoder call (libsndfile's Vorbis encoder crashed on one long write)
 TAG_KEYS = ("name", "artist", "album", "genre", "year")
@@ -174,6 +176,16 @@ def have_opus() -> bool:
     except ImportError:
         return False
     return True
+
+
+def vorbis_notice(folder, audio_path, audio: tuple) -> str | None:
+    """The one line a song folder gets when its audio was encoded as Vorbis for want of PyAV (None otherwise: Opus
+    written, or the input's own Ogg copied)."""
+    name, data = audio[0], audio[1]
+    if name != "song.ogg" or have_opus() or len(data) == Path(audio_path).stat().st_size:
+        return None
+    return (f"drumscribe transcribe: note: {Path(folder) / name} is Vorbis (quality 8); for Opus, the format the "
+            f"games recommend, pip install \"drumscribe[{OPUS_EXTRA}]\" (PyAV)")
 
 
 def song_audio(path) -> tuple[str, bytes, float, float]:
@@ -371,5 +383,9 @@ def export_song_folder(folder, audio_path, events, class_names, beat_map, audio_
               "options": {k: getattr(args, k, None) for k in ("checkpoint", "threshold", "velocity", "tempo", "meter",
                                                               "classes", "chart_format", "overrides")},
               "tags": tags}
-    return write_chart_folder(folder, audio_path, chart, tags, audio, bool(getattr(args, "overwrite", False)),
-                              getattr(args, "chart_format", None), record)
+    written = write_chart_folder(folder, audio_path, chart, tags, audio, bool(getattr(args, "overwrite", False)),
+                                 getattr(args, "chart_format", None), record)
+    notice = vorbis_notice(folder, audio_path, audio) if written else None
+    if notice:
+        print(notice, file=sys.stderr)
+    return written
