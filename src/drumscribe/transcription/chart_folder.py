@@ -18,7 +18,8 @@ The audio (``Supported-Audio-Files.md``: ``.opus`` 80 kbps "highly recommended",
 seconds of silence in front; it is encoded in a thread while the model transcribes (:class:`AudioJob`).  An Ogg/Opus
 input that already starts with enough silence is copied.  More than two channels are downmixed to stereo
 (:func:`downmix`), never cut to the first two.  PyAV is the ``chart`` extra (:data:`OPUS_EXTRA`, not the base
-install); without it, ``song.ogg`` (Vorbis, quality 8, libsndfile) and one line naming the extra (:func:`vorbis_notice`).
+install); without it, ``song.ogg`` (Vorbis, quality 8, libsndfile) and one line naming the extra
+(:func:`vorbis_notice`).
 """
 
 from __future__ import annotations
