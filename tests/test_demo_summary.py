@@ -32,6 +32,8 @@ def test_demo_prints_a_compact_summary_of_at_most_20_lines(tmp_path, monkeypatch
     for name in ("demo_clip.mid", "demo_clip.png", "demo_clip.html"):  # every file written, by its path
         assert f"outputs/demo/{name}" in text and (tmp_path / "outputs/demo" / name).is_file()
     assert "outputs/demo/demo_clip.musicxml" in text or "no drum score" in text
+    files = lines[lines.index("wrote:") + 1:-1]  # one line per file, path and what it is (nothing wrapped)
+    assert len(files) == 4 and all(re.fullmatch(r"  \S+  \(.+\)", f) for f in files), files
     # the hits per drum are the MIDI file's notes
     mid = mido.MidiFile(tmp_path / "outputs/demo/demo_clip.mid")
     notes = [m for t in mid.tracks for m in t if m.type == "note_on" and m.velocity > 0]

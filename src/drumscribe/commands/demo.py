@@ -110,7 +110,7 @@ def run(args) -> int:
     wrote = [(midi_path, "General MIDI drums, channel 10, tempo map") if write[midi_path] else None,
              (png_path, "piano roll" + (": truth circles, drumscribe crosses" if has_truth else ""))
              if write[png_path] else None, score,
-             (html_path, "review page: listen, check and fix it in a browser") if write[html_path] else None]
+             (html_path, "review page: listen, check, fix in a browser") if write[html_path] else None]
     bars = len(beat_map.downbeats[beat_map.downbeats <= tr.duration])
     for line in summary_lines(bundle, tr, clip, res, f"{beat_map.bpm * beat_map.quarters_per_beat:.1f} bpm, "
                               f"{beat_map.meter}, {bars} bars", [w for w in wrote if w], out, verbose):
