@@ -33,7 +33,7 @@ import numpy as np
 
 from drumscribe.audio.features import StreamStats, iter_feature_blocks
 from drumscribe.audio.io import AUDIO_BLOCK_S, SILENCE_PEAK, iter_array_blocks, iter_audio_blocks, resample
-from drumscribe.transcription.decoding import DecodeSettings, Event, decode
+from drumscribe.transcription.decoding import DecodeSettings, Event, decode, fold_articulations, written_articulations
 from drumscribe.core.timebase import FrameClock
 
 DEFAULT_WINDOW_S = 20.0
@@ -285,13 +285,15 @@ def check_sample_rate(sample_rate) -> int | None:
 def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, thresholds=None,
                      velocity_source: str = "auto", window_s: float = DEFAULT_WINDOW_S,
                      overlap_s: float = DEFAULT_OVERLAP_S, batch_windows: int = DEFAULT_BATCH_WINDOWS,
-                     device: str = "cpu", interpolate: bool = False) -> Transcription:
+                     device: str = "cpu", interpolate: bool = False, articulations: str = "shown") -> Transcription:
     """Transcribe ``audio``: a path (any format, rate and channel count), or an array at ``sample_rate``
     (default the model's rate) as :func:`audio_array` accepts it (shapes, dtypes, checks).
 
     ``bundle``: a :class:`drumscribe.transcription.bundle.ModelBundle`.  ``thresholds``: None (the bundle's),
     a scalar or one per class.  Decoding settings (minimum interval, peak distance, default
-    velocity, ``postprocessing.onset_refine``) come from ``bundle.config``.
+    velocity, ``postprocessing.onset_refine``) come from ``bundle.config``.  ``articulations``: ``"shown"`` (the
+    articulations shown right for this model, ``postprocessing.written_articulations``), ``"all"`` or
+    ``"none"``; the others are written as their drum's plain stroke (:func:`~drumscribe.transcription.decoding.written_articulations`).
     """
     import time
 
@@ -340,6 +342,7 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
         from drumscribe.transcription.refine import refine_events
 
         events = refine_events(events, tracker.finish())
+    events = fold_articulations(events, written_articulations(cfg, articulations))
     t3 = time.perf_counter()
     return Transcription(
         onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
