@@ -142,7 +142,8 @@ def load_for_transcription(checkpoint, overrides, threshold, backend=None, devic
 
 
 def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: float | None = None,
-               velocity: str = "auto", backend: str | None = None, device: str = "cpu", threads: int | None = None):
+               velocity: str = "auto", backend: str | None = None, device: str = "cpu", threads: int | None = None,
+               articulations: str = "shown"):
     """Transcribe drums -> :class:`~drumscribe.transcription.inference.Transcription`.
 
     ``audio``: a path (any format libsndfile reads, any rate and channel count), or an array shaped
@@ -153,6 +154,8 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: 
     ``model``: a :func:`load_model` result, a model path, or None (the bundled model).
     ``threshold``: one onset threshold for every class (default: the model's tuned ones).
     ``velocity``: ``auto``, ``head``, ``strength`` or ``fixed`` (as ``drumscribe transcribe --velocity``).
+    ``articulations``: ``shown`` (the articulations shown right for the model; the others as their drum's
+    plain stroke), ``all`` or ``none`` (as ``--classes shown/all/8``).
     The result's ``events`` (time s, class index, velocity, strength = confidence) can be written with
     ``to_midi(path)``, ``to_json([path])``, ``to_csv([path])``: an existing file only with ``overwrite=True``
     (else :class:`~drumscribe.core.errors.OutputExistsError`), the source audio never.
@@ -163,15 +166,15 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: 
 
     if velocity not in VELOCITY_SOURCES:
         raise DrumscribeError(f"velocity {velocity!r}: expected one of {', '.join(VELOCITY_SOURCES)}")
+    from drumscribe.core.drums import ARTICULATION_VIEWS
+
+    if articulations not in ARTICULATION_VIEWS:
+        raise DrumscribeError(f"articulations {articulations!r}: expected one of {', '.join(ARTICULATION_VIEWS)}")
     if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
                                   or not 0.0 < float(threshold) < 1.0):
         raise DrumscribeError(f"threshold must be in (0, 1), got {threshold!r}")
     if model is not None and not isinstance(model, (ModelBundle, str, Path)):
         raise DrumscribeError(f"model: expected a load_model() result or a model path, got {type(model).__name__}")
-    bundle = model if isinstance(model, ModelBundle) else load_model(model, backend, device, threads)
-    return transcribe_audio(bundle, audio if not isinstance(audio, str) else Path(audio), sample_rate=sample_rate,
-                            thresholds=threshold, velocity_source=velocity,
-                            device=bundle.meta.get("device", "cpu"))
     if isinstance(model, ModelBundle):  # already loaded: its runtime settings were load_model()'s to choose
         given = [f"{k}={v!r}" for k, v in (("backend", backend), ("threads", threads)) if v is not None]
         if device is None or str(device) not in ("cpu", str(model.meta.get("device", "cpu"))):
@@ -179,3 +182,7 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: 
         if given:
             raise DrumscribeError(f"{', '.join(given)}: the model passed is already loaded; give them to "
                                   "load_model() instead")
+    bundle = model if isinstance(model, ModelBundle) else load_model(model, backend, device, threads)
+    return transcribe_audio(bundle, audio if not isinstance(audio, str) else Path(audio), sample_rate=sample_rate,
+                            thresholds=threshold, velocity_source=velocity,
+                            device=bundle.meta.get("device", "cpu"), articulations=articulations)
