@@ -102,6 +102,9 @@ def load_model(path: str | Path | None = None, backend: str | None = None, devic
     check_threads(threads)
     if path is not None and not isinstance(path, (str, Path)):
         raise DrumscribeError(f"path: expected a model file path or None, got {type(path).__name__}")
+    if path is not None and Path(path).expanduser().exists() and not Path(path).expanduser().is_file():
+        what = "a folder" if Path(path).expanduser().is_dir() else "not a regular file"
+        raise DrumscribeError(f"{path}: is {what}, not a model file (.onnx, .safetensors or .ckpt)")
     if not isinstance(device, str):
         device = check_device(device)
     backend = backend_for(path, backend, device)
@@ -170,7 +173,9 @@ def transcribe(audio, sample_rate: int | None = None, *, model=None, threshold: 
 
     if articulations not in ARTICULATION_VIEWS:
         raise DrumscribeError(f"articulations {articulations!r}: expected one of {', '.join(ARTICULATION_VIEWS)}")
-    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, (int, float))
+    import numbers
+
+    if threshold is not None and (isinstance(threshold, bool) or not isinstance(threshold, numbers.Real)
                                   or not 0.0 < float(threshold) < 1.0):
         raise DrumscribeError(f"threshold must be in (0, 1), got {threshold!r}")
     if model is not None and not isinstance(model, (ModelBundle, str, Path)):
