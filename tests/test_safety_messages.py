@@ -265,3 +265,19 @@ def test_fifo_input_is_called_a_fifo(tmp_path, capsys):
     assert rc == 2
     line = _one_line(err)
     assert "FIFO" in line and "no audio files" not in line
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="no FIFOs here")
+@pytest.mark.parametrize("flag", ["--eval", "--history"])
+def test_report_fifo_or_folder_inputs_are_called_what_they_are(tmp_path, capsys, flag):
+    """The twins of the FIFO input: report's --eval/--history given a FIFO or a folder are not "not found"."""
+    ev = tmp_path / "ev.json"
+    ev.write_text(json.dumps({"micro": {"f1": 0.4}}))
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    for bad, words in ((fifo, "FIFO"), (tmp_path, "is a folder")):
+        args = ["--eval", bad, "--history", tmp_path / "none.csv"] if flag == "--eval" else ["--eval", ev, "--history", bad]
+        rc, _, err = _run(capsys, "report", *args)
+        assert rc == 2
+        line = _one_line(err)
+        assert words in line and "not found" not in line, line

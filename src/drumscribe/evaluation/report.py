@@ -248,9 +248,18 @@ def load_history(path: str | Path) -> list[dict]:
     return rows
 
 
+def _not_a_file(path: Path, what: str) -> str:
+    """Why an existing ``path`` that is not a regular file cannot be ``what`` (a folder, a FIFO...), else ``not found``."""
+    if path.is_dir():
+        return f"{path}: is a folder, not {what}"
+    if path.exists():
+        return f"{path}: is not a regular file (a FIFO, socket or device), not {what}"
+    return f"{path}: {what} not found"
+
+
 def _read_history(path: Path) -> list[dict]:
     if not path.is_file():
-        raise DrumscribeError(f"{path}: training history not found")
+        raise DrumscribeError(_not_a_file(path, "training history"))
     try:
         if path.suffix == ".json":
             data = json.loads(path.read_text())
@@ -267,7 +276,7 @@ def _read_history(path: Path) -> list[dict]:
 def load_eval(path: str | Path) -> dict:
     path = Path(path)
     if not path.is_file():
-        raise DrumscribeError(f"{path}: evaluation results not found (write them with `drumscribe evaluate --output`)")
+        raise DrumscribeError(_not_a_file(path, "evaluation results") + " (write them with `drumscribe evaluate --output`)")
     try:
         data = json.loads(path.read_text())
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
