@@ -20,7 +20,8 @@
 #      runs/v6-long/chosen.txt.
 # Scale: AB_EPOCHS=3, EPOCH_WINDOWS=1600, LONG_EPOCHS=300, LONG_EPOCH_WINDOWS=6400 (400 steps of 16),
 #        LONG_LR=2.5e-4, VEL_WEIGHT=0.5, THREADS=2, LONG_MINUTES=100000 (a cap, not a plan)
-#        (SMOKE=1: 1 / 16 / 2 / 16).  LONG_ONLY=1 skips to step 4 once start.txt exists.
+#        (SMOKE=1: 1 / 16 / 2 / 16).  LONG_ONLY=1 skips to step 4 once start.txt exists; SCORE_ONLY=1 (with
+#        LONG_ONLY=1) skips the training and scores the long run's epochs written so far (step 5).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-data}; CORPUS=${2:-v6-corpus}
@@ -121,8 +122,10 @@ if [ "${LONG_ONLY:-0}" != 1 ] || [ ! -f "$W/runs/v6-long/start.txt" ]; then
     > "$W/runs/v6-long/splits.txt"
 fi
 
-# 4. the long run (continues where it stopped)
+# 4. the long run (continues where it stopped); SCORE_ONLY=1 skips it and scores the epochs written so far
+#    (while the run goes on in another process)
 START=$(cat "$W/runs/v6-long/start.txt")
+if [ "${SCORE_ONLY:-0}" != 1 ]; then
 LONG=(--set training.num_epochs="$LONG_EPOCHS" --set training.epoch_windows="$LONG_EPOCH_WINDOWS"
       --set training.learning_rate="$LONG_LR" --set training.scheduler=cosine --set training.max_minutes="$LONG_MINUTES")
 SPLITS=$(cat "$W/runs/v6-long/splits.txt" 2>/dev/null || echo swap)
@@ -132,6 +135,7 @@ else
   $DS train --config configs/default_config.yaml $(G "$SPLITS") "${R[@]}" "${LONG[@]}" \
     --set checkpoint.dirpath="$W/runs/v6-long/ckpt" --set logging.save_dir="$W/runs/v6-long/logs" \
     --set logging.experiment_name=v6-long --init-from "$START"
+fi
 fi
 
 # 5. every epoch of the long run scored; the best one chosen
