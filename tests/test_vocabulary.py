@@ -92,8 +92,13 @@ def test_one_midi_writer_one_atomic_writer_one_synth_rate():
         if rel not in ("core/atomic.py", "dataset/cache.py"):  # cache.py: HDF5 files and .npy folders, on atomic's temp names
             offenders += [(rel, *c) for c in _calls(tree, ("os.replace", "os.rename"))]
         if rel != "synth/constants.py":
+            # the synthesiser's rate is said once; a table of what a file format may carry (the MP3 sample rates
+            # the review page can embed) is another fact, named as such
+            formats = {id(c) for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                       and any(isinstance(t, ast.Name) and t.id == "MP3_RATES" for t in n.targets)
+                       for c in ast.walk(n.value)}
             offenders += [(rel, n.lineno, "44100") for n in ast.walk(tree)
-                          if isinstance(n, ast.Constant) and n.value == 44100]
+                          if isinstance(n, ast.Constant) and n.value == 44100 and id(n) not in formats]
     # reading MIDI (mido.MidiFile(path)) is fine: only calls without a file argument build one
     offenders = [o for o in offenders if not _reads(SRC / o[0], o[1])]
     assert offenders == []

@@ -147,3 +147,29 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 
 def atomic_write_text(path: str | Path, text: str) -> None:
     atomic_write_bytes(path, text.encode())
+
+
+def swap_folder(build, target, carry=()) -> None:
+    """Put the finished folder ``build`` in ``target``'s place (call under :class:`folder_lock`).
+
+    ``carry``: names of files in the existing ``target`` that are not outputs of the run (a user's album art):
+    they are moved into ``build`` first, unchanged.  The old folder is renamed aside and removed only once the new
+    one is in place; if the swap fails the old folder is put back."""
+    import shutil
+
+    build, target = Path(build), Path(target)
+    if not target.exists():
+        os.rename(build, target)
+        return
+    for name in carry:
+        os.rename(target / name, build / name)
+    old = temp_sibling(target)
+    os.rename(target, old)
+    try:
+        os.rename(build, target)
+    except OSError:
+        os.rename(old, target)
+        for name in carry:
+            os.rename(build / name, target / name)
+        raise
+    shutil.rmtree(old, ignore_errors=True)

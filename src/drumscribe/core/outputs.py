@@ -157,11 +157,11 @@ def guard_api_write(path, overwrite: bool = False, source=None) -> Path:
 
 def build_beside(target, owned=()) -> Path:
     """A new empty temp folder next to ``target`` (named like :func:`drumscribe.core.atomic.temp_sibling`); the
-    folder output is built there, then swapped in (:func:`swap_folder`).
+    folder output is built there, then swapped in (:func:`drumscribe.core.atomic.swap_folder`).
 
     A dead writer's leftover folders (``kill -9`` during a build or a swap) are removed first, but only when every
     file in them is one the run writes (a name in ``owned``): one that holds a user's file moved there by
-    :func:`swap_folder` is kept, so that file is never lost."""
+    :func:`drumscribe.core.atomic.swap_folder` is kept, so that file is never lost."""
     import shutil
 
     from drumscribe.core.atomic import TMP_MARK, ensure_parent, glob_escape, parse_temp_name, temp_sibling, writer_alive
@@ -203,31 +203,3 @@ class folder_lock:
     def __exit__(self, *exc):
         os.close(self.fd)  # closing the descriptor releases the lock
         return False
-
-
-def swap_folder(build, target, carry=()) -> None:
-    """Put the finished folder ``build`` in ``target``'s place (call under :class:`folder_lock`).
-
-    ``carry``: names of files in the existing ``target`` that are not outputs of the run (a user's album art):
-    they are moved into ``build`` first, unchanged.  The old folder is renamed aside and removed only once the new
-    one is in place; if the swap fails the old folder is put back."""
-    import shutil
-
-    from drumscribe.core.atomic import temp_sibling
-
-    build, target = Path(build), Path(target)
-    if not target.exists():
-        os.rename(build, target)
-        return
-    for name in carry:
-        os.rename(target / name, build / name)
-    old = temp_sibling(target)
-    os.rename(target, old)
-    try:
-        os.rename(build, target)
-    except OSError:
-        os.rename(old, target)
-        for name in carry:
-            os.rename(build / name, target / name)
-        raise
-    shutil.rmtree(old, ignore_errors=True)

@@ -8,7 +8,7 @@ The folder rule (:mod:`drumscribe.core.outputs`, one unit):
   a folder that is not a song folder (other files than images) are refused in one line; an existing chart
   folder is kept whole (a notice) unless ``--overwrite``;
 * built in a temp folder beside the target and renamed into its place under a lock
-  (:func:`~drumscribe.core.outputs.swap_folder`): with ``--overwrite`` every file of the folder is from this run
+  (:func:`~drumscribe.core.atomic.swap_folder`): with ``--overwrite`` every file of the folder is from this run
   (no stale ``song.ogg`` under a new chart); files the user added that are not chart files (album art) are kept;
   two runs into one folder at once give the folder of one of them, whole (the second is kept out or replaces it
   whole, by the same rule re-checked under the lock).
@@ -315,7 +315,8 @@ def write_chart_folder(folder, audio_path, chart, tags: dict, audio: tuple, over
                        chart_format: str | None = None, record: dict | None = None) -> list[Path]:
     """Build the song folder beside ``folder`` and swap it in under the lock (the plan re-checked there).
     ``audio``: :meth:`AudioJob.result`.  Returns the files written ([] when the folder was kept)."""
-    from drumscribe.core.outputs import build_beside, folder_lock, swap_folder
+    from drumscribe.core.atomic import swap_folder
+    from drumscribe.core.outputs import build_beside, folder_lock
     from drumscribe.transcription.chart import notes_mid_bytes
     from drumscribe.transcription.chart_text import chart_bytes
 
