@@ -66,28 +66,8 @@ tuned() {  # tuned CKPT OUT: a copy of CKPT with thresholds tuned on the corpus'
 }
 SETS=("$W/gmd-val-clean" "$W/gmd-val-fullmix" "$W/cond-clean" "$W/cond-backing" "$W/cond-reverb" "$W/cond-noise" "$W/cond-reverb_noise")
 
-epochs() {  # epochs RUN PREFIX: every epoch checkpoint of RUN tuned, as --model PREFIX-eNN=... arguments
-  mkdir -p "$W/runs/$1/tuned"
-  for c in "$W"/runs/$1/ckpt/drumscribe-epoch=*.ckpt; do
-    [ -f "$c" ] || continue
-    local e; e=$(basename "$c" .ckpt | sed 's/drumscribe-epoch=\([0-9]*\).*/e\1/')
-    tuned "$c" "$W/runs/$1/tuned/$e.ckpt"
-    EPOCHS+=(--model "$2-$e=$W/runs/$1/tuned/$e.ckpt")
-  done
-}
-best() {  # best SCORES.json PREFIX OUT: the model file of PREFIX's best criterion written to OUT
-  $PY - "$@" <<'PYEOF'
-import json, sys
-scores, prefix, out = sys.argv[1:4]
-rows = [r for r in json.load(open(scores))
-        if r["model"].startswith(prefix) and r["model"] != "v4" and r["criterion"] is not None]
-paths = json.load(open(scores.replace("scores.json", "models.json")))
-if rows:
-    b = max(rows, key=lambda r: r["criterion"])
-    open(out, "w").write(paths[b["model"]] + "\n")
-    print(f"train_v5: {b['model']} (criterion {b['criterion']:.4f}) -> {out}")
-PYEOF
-}
+BASELINE=v4
+. scripts/train_lib.sh  # epochs, best
 
 # 1-2. the A/B at equal budget: warm (v4 + new articulation outputs) and scratch
 if [ -z "${V5_START:-}" ] && [ ! -f "$W/runs/v5-warm/ab.ckpt" ]; then

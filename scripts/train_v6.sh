@@ -76,28 +76,8 @@ tuned() {  # tuned CKPT OUT: a copy of CKPT with thresholds tuned on the synthet
   [ -f "$2" ] || { cp "$1" "$2.tmp" && $DS tune --checkpoint "$2.tmp" --config configs/default_config.yaml $(G swap) \
                      --split val --threads "$T" >/dev/null && mv "$2.tmp" "$2"; }
 }
-epochs() {  # epochs RUN PREFIX: every epoch checkpoint of RUN tuned, as --model PREFIX-eNN=... arguments
-  mkdir -p "$W/runs/$1/tuned"
-  for c in "$W"/runs/$1/ckpt/drumscribe-epoch=*.ckpt; do
-    [ -f "$c" ] || continue
-    local e; e=$(basename "$c" .ckpt | sed 's/drumscribe-epoch=\([0-9]*\).*/e\1/')
-    tuned "$c" "$W/runs/$1/tuned/$e.ckpt"
-    EPOCHS+=(--model "$2-$e=$W/runs/$1/tuned/$e.ckpt")
-  done
-}
-best() {  # best SCORES.json PREFIX OUT: the model file of PREFIX's best criterion written to OUT
-  $PY - "$@" <<'PYEOF'
-import json, sys
-scores, prefix, out = sys.argv[1:4]
-rows = [r for r in json.load(open(scores)) if r["model"].startswith(prefix) and r["model"] != "v5"
-        and r["criterion"] is not None]
-paths = json.load(open(scores.replace("scores.json", "models.json")))
-if rows:
-    b = max(rows, key=lambda r: r["criterion"])
-    open(out, "w").write(paths[b["model"]] + "\n")
-    print(f"train_v6: {b['model']} (criterion {b['criterion']:.4f}) -> {out}")
-PYEOF
-}
+BASELINE=v5
+. scripts/train_lib.sh  # epochs, best
 SETS=("$W/gmd-val-clean" "$W/gmd-val-fullmix" "$W/family-clean" "$W/family-reverb_noise")
 for s in "${SETS[@]}"; do [ -d "$s" ] || { echo "train_v6: missing evaluation set $s" >&2; exit 2; }; done
 SCORE=(--criterion v6 --sets "${SETS[@]}" --threads "$T")
