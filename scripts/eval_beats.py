@@ -40,7 +40,7 @@ tracker can be re-measured without running the model again.  The drum model is t
     python scripts/eval_beats.py --gmd ../shared/gmd --split train --out /tmp/beats_train.json
     python scripts/eval_beats.py --audio data/beats-gmdtest-clean --out docs/results/beats_gmd_test_clean.json
     python scripts/eval_beats.py --real-dev ../shared/real-dev --out docs/results/beats_realdev.json
-    python scripts/eval_beats.py --table OLD.json NEW.json     # per-file markdown table, old / new tracker
+    python scripts/eval_beats.py --table OLD.json [MID.json ...] NEW.json   # per-file markdown table, old / new
 """
 
 from __future__ import annotations
@@ -77,12 +77,13 @@ def make_tracker(kind: str, beat_model: str | None):
         bm = beats.track_learned(t, c, v, names, duration, net=net) if len(t) >= 4 else None
         return bm if bm is not None else beats.track(t, c, v, names, duration)
 
-    def hybrid(t, c, v, names, duration):  # the rule tracker's tempo, the learned bar pointer at it
+    def hybrid(t, c, v, names, duration):  # the learned bar pointer within the model's tempo band of the rules' tempo
         rules = beats.track(t, c, v, names, duration)
-        bm = beats.track_learned(t, c, v, names, duration, bpm=rules.bpm, net=net) if len(t) >= 4 else None
+        bm = beats.track_learned(t, c, v, names, duration, tempo_hint=rules.bpm * rules.quarters_per_beat,
+                                 net=net) if len(t) >= 4 else None
         return bm if bm is not None else rules
 
-    return hybrid if kind == "hybrid" else learned
+    return hybrid if kind in ("hybrid", "auto") else learned  # auto: what track_events does
 
 
 def truth_grid(midi_path: Path, duration: float, time_signature: str | None = None):
@@ -212,32 +213,35 @@ def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path
     return rows, secs, cpu
 
 
-def side_by_side(old_json: Path, new_json: Path) -> str:
-    """Markdown: one row per file of two result JSONs (old tracker / new tracker), then the means."""
-    a, b = (json.loads(Path(p).read_text()) for p in (old_json, new_json))
-    new = {r["file"]: r for r in b["files"]}
+def side_by_side(*jsons: Path) -> str:
+    """Markdown: one row per file of two or more result JSONs (e.g. old rules / round 1 / round 2, in that
+    order, each cell ``a / b / c``), then the means and the tempo level errors."""
+    runs = [json.loads(Path(p).read_text()) for p in jsons]
+    by_file = [{r["file"]: r for r in run["files"]} for run in runs]
     f = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
     ok = lambda r: "yes" if r["acc1"] else (f"no ({r['level_error']})" if r.get("level_error") else "no")  # noqa: E731
-    out = ["| file | true bpm | est bpm old / new | tempo 4 % old / new | beat F old / new | downbeat F old / new "
-           "| meter true: old / new |", "|---|--:|--:|---|--:|--:|---|"]
-    for r in a["files"]:
-        n = new[r["file"]]
-        out.append(f"| {r['file']} | {r['ref_bpm']:.0f} | {r['est_bpm']:.0f} / {n['est_bpm']:.0f} | {ok(r)} / {ok(n)} "
-                   f"| {f(r['beat_f'])} / {f(n['beat_f'])} | {f(r['downbeat_f'])} / {f(n['downbeat_f'])} "
-                   f"| {r['ref_meter']}: {r['est_meter']} / {n['est_meter']} |")
-    sa, sb = a["summary"], b["summary"]
-    out.append(f"| **mean ({sa['files']} files)** | | | {sa['tempo_acc1']:.3f} / {sb['tempo_acc1']:.3f} "
-               f"| {f(sa['beat_f'])} / {f(sb['beat_f'])} | {f(sa['downbeat_f'])} / {f(sb['downbeat_f'])} "
-               f"| {sa['meter_acc']:.3f} / {sb['meter_acc']:.3f} |")
-    le = lambda s: ", ".join(f"{k} {v}" for k, v in s.get("level_errors", {}).items())  # noqa: E731
-    out.append(f"| tempo level errors (files) | | | {le(sa)} / {le(sb)} | | | |")
+    j = " / ".join
+    out = ["| file | true bpm | est bpm | tempo 4 % | beat F | downbeat F | meter true: est |",
+           "|---|--:|--:|---|--:|--:|---|"]
+    for r in runs[0]["files"]:
+        rs = [m[r["file"]] for m in by_file]
+        bpms = j(f"{x['est_bpm']:.0f}" for x in rs)
+        out.append(f"| {r['file']} | {r['ref_bpm']:.0f} | {bpms} "
+                   f"| {j(ok(x) for x in rs)} | {j(f(x['beat_f']) for x in rs)} | {j(f(x['downbeat_f']) for x in rs)} "
+                   f"| {r['ref_meter']}: {j(x['est_meter'] for x in rs)} |")
+    ss = [run["summary"] for run in runs]
+    tempo, meter = j(f"{s_['tempo_acc1']:.3f}" for s_ in ss), j(f"{s_['meter_acc']:.3f}" for s_ in ss)
+    out.append(f"| **mean ({ss[0]['files']} files)** | | | {tempo} "
+               f"| {j(f(s_['beat_f']) for s_ in ss)} | {j(f(s_['downbeat_f']) for s_ in ss)} | {meter} |")
+    le = lambda s_: ", ".join(f"{k} {v}" for k, v in s_.get("level_errors", {}).items())  # noqa: E731
+    out.append(f"| tempo level errors (files) | | | {j(le(s_) for s_ in ss)} | | | |")
     return "\n".join(out)
 
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    if argv is None and len(sys.argv) == 4 and sys.argv[1] == "--table":  # --table OLD.json NEW.json
-        print(side_by_side(Path(sys.argv[2]), Path(sys.argv[3])))
+    if argv is None and len(sys.argv) >= 4 and sys.argv[1] == "--table":  # --table OLD.json [MID.json] NEW.json
+        print(side_by_side(*(Path(a) for a in sys.argv[2:])))
         return 0
     src = ap.add_mutually_exclusive_group(required=True)
     src.add_argument("--gmd", type=Path, help="GMD root (info.csv + drummerN/...): oracle events from its MIDI")
@@ -253,7 +257,8 @@ def main(argv=None) -> int:
     ap.add_argument("--show-errors", action="store_true", help="print the files whose tempo is wrong")
     ap.add_argument("--tracker", choices=("auto", "rules", "learned", "hybrid"), default="auto",
                     help="rules: the rule tracker; learned: the beat network + bar pointer (--beat-model or the "
-                         "bundled one); hybrid: the bar pointer at the rule tracker's tempo; auto: what transcribe uses (default)")
+                         "bundled one; its own tempo); hybrid = auto (default): what transcribe uses, the bar pointer "
+                         "within the model's tempo band of the rule tracker's tempo")
     ap.add_argument("--beat-model", default=None, help="beat model ONNX for --tracker learned")
     args = ap.parse_args(argv)
     track = make_tracker(args.tracker, args.beat_model)

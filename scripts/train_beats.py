@@ -8,20 +8,32 @@ hears.  Steps (each skipped when its output exists):
 1. events: every audio file of the ``--corpus`` and ``--val`` folders (``drumscribe synth
    --performances-from GMD`` output: train-split performances on train-pool kits for ``--corpus``,
    validation ones on held-out kits for ``--val``) transcribed by the drum model, cached as ``.npz``;
-2. training: the TCN of :mod:`drumscribe.training.beat_net` on the transcribed corpus plus the oracle
-   GMD train grooves (``--gmd``; time-stretched and thinned), BCE on beat and downbeat, Adam, CPU;
-   the state with the lowest validation loss is kept;
-3. decoder settings: ``transition_lambda`` x ``meter_penalty`` of :mod:`drumscribe.transcription.bar_tracker`
-   chosen on the validation folders (mean downbeat F, meter right as tie-break);
+2. training: the TCN of :mod:`drumscribe.training.beat_net` on the transcribed corpus (drum tracks and full
+   songs) plus the oracle GMD train performances (``--gmd``; time-stretched and thinned), BCE on beat and
+   downbeat, Adam with a one-cycle schedule, CPU; items in a meter other than 4/4 are drawn
+   ``--meter-boost`` times as often; the validation loss is measured after every epoch and the state with
+   the lowest one is kept;
+3. decoder settings of :mod:`drumscribe.transcription.bar_tracker` chosen on the validation folders by a
+   grid (nothing set by hand): tempo transition ``lambda`` x beat window x tempo band around the rule
+   tracker's tempo (or none) x where the meter is chosen (within the band or on the free tempo range) x
+   per-file meter prior x per-beat meter penalty; chosen: the best mean downbeat F over all validation
+   files among the settings that read >= 95 % of the 4/4 files as 4/4 (ties: the downbeat F with 4/4 and
+   the other meters weighted equally);
 4. export: ``--out`` (ONNX, probabilities) + its JSON sidecar (fps, input classes, decoder settings, what it
-   was trained on and its validation numbers).
+   was trained on, the validation loss per epoch, the grid's best rows).
 
-The recipe of the shipped model (``docs/musician.md``, "Learned beat tracker")::
+The recipe of the shipped model (``docs/musician.md``, "Learned beat tracker", round 2)::
 
-    bash scripts/make_beat_corpus.sh            # renders data/beats-{train,val}-{clean,mix}
-    nice -n 10 python scripts/train_beats.py --corpus data/beats-train-clean data/beats-train-mix \\
-        --val data/beats-val-clean data/beats-val-mix --gmd ../shared/gmd --cache data/beat-events \\
-        --out src/drumscribe/pretrained/beats-default.onnx
+    # renders (E-GMD layout, GMD train / validation performances; data/gmd-beats-{train,val}/info.csv)
+    drumscribe synth --performances-from data/gmd-beats-train --splits train --pool train \
+        --kits-per-performance 2 --max-seconds 60 --seed 31 --out data/beats-train-clean
+    drumscribe synth --performances-from data/gmd-beats-train --splits train --pool train \
+        --kits-per-performance 1 --max-seconds 60 --performances 90 --seed 34 --realism --full-mix 1 \
+        --out data/beats-train-mix2
+    drumscribe synth ... --seed 35 --realism --full-mix 1 --out data/beats-train-mix3   # all 378
+    nice -n 15 python scripts/train_beats.py --corpus data/beats-train-clean data/beats-train-mix2 \
+        data/beats-train-mix3 --val data/beats-val-clean data/beats-val-mix --gmd ../shared/gmd \
+        --cache data/beat-events --epochs 28 --channels 24 --out data/beats-model-c.onnx
 """
 
 from __future__ import annotations
@@ -43,7 +55,7 @@ def log(msg: str) -> None:
     print(f"[train_beats {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties):
+def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties, choices=("hint",)):
     """Every decoder setting on the validation items: a list of dicts (settings + mean downbeat F, beat F,
     meter accuracy on 4/4 and on other meters, tempo within 4 %, and ``objective``: the mean downbeat F
     with the 4/4 and the other-meter items weighted equally, so that the meter prior is calibrated on
@@ -68,36 +80,36 @@ def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties):
         return bf, df, bm.meter == it["meter"], tempo
 
     grid = []
-    for lam in lambdas:
-        for win in windows:
-            for band in bands:
-                paths = [bar_tracker.decode_meters(a[:, 0], a[:, 1], FPS, METERS, tempo_hint=h, tempo_band=band,
-                                                   transition_lambda=lam, obs_window=int(win))
-                         for a, h in zip(acts, hints)]
-                maps = [{m: beat_map_from_path(a, it["duration"], *p[m][:2], m) for m in p}
-                        for it, a, p in zip(items, acts, paths)]
-                scored = [{m: (score(it, bm) if bm is not None else (0.0, 0.0, False, False)) for m, bm in mp.items()}
-                          for it, mp in zip(items, maps)]
-                for pri in priors:
-                    for pen in penalties:
-                        rows = [sc[bar_tracker.choose_meter(p, pri, pen)] for p, sc in zip(paths, scored)]
-                        four = [r for r, it in zip(rows, items) if it["meter"] == "4/4"]
-                        other = [r for r, it in zip(rows, items) if it["meter"] != "4/4"]
-                        mean = lambda xs: float(np.mean(xs)) if xs else float("nan")  # noqa: E731
-                        df4 = mean([r[1] for r in four if r[1] is not None])
-                        dfo = mean([r[1] for r in other if r[1] is not None])
-                        g = {"transition_lambda": lam, "obs_window": int(win), "tempo_band": band, "meter_prior": pri,
-                             "meter_penalty": pen,
-                             "downbeat_f": round(mean([r[1] for r in rows if r[1] is not None]), 4),
-                             "downbeat_f_4_4": round(df4, 4), "downbeat_f_other": round(dfo, 4),
-                             "beat_f": round(mean([r[0] for r in rows if r[0] is not None]), 4),
-                             "meter_acc_4_4": round(mean([r[2] for r in four]), 4),
-                             "meter_acc_other": round(mean([r[2] for r in other]), 4),
-                             "tempo_acc": round(mean([r[3] for r in rows]), 4)}
-                        g["objective"] = round(0.5 * (df4 + dfo) if other else df4, 4)
-                        grid.append(g)
-                log(f"decoder lambda {lam} window {win} band {band}: best objective "
-                    f"{max(g['objective'] for g in grid[-len(priors) * len(penalties):]):.4f}")
+    settings = [(lam, win, band, choice) for lam in lambdas for win in windows for band in bands
+                for choice in (choices if band is not None else ("hint",))]
+    for lam, win, band, choice in settings:
+        paths = [bar_tracker.decode_meters(a[:, 0], a[:, 1], FPS, METERS, tempo_hint=h, tempo_band=band,
+                                           transition_lambda=lam, obs_window=int(win), meter_choice=choice)
+                 for a, h in zip(acts, hints)]
+        maps = [{m: beat_map_from_path(a, it["duration"], *p[m][:2], m, int(win)) for m in p}
+                for it, a, p in zip(items, acts, paths)]
+        scored = [{m: (score(it, bm) if bm is not None else (0.0, 0.0, False, False)) for m, bm in mp.items()}
+                  for it, mp in zip(items, maps)]
+        for pri in priors:
+            for pen in penalties:
+                rows = [sc[bar_tracker.choose_meter(p, pri, pen)] for p, sc in zip(paths, scored)]
+                four = [r for r, it in zip(rows, items) if it["meter"] == "4/4"]
+                other = [r for r, it in zip(rows, items) if it["meter"] != "4/4"]
+                mean = lambda xs: float(np.mean(xs)) if xs else float("nan")  # noqa: E731
+                df4 = mean([r[1] for r in four if r[1] is not None])
+                dfo = mean([r[1] for r in other if r[1] is not None])
+                g = {"transition_lambda": lam, "obs_window": int(win), "tempo_band": band,
+                     "meter_choice": choice, "meter_prior": pri, "meter_penalty": pen,
+                     "downbeat_f": round(mean([r[1] for r in rows if r[1] is not None]), 4),
+                     "downbeat_f_4_4": round(df4, 4), "downbeat_f_other": round(dfo, 4),
+                     "beat_f": round(mean([r[0] for r in rows if r[0] is not None]), 4),
+                     "meter_acc_4_4": round(mean([r[2] for r in four]), 4),
+                     "meter_acc_other": round(mean([r[2] for r in other]), 4),
+                     "tempo_acc": round(mean([r[3] for r in rows]), 4)}
+                g["objective"] = round(0.5 * (df4 + dfo) if other else df4, 4)
+                grid.append(g)
+        log(f"decoder lambda {lam} window {win} band {band} meter from {choice}: best objective "
+            f"{max(g['objective'] for g in grid[-len(priors) * len(penalties):]):.4f}")
     return grid
 
 
@@ -121,16 +133,22 @@ def main(argv=None) -> int:
     ap.add_argument("--oracle-share", type=float, default=0.3, help="share of oracle items in the batches")
     ap.add_argument("--meter-boost", type=float, default=4.0,
                     help="items in a meter other than 4/4 are drawn this many times as often")
-    ap.add_argument("--lambdas", type=float, nargs="+", default=[30.0, 100.0, 300.0])
+    ap.add_argument("--lambdas", type=float, nargs="+", default=[30.0, 100.0])
     ap.add_argument("--windows", type=int, nargs="+", default=[0, 1, 2], help="decoder beat windows (frames)")
     ap.add_argument("--bands", type=float, nargs="+", default=[0.1, 0.2, -1],
                     help="tempo bands around the rule tracker's tempo (-1: no hint, the decoder's own tempo)")
-    ap.add_argument("--priors", type=float, nargs="+", default=[0.0, 3.0, 10.0, 30.0],
+    ap.add_argument("--meter-choices", nargs="+", choices=("hint", "free"), default=["hint"],
+                    help="where the meter is chosen (bar_tracker.decode_meters' meter_choice); 'free' decodes every "
+                         "meter over its whole tempo range as well, about 4x the decoding time (62 vs 15 ms per "
+                         "audio minute), which alone breaks the issue's cost goal, so it is not in the default grid")
+    ap.add_argument("--priors", type=float, nargs="+", default=[0.0, 3.0, 10.0, 30.0, 100.0],
                     help="per-file log prior of a meter other than 4/4")
     ap.add_argument("--penalties", type=float, nargs="+", default=[0.0, 0.1, 0.3], help="... and per beat")
     ap.add_argument("--seed", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--init-from", type=Path, default=None, help="start from this torch state (.pt) instead of at random")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start from this torch state (.pt, written beside --out) instead of at random; with "
+                         "--epochs 0 only the decoder grid runs again")
     args = ap.parse_args(argv)
     if not args.events_only and args.out is None:
         ap.error("--out is required unless --events-only")
@@ -156,7 +174,7 @@ def main(argv=None) -> int:
     torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = np.random.default_rng(args.seed)
-    oracle = oracle_items(args.gmd, max_seconds=90.0) if args.gmd else []
+    oracle = oracle_items(args.gmd, max_seconds=90.0) if args.gmd and args.epochs > 0 else []
     log(f"oracle items: {len(oracle)}")
     input_classes = list(CLASSES)
     crop = int(args.crop_seconds * FPS)
@@ -183,7 +201,7 @@ def main(argv=None) -> int:
         net.load_state_dict(torch.load(args.init_from))
     n_params = sum(p.numel() for p in net.parameters())
     steps_per_epoch = args.epoch_steps or int(np.ceil(len(pool) / args.batch))
-    total = steps_per_epoch * args.epochs
+    total = max(steps_per_epoch * args.epochs, 1)
     log(f"BeatTCN: {n_params} parameters; {args.epochs} epochs of {steps_per_epoch} steps")
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
@@ -221,25 +239,32 @@ def main(argv=None) -> int:
             torch.save(best_state, args.out.with_suffix(".pt"))
         log(f"epoch {epoch} ({step} steps): train loss {run:.4f}, val loss {vl:.4f} (best {best:.4f}, epoch "
             f"{best_epoch}), {time.time() - t0:.0f} s")
+    if best_state is None:  # --epochs 0 with --init-from: only the decoder grid and the export
+        best, best_state = val_loss(), copy.deepcopy(net.state_dict())
     net.load_state_dict(best_state)
     acts = [beat_net.predict(net, x) for x in vx]
-    hints = [track(it["t"], it["c"], it["v"], CLASSES, it["duration"]).bpm if len(it["t"]) >= 4 else None
-             for it in val]
+    rules = [track(it["t"], it["c"], it["v"], CLASSES, it["duration"]) if len(it["t"]) >= 4 else None for it in val]
+    hints = [r.bpm * r.quarters_per_beat if r is not None else None for r in rules]  # quarter notes per minute
     bands = [None if b < 0 else b for b in args.bands]
-    grid = decode_grid(val, acts, hints, args.lambdas, args.windows, bands, args.priors, args.penalties)
-    chosen = max(grid, key=lambda g: (g["objective"], g["downbeat_f"], g["beat_f"]))
+    grid = decode_grid(val, acts, hints, args.lambdas, args.windows, bands, args.priors, args.penalties,
+                       tuple(args.meter_choices))
+    # the issue's meter goal on 4/4 (>= 95 %) first, then the downbeat F over every validation file, then the
+    # balanced one (GMD validation has 2 performances not in 4/4, 4 renders: weighted as half the objective
+    # they chose a decoder without the rule tracker's tempo that lost 0.12 downbeat F on the 92 4/4 renders)
+    chosen = max(grid, key=lambda g: (g["meter_acc_4_4"] >= 0.95, g["downbeat_f"], g["objective"], g["beat_f"]))
     log(f"chosen decoder: {chosen}")
     sidecar = {
         "format": SIDECAR_FORMAT, "fps": FPS, "input_classes": input_classes, "outputs": ["beat", "downbeat"],
-        "decoder": {k: chosen[k] for k in ("transition_lambda", "obs_window", "tempo_band", "meter_prior",
-                                           "meter_penalty")},
+        "decoder": {k: chosen[k] for k in ("transition_lambda", "obs_window", "tempo_band", "meter_choice",
+                                           "meter_prior", "meter_penalty")},
         "training": {"corpus": [str(p) for p in args.corpus], "val": [str(p) for p in args.val],
                      "oracle_gmd": str(args.gmd) if args.gmd else None, "oracle_items": n_or,
                      "corpus_files": len(corpus), "val_files": len(val), "drum_model": model_id(bundle),
                      "epochs": args.epochs, "steps": step, "best_epoch": best_epoch, "batch": args.batch,
                      "crop_seconds": args.crop_seconds, "channels": args.channels, "parameters": n_params,
                      "lr": args.lr, "seed": args.seed, "oracle_share": args.oracle_share,
-                     "meter_boost": args.meter_boost, "val_loss": round(best, 5), "val_loss_per_epoch": history,
+                     "meter_boost": args.meter_boost, "init_from": str(args.init_from) if args.init_from else None,
+                     "val_loss": round(best, 5), "val_loss_per_epoch": history,
                      "decoder_chosen": chosen,
                      "decoder_grid_top": sorted(grid, key=lambda g: -g["objective"])[:20],
                      "command": "python scripts/train_beats.py " + " ".join(sys.argv[1:] if argv is None else argv)},

@@ -21,7 +21,8 @@ shipped = pytest.mark.skipif(beat_model.load_default() is None, reason="no bundl
 def test_sidecar_names_its_training_and_decoder():
     net = beat_model.load_default()
     assert net.meta["format"] == beat_model.SIDECAR_FORMAT and net.meta["fps"] == beat_model.FPS
-    assert set(net.decoder) == {"transition_lambda", "meter_penalty"}
+    assert set(net.decoder) == {"transition_lambda", "obs_window", "tempo_band", "meter_choice", "meter_prior",
+                                "meter_penalty"}
     assert "train_beats.py" in net.meta["training"]["command"]
     assert beat_model.default_path().stat().st_size < 1_000_000
 

@@ -38,6 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 METER_BEATS: dict[str, int] = {"4/4": 4, "3/4": 3, "6/8": 2}
+QUARTERS_PER_BEAT: dict[str, float] = {"4/4": 1.0, "3/4": 1.0, "6/8": 1.5}
 # tracked-beat tempo range of each meter (beats per minute of the tracked beat: quarters in x/4,
 # dotted quarters in 6/8)
 METER_BPM: dict[str, tuple[float, float]] = {"4/4": (55.0, 215.0), "3/4": (55.0, 215.0), "6/8": (35.0, 110.0)}
@@ -54,51 +55,62 @@ FLOOR = 1e-4  # activations are clipped to [FLOOR, 1 - FLOOR] before the logs
 OBS_WINDOW = 2
 
 
-def _states(meters, fps: float, bpm: float | None, band: float = TEMPO_TOLERANCE):
-    """(periods (nP,), positions: meter name, beat-in-bar and previous position per position; allowed (nP, K))."""
-    ranges = {}
-    for m in meters:
-        lo, hi = METER_BPM[m]
-        if bpm is not None:
-            lo, hi = bpm * (1 - band), bpm * (1 + band)
-        ranges[m] = (int(np.floor(fps * 60.0 / hi)), int(np.ceil(fps * 60.0 / lo)))
-    pmin = max(min(r[0] for r in ranges.values()), 2)
-    pmax = max(r[1] for r in ranges.values())
+def _states(chains, fps: float):
+    """State space of ``chains`` (``[(meter, lo_bpm, hi_bpm)]``, each its own bar pointer): (periods (nP,),
+    chain index, beat-in-bar and previous position of each position (K,), allowed (nP, K))."""
+    ranges = [(int(np.floor(fps * 60.0 / hi)), int(np.ceil(fps * 60.0 / lo))) for _, lo, hi in chains]
+    pmin = max(min(r[0] for r in ranges), 2)
+    pmax = max(r[1] for r in ranges)
     periods = np.arange(pmin, pmax + 1)
-    meter_of, beat_of, prev = [], [], []
-    for m in meters:
+    chain_of, beat_of, prev = [], [], []
+    for c, (m, _, _) in enumerate(chains):
         n, base = METER_BEATS[m], len(beat_of)
         for k in range(n):
-            meter_of.append(m)
+            chain_of.append(c)
             beat_of.append(k)
             prev.append(base + (k - 1) % n)
     allowed = np.zeros((len(periods), len(beat_of)), dtype=bool)
-    for j, m in enumerate(meter_of):
-        lo, hi = ranges[m]
+    for j, c in enumerate(chain_of):
+        lo, hi = ranges[c]
         allowed[:, j] = (periods >= max(lo, pmin)) & (periods <= hi)
-    return periods, meter_of, np.asarray(beat_of), np.asarray(prev), allowed
+    return periods, np.asarray(chain_of), np.asarray(beat_of), np.asarray(prev), allowed
 
 
 def decode_meters(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm: float | None = None,
                   tempo_hint: float | None = None, tempo_band: float | None = TEMPO_BAND,
-                  transition_lambda: float = TRANSITION_LAMBDA, obs_window: int = OBS_WINDOW) -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
-    """``{meter: (beat frames, beat in bar, path score)}``: the Viterbi path of each meter on its own and its
-    score before the meter prior (:func:`choose_meter` adds it).  See :func:`decode`."""
+                  transition_lambda: float = TRANSITION_LAMBDA, obs_window: int = OBS_WINDOW,
+                  meter_choice: str = "hint") -> dict[str, tuple[np.ndarray, np.ndarray, float]]:
+    """``{meter: (beat frames, beat in bar, score)}``: the Viterbi path of each meter on its own and the score
+    that :func:`choose_meter` compares (before the meter prior).  See :func:`decode`.
+
+    With a ``tempo_hint`` (and a ``tempo_band``), ``meter_choice`` says where the hint applies: ``"hint"``,
+    every meter's tempo is within the band (the scores compared are the banded paths'); ``"free"``, each
+    meter is scored on its whole tempo range (the rule tracker's tempo does not hold in 3/4 and 6/8, it is
+    often 3:2 off there) and the hint only sets the 4/4 path's tempo.  All the chains run in one pass."""
     b, d = np.asarray(beat_act, dtype=np.float64), np.asarray(downbeat_act, dtype=np.float64)
     if obs_window > 0:
         b, d = _max_filter(b, int(obs_window)), _max_filter(d, int(obs_window))
     b = np.clip(b, FLOOR, 1 - FLOOR)
     d = np.clip(np.minimum(d, b - FLOOR), FLOOR, 1 - FLOOR)
-    if bpm is not None:
-        centre, band = bpm, TEMPO_TOLERANCE
-    elif tempo_hint is not None and tempo_band is not None and tempo_hint > 0:
-        centre, band = tempo_hint, tempo_band
-    else:
-        centre, band = None, TEMPO_TOLERANCE
-    out = {}
+    if meter_choice not in ("hint", "free"):
+        raise ValueError(f"meter_choice must be 'hint' or 'free', got {meter_choice!r}")
+    hinted = bpm is None and tempo_hint is not None and tempo_band is not None and tempo_hint > 0
+    chains = []
     for m in meters:
-        frames, pos, _, score = _viterbi(b, d, fps, (m,), centre, band, transition_lambda)
-        out[m] = (frames, pos, score)
+        lo, hi = METER_BPM[m]
+        if bpm is not None:
+            lo, hi = bpm * (1 - TEMPO_TOLERANCE), bpm * (1 + TEMPO_TOLERANCE)
+        elif hinted and meter_choice == "hint":  # the hint counts quarter notes; 6/8 tracks dotted quarters
+            centre = tempo_hint / QUARTERS_PER_BEAT[m]
+            lo, hi = centre * (1 - tempo_band), centre * (1 + tempo_band)
+        chains.append((m, lo, hi))
+    extra = hinted and meter_choice == "free" and PRIOR_METER in meters
+    if extra:  # the 4/4 path at the hint's tempo
+        chains.append((PRIOR_METER, tempo_hint * (1 - tempo_band), tempo_hint * (1 + tempo_band)))
+    res = _viterbi(b, d, fps, chains, transition_lambda)
+    out = {m: res[i] for i, m in enumerate(meters)}
+    if extra:
+        out[PRIOR_METER] = (res[-1][0], res[-1][1], out[PRIOR_METER][2])
     return out
 
 
@@ -123,7 +135,7 @@ def choose_meter(paths: dict, meter_prior: float = METER_PRIOR, meter_penalty: f
 def decode(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm: float | None = None,
            meter: str | None = None, transition_lambda: float = TRANSITION_LAMBDA,
            meter_penalty: float = METER_PENALTY, obs_window: int = OBS_WINDOW, meter_prior: float = METER_PRIOR,
-           tempo_hint: float | None = None, tempo_band: float | None = TEMPO_BAND
+           tempo_hint: float | None = None, tempo_band: float | None = TEMPO_BAND, meter_choice: str = "hint"
            ) -> tuple[np.ndarray, np.ndarray, str]:
     """Viterbi path of the bar pointer (see the module docstring).
 
@@ -138,20 +150,21 @@ def decode(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8"), bpm
             raise ValueError(f"meter must be one of {tuple(METER_BEATS)}, got {meter!r}")
         meters = (meter,)
     paths = decode_meters(beat_act, downbeat_act, fps, meters, bpm, tempo_hint, tempo_band, transition_lambda,
-                          obs_window)
+                          obs_window, meter_choice)
     m = choose_meter(paths, meter_prior, meter_penalty)
     if not np.isfinite(paths[m][2]):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0]
     return paths[m][0], paths[m][1], m
 
 
-def _viterbi(b, d, fps, meters, bpm, band, transition_lambda):
-    """(frames, beat in bar, meter, path score) of one state space (see :func:`decode`)."""
+def _viterbi(b, d, fps, chains, transition_lambda):
+    """``[(frames, beat in bar, path score)]``, one per chain of :func:`_states` (one pass for all)."""
     T = len(b)
-    periods, meter_of, beat_of, prevk, allowed = _states(meters, fps, bpm, band)
+    periods, chain_of, beat_of, prevk, allowed = _states(chains, fps)
     nP, K = allowed.shape
+    empty = (np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), -np.inf)
     if T < 2 * periods[0] + 1:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0], -np.inf
+        return [empty for _ in chains]
     nb = np.log1p(-b)
     s_down = (np.log(d) - nb).astype(np.float32)
     s_beat = (np.log(np.maximum(b - d, FLOOR)) - nb).astype(np.float32)
@@ -201,30 +214,40 @@ def _viterbi(b, d, fps, meters, bpm, band, transition_lambda):
     ends = np.arange(max(T - int(periods[-1]), 0), T)
     tail = D[ends]
     tail = np.where((ends[:, None] + periods[None, :] >= T)[:, :, None], tail, neg)
-    i = int(np.argmax(tail))
-    ti, pi, ki = np.unravel_index(i, tail.shape)
-    t, p, k = int(ends[ti]), int(pi), int(ki)
-    score = float(tail.flat[i])
-    if not np.isfinite(score):
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64), meters[0], -np.inf
-    frames, pos = [], []
-    while True:
-        frames.append(t)
-        pos.append(int(beat_of[k]))
-        if back_start[t, p]:
-            break
-        src = t - int(periods[p])
-        j = int(argE[src * nP + p, k])
-        t, p, k = src, p + j, int(prevk[k])
-    return np.asarray(frames[::-1], dtype=np.int64), np.asarray(pos[::-1], dtype=np.int64), meter_of[ki], score
+    out = []
+    for c in range(len(chains)):
+        tc = np.where((chain_of == c)[None, None, :], tail, neg)
+        i = int(np.argmax(tc))
+        ti, pi, ki = np.unravel_index(i, tc.shape)
+        t, p, k = int(ends[ti]), int(pi), int(ki)
+        score = float(tc.flat[i])
+        if not np.isfinite(score):
+            out.append(empty)
+            continue
+        frames, pos = [], []
+        while True:
+            frames.append(t)
+            pos.append(int(beat_of[k]))
+            if back_start[t, p]:
+                break
+            src = t - int(periods[p])
+            j = int(argE[src * nP + p, k])
+            t, p, k = src, p + j, int(prevk[k])
+        out.append((np.asarray(frames[::-1], dtype=np.int64), np.asarray(pos[::-1], dtype=np.int64), score))
+    return out
 
 
-def refine(frames: np.ndarray, beat_act: np.ndarray, radius: int = 2) -> np.ndarray:
-    """Fractional beat frames: each beat moved to the activation's centroid within ``radius`` frames."""
+def refine(frames: np.ndarray, beat_act: np.ndarray, radius: int = 2, window: int = 0) -> np.ndarray:
+    """Fractional beat frames: each beat moved to the activation's peak within ``window`` frames (the decoder's
+    beat window: the path may sit anywhere in it), then to the centroid within ``radius`` frames of that peak."""
     a = np.asarray(beat_act, dtype=np.float64)
     out = np.asarray(frames, dtype=np.float64).copy()
     for i, f in enumerate(frames):
-        lo, hi = max(int(f) - radius, 0), min(int(f) + radius + 1, len(a))
+        f = int(f)
+        if window > 0:
+            lo, hi = max(f - window, 0), min(f + window + 1, len(a))
+            f = lo + int(np.argmax(a[lo:hi]))
+        lo, hi = max(f - radius, 0), min(f + radius + 1, len(a))
         w = a[lo:hi]
         if w.sum() > 0:
             out[i] = float((np.arange(lo, hi) * w).sum() / w.sum())

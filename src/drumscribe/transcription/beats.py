@@ -626,7 +626,7 @@ def beat_map_from_activations(act: np.ndarray, duration: float, bpm: float | Non
     dec = decoder or {}
     m = bar_tracker.choose_meter(paths, float(dec.get("meter_prior", bar_tracker.METER_PRIOR)),
                                  float(dec.get("meter_penalty", bar_tracker.METER_PENALTY)))
-    return beat_map_from_path(act, duration, *paths[m][:2], m)
+    return beat_map_from_path(act, duration, *paths[m][:2], m, int(dec.get("obs_window", bar_tracker.OBS_WINDOW)))
 
 
 def _beat_fps() -> int:
@@ -640,15 +640,16 @@ def _decoder_args(decoder: dict | None, *leave_out: str) -> dict:
 
 
 def beat_map_from_path(act: np.ndarray, duration: float, frames: np.ndarray, pos: np.ndarray,
-                       meter: str) -> BeatMap | None:
-    """The :class:`BeatMap` of one decoded bar-pointer path (beat frames, beat in bar, meter); None when
-    it has fewer than two beats."""
+                       meter: str, window: int = 0) -> BeatMap | None:
+    """The :class:`BeatMap` of one decoded bar-pointer path (beat frames, beat in bar, meter; ``window``: the
+    decoder's beat window, :func:`~drumscribe.transcription.bar_tracker.refine`); None when it has fewer
+    than two beats."""
     from drumscribe.transcription import bar_tracker
     from drumscribe.transcription.beat_model import CLOCK as BEAT_CLOCK
 
     if len(frames) < 2:
         return None
-    raw = BEAT_CLOCK.to_seconds(bar_tracker.refine(frames, act[:, 0]))
+    raw = BEAT_CLOCK.to_seconds(bar_tracker.refine(frames, act[:, 0], window=window))
     beats = _smooth_and_extend(raw, duration)
     first = int(np.argmin(np.abs(beats - raw[0])))  # where the decoded beats start in the extended grid
     down = np.flatnonzero(pos == 0)
@@ -662,7 +663,8 @@ def track_learned(times, classes, velocities, class_names: Sequence[str], durati
                   tempo_hint: float | None = None) -> BeatMap | None:
     """The learned tracker: the beat network (``net``, default the bundled one,
     :mod:`drumscribe.transcription.beat_model`) on the events, decoded by the bar pointer (``bpm``: a
-    user's tempo; ``tempo_hint``: a guessed one, followed within the model's ``tempo_band``).
+    user's tempo; ``tempo_hint``: a guessed one in quarter notes per minute, followed within the model's
+    ``tempo_band``).
 
     None when no beat model is installed or no two beats fit (then :func:`track` answers)."""
     from drumscribe.transcription import beat_model
@@ -692,7 +694,7 @@ def track_events(events, class_names: Sequence[str], duration: float, bpm: float
     t, c, v = events_to_arrays(events)
     rules = track(t, c, v, class_names, duration, bpm, meter)
     if len(t) >= 4:
-        bm = track_learned(t, c, v, class_names, duration, bpm, meter, tempo_hint=rules.bpm)
+        bm = track_learned(t, c, v, class_names, duration, bpm, meter, tempo_hint=rules.bpm * rules.quarters_per_beat)
         if bm is not None:
             return bm
     return rules
