@@ -35,21 +35,23 @@ def song_of(name: str) -> str:
     return re.sub(r"_(drums|multitrack_sum|mix)$", "", Path(name).stem, flags=re.IGNORECASE)
 
 
-def counts(results: list[dict], art: str, skip_song: str | None = None) -> tuple[int, int, int]:
-    tp = fp = fn = 0
+def counts(results: list[dict], art: str, skip_song: str | None = None):
+    """The summed per-file :class:`~drumscribe.evaluation.metrics.Counts` of ``art`` (without ``skip_song``)."""
+    from drumscribe.evaluation.metrics import Counts
+
+    total = Counts()
     for r in results:
         for f in r.get("files", []):
-            if skip_song is not None and song_of(f["file"]) == skip_song:
-                continue
             c = (f.get("articulations") or {}).get(art)
-            if c is None:
-                continue
-            tp, fp, fn = tp + c["tp"], fp + c["fp"], fn + c["fn"]
-    return tp, fp, fn
+            if c is not None and (skip_song is None or song_of(f["file"]) != skip_song):
+                total = total + Counts(c["tp"], c["fp"], c["fn"])
+    return total
 
 
-def precision(tp: int, fp: int) -> float | None:
-    return tp / (tp + fp) if tp + fp else None
+def shown_precision(c) -> float | None:
+    """Precision of what was written; None when nothing was written (no precision shown, unlike
+    Counts.precision's 1.0 for an empty estimate)."""
+    return c.precision if c.n_estimated else None
 
 
 def gate(real: list[dict], gmd: list[dict], articulations: list[str], min_precision: float) -> dict:
@@ -58,10 +60,10 @@ def gate(real: list[dict], gmd: list[dict], articulations: list[str], min_precis
     for a in articulations:
         row = {}
         for name, group in (("real", real), ("gmd", gmd)):
-            tp, fp, fn = counts(group, a)
-            row[name] = {"tp": tp, "fp": fp, "fn": fn, "precision": precision(tp, fp),
-                         "recall": tp / (tp + fn) if tp + fn else None}
-        loso = {s: precision(*counts(real, a, s)[:2]) for s in songs}
+            c = counts(group, a)
+            row[name] = {"tp": c.tp, "fp": c.fp, "fn": c.fn, "precision": shown_precision(c),
+                         "recall": c.recall if c.support else None}
+        loso = {s: shown_precision(counts(real, a, s)) for s in songs}
         row["real_loso"] = loso
         ok = [row["real"]["precision"], row["gmd"]["precision"], *loso.values()]
         row["written"] = all(p is not None and p >= min_precision for p in ok)
