@@ -73,15 +73,20 @@ def make_tracker(kind: str, beat_model: str | None):
 
         net = load(beat_model)
 
-    def learned(t, c, v, names, duration):
-        bm = beats.track_learned(t, c, v, names, duration, net=net) if len(t) >= 4 else None
+    def learned(t, c, v, names, duration, audio=None):
+        bm = beats.track_learned(t, c, v, names, duration, net=net, audio=audio) if len(t) >= 4 else None
         return bm if bm is not None else beats.track(t, c, v, names, duration)
 
-    def hybrid(t, c, v, names, duration):  # the learned bar pointer within the model's tempo band of the rules' tempo
+    def hybrid(t, c, v, names, duration, audio=None):  # the learned bar pointer within the model's tempo band of the rules' tempo
         rules = beats.track(t, c, v, names, duration)
         bm = beats.track_learned(t, c, v, names, duration, tempo_hint=rules.bpm * rules.quarters_per_beat,
-                                 net=net) if len(t) >= 4 else None
+                                 net=net, audio=audio) if len(t) >= 4 else None
         return bm if bm is not None else rules
+
+    from drumscribe.transcription.beat_model import load_default
+
+    hears = getattr(net or load_default(), "input_bands", 0) > 0
+    learned.hears_audio = hybrid.hears_audio = hears  # run_audio hands such a tracker the audio's bands
 
     return hybrid if kind in ("hybrid", "auto") else learned  # auto: what track_events does
 
@@ -181,9 +186,10 @@ def annotated_grid(beats_path: Path, duration: float):
 
 
 def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path | None = None,
-              real_dev: bool = False, subset: str | None = None, track=None):
+              real_dev: bool = False, subset: str | None = None, track=None, band_cache: Path | None = None):
     from drumscribe.core.drums import CLASSES
-    from drumscribe.training.beat_data import cached_events, load_drum_model
+    from drumscribe.core.timebase import FrameClock
+    from drumscribe.training.beat_data import cached_bands, cached_events, load_drum_model
 
     bundle = load_drum_model(checkpoint)
     csvs = sorted(root.glob("*.csv"))
@@ -203,8 +209,11 @@ def run_audio(root: Path, checkpoint: str | None, limit: int | None, cache: Path
         else:
             _, rb, rd, meter = truth_grid(root / r["midi_filename"], duration, r.get("time_signature"))
             bpm = float(r["bpm"])
+        extra = {}
+        if getattr(track, "hears_audio", False):  # the band means of the drum model's features (cached)
+            extra["audio"] = (cached_bands(bundle, audio, band_cache), FrameClock.from_config(bundle.config.audio))
         t0 = time.process_time()
-        bm = track(ev["t"], ev["c"], ev["v"], CLASSES, duration)
+        bm = track(ev["t"], ev["c"], ev["v"], CLASSES, duration, **extra)
         cpu += time.process_time() - t0
         secs += duration
         row = score_file(bm, rb, rd, bpm, meter, duration)
@@ -260,16 +269,20 @@ def main(argv=None) -> int:
                          "bundled one; its own tempo); hybrid = auto (default): what transcribe uses, the bar pointer "
                          "within the model's tempo band of the rule tracker's tempo")
     ap.add_argument("--beat-model", default=None, help="beat model ONNX for --tracker learned")
+    ap.add_argument("--band-cache", type=Path, default=Path("data/beats3-bands"),
+                    help="a beat model that hears the audio: its band means cached here")
     args = ap.parse_args(argv)
     track = make_tracker(args.tracker, args.beat_model)
     if args.gmd:
         rows, secs, cpu = run_gmd(args.gmd, args.split, args.limit, track)
         label = f"GMD {args.split} (oracle: MIDI onsets)"
     elif args.real_dev:
-        rows, secs, cpu = run_audio(args.real_dev, args.checkpoint, args.limit, args.cache, True, args.subset, track)
+        rows, secs, cpu = run_audio(args.real_dev, args.checkpoint, args.limit, args.cache, True, args.subset, track,
+                                    args.band_cache)
         label = f"{args.real_dev} (real recordings, annotated beats; transcribed)"
     else:
-        rows, secs, cpu = run_audio(args.audio, args.checkpoint, args.limit, args.cache, track=track)
+        rows, secs, cpu = run_audio(args.audio, args.checkpoint, args.limit, args.cache, track=track,
+                                    band_cache=args.band_cache)
         label = f"{args.audio} (transcribed)"
     label += f", tracker {args.tracker}" + (f" ({args.beat_model})" if args.beat_model else "")
     summary = summarise(rows)

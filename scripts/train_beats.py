@@ -121,7 +121,14 @@ def main(argv=None) -> int:
     ap.add_argument("--checkpoint", default=None, help="drum model making the events (default: the bundled ONNX)")
     ap.add_argument("--cache", type=Path, default=Path("data/beat-events"), help="event cache folder")
     ap.add_argument("--out", type=Path, default=None, help="ONNX file to write (+ .json sidecar)")
-    ap.add_argument("--events-only", action="store_true", help="fill the event cache, then stop")
+    ap.add_argument("--events-only", action="store_true", help="fill the event (and band) cache, then stop")
+    ap.add_argument("--audio-bands", type=int, default=0,
+                    help="round 3: audio input beside the events, this many bands of the drum model's log-mel "
+                         "(beat_model.N_BANDS, or 0: events only, round 2); their energy and flux, 2 channels each")
+    ap.add_argument("--band-cache", type=Path, default=Path("data/beats3-bands"), help="band cache folder")
+    ap.add_argument("--min-crop-seconds", type=float, default=None,
+                    help="crop each training item to a length drawn between this and --crop-seconds, at a random "
+                         "start (default: crop only items longer than --crop-seconds)")
     ap.add_argument("--cached-only", action="store_true",
                     help="train on the corpus files already in the event cache (validation: all files)")
     ap.add_argument("--epochs", type=int, default=20, help="passes over the training items (validation after each)")
@@ -152,13 +159,20 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if not args.events_only and args.out is None:
         ap.error("--out is required unless --events-only")
+    from drumscribe.transcription.beat_model import N_BANDS
+
+    if args.audio_bands not in (0, N_BANDS):
+        ap.error(f"--audio-bands must be 0 or {N_BANDS}")
+    band_cache = args.band_cache if args.audio_bands else None
 
     from drumscribe.training.beat_data import load_drum_model, model_id, oracle_items, transcribed_items
 
     bundle = load_drum_model(args.checkpoint)
     corpus = [it for root in args.corpus
-              for it in transcribed_items(root, bundle, args.cache, log=log, cached_only=args.cached_only)]
-    val = [it for root in args.val for it in transcribed_items(root, bundle, args.cache, log=log)]
+              for it in transcribed_items(root, bundle, args.cache, log=log, cached_only=args.cached_only,
+                                          band_cache=band_cache)]
+    val = [it for root in args.val for it in transcribed_items(root, bundle, args.cache, log=log,
+                                                                  band_cache=band_cache)]
     log(f"events: {len(corpus)} corpus files, {len(val)} validation files (drum model {model_id(bundle)})")
     if args.events_only:
         return 0
@@ -167,8 +181,8 @@ def main(argv=None) -> int:
 
     from drumscribe.core.drums import CLASSES
     from drumscribe.training import beat_net
-    from drumscribe.training.beat_data import augment, targets
-    from drumscribe.transcription.beat_model import FPS, SIDECAR_FORMAT, event_features
+    from drumscribe.training.beat_data import augment, item_input, targets
+    from drumscribe.transcription.beat_model import FPS, SIDECAR_FORMAT
     from drumscribe.transcription.beats import track
 
     torch.set_num_threads(args.threads)
@@ -195,17 +209,18 @@ def main(argv=None) -> int:
             weights[part] = src[part] * boost[part] / boost[part].sum()
     weights /= weights.sum()
 
-    gen = beat_net.batches(pool, input_classes, args.batch, rng, crop, pick_aug, weights)
-    net = beat_net.BeatTCN(len(input_classes), channels=args.channels)
-    if args.init_from:
-        net.load_state_dict(torch.load(args.init_from))
+    min_crop = int(args.min_crop_seconds * FPS) if args.min_crop_seconds else None
+    gen = beat_net.batches(pool, input_classes, args.batch, rng, crop, pick_aug, weights, args.audio_bands, min_crop)
+    net = beat_net.BeatTCN(len(input_classes) + 2 * args.audio_bands, channels=args.channels)
+    if args.init_from:  # a round-2 state into a wider input: the audio channels start at zero weight
+        beat_net.load_widened(net, torch.load(args.init_from))
     n_params = sum(p.numel() for p in net.parameters())
     steps_per_epoch = args.epoch_steps or int(np.ceil(len(pool) / args.batch))
     total = max(steps_per_epoch * args.epochs, 1)
     log(f"BeatTCN: {n_params} parameters; {args.epochs} epochs of {steps_per_epoch} steps")
     opt = torch.optim.Adam(net.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, max_lr=args.lr, total_steps=total, pct_start=0.1)
-    vx = [event_features(it["t"], it["c"], it["v"], CLASSES, it["duration"], input_classes) for it in val]
+    vx = [item_input(it, input_classes, args.audio_bands) for it in val]
     vy = [targets(it, len(x)) for it, x in zip(val, vx)]
 
     def val_loss():
@@ -254,7 +269,8 @@ def main(argv=None) -> int:
     chosen = max(grid, key=lambda g: (g["meter_acc_4_4"] >= 0.95, g["downbeat_f"], g["objective"], g["beat_f"]))
     log(f"chosen decoder: {chosen}")
     sidecar = {
-        "format": SIDECAR_FORMAT, "fps": FPS, "input_classes": input_classes, "outputs": ["beat", "downbeat"],
+        "format": SIDECAR_FORMAT, "fps": FPS, "input_classes": input_classes, "input_bands": args.audio_bands,
+        "outputs": ["beat", "downbeat"],
         "decoder": {k: chosen[k] for k in ("transition_lambda", "obs_window", "tempo_band", "meter_choice",
                                            "meter_prior", "meter_penalty")},
         "training": {"corpus": [str(p) for p in args.corpus], "val": [str(p) for p in args.val],
@@ -264,6 +280,7 @@ def main(argv=None) -> int:
                      "crop_seconds": args.crop_seconds, "channels": args.channels, "parameters": n_params,
                      "lr": args.lr, "seed": args.seed, "oracle_share": args.oracle_share,
                      "meter_boost": args.meter_boost, "init_from": str(args.init_from) if args.init_from else None,
+                     "min_crop_seconds": args.min_crop_seconds,
                      "val_loss": round(best, 5), "val_loss_per_epoch": history,
                      "decoder_chosen": chosen,
                      "decoder_grid_top": sorted(grid, key=lambda g: -g["objective"])[:20],

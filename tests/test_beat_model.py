@@ -90,3 +90,56 @@ def test_a_broken_sidecar_is_one_error(tmp_path):
     (tmp_path / "b.json").write_text("{}")
     with pytest.raises(beat_model.BeatModelError, match="b.json"):
         beat_model.BeatNet(tmp_path / "b.onnx")
+
+
+def test_band_channels_read_the_audio_at_the_beat_frames():
+    from drumscribe.core.timebase import FrameClock
+
+    feat = FrameClock(sample_rate=22050, hop_length=512)  # the drum model's rate (43.07 frames per second)
+    n = feat.to_frames(10.0) + 1
+    logmel = np.full((n, 128), -5.0, np.float32)
+    hit = feat.to_frames(4.0)
+    logmel[hit:, :16] = 1.0  # a bass note from 4 s on: the lowest band's energy rises, its flux jumps there
+    means = beat_model.band_means(logmel)
+    assert means.shape == (n, beat_model.N_BANDS) and means[hit, 0] == 1.0 and means[hit, 1] == -5.0
+    x = beat_model.band_channels(means, feat, beat_model.CLOCK.to_frames(10.0) + 1)
+    nb = beat_model.N_BANDS
+    assert x.shape == (501, 2 * nb)
+    flux = x[:, nb]
+    assert abs(int(np.argmax(flux)) - beat_model.CLOCK.to_frames(4.0)) <= 1 and flux.max() > 1.0
+    assert np.allclose(x[:, nb + 1:], 0.0) and np.allclose(x[:, 1:nb], 0.0)  # flat bands: median 0, no flux
+    # played 1.25x slower (the training's tempo augmentation), the note arrives at 5 s
+    slow = beat_model.band_channels(means, feat, beat_model.CLOCK.to_frames(12.5) + 1, stretch=1.25)
+    assert abs(int(np.argmax(slow[:, nb])) - beat_model.CLOCK.to_frames(5.0)) <= 1
+
+
+def test_a_model_that_hears_the_audio_runs_without_it(tmp_path):
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from drumscribe.training.beat_net import BeatTCN, export_onnx, load_widened, predict
+
+    torch.manual_seed(0)
+    old = BeatTCN(len(CLASSES), channels=6, dilations=(1, 2))
+    wide = BeatTCN(len(CLASSES) + 2 * beat_model.N_BANDS, channels=6, dilations=(1, 2))
+    load_widened(wide, old.state_dict())  # audio channels at zero weight: the old model's answer
+    ev = np.random.default_rng(2).random((200, len(CLASSES))).astype(np.float32)
+    audio = np.random.default_rng(3).random((200, 2 * beat_model.N_BANDS)).astype(np.float32)
+    assert np.allclose(predict(wide, np.concatenate([ev, audio], 1)), predict(old, ev), atol=1e-6)
+    side = {"format": beat_model.SIDECAR_FORMAT, "fps": beat_model.FPS, "input_classes": list(CLASSES),
+            "input_bands": beat_model.N_BANDS, "decoder": {}, "training": {"command": "test"}}
+    with torch.no_grad():
+        wide.inp.weight[:, len(CLASSES):] += 0.5  # now it listens
+    export_onnx(wide, tmp_path / "w.onnx", side)
+    net = beat_model.BeatNet(tmp_path / "w.onnx")
+    t, c, v = np.array([0.5, 1.0, 1.5]), np.array([0, 1, 0]), np.array([100, 90, 80])
+    deaf = net.activations_of_events(t, c, v, CLASSES, 3.98)  # a MIDI file: no audio, the audio channels are zero
+    x = beat_model.event_features(t, c, v, CLASSES, 3.98, CLASSES)
+    assert deaf.shape == (200, 2) and np.allclose(deaf, predict(wide, np.concatenate([x, 0 * audio], 1)), atol=1e-5)
+    from drumscribe.core.timebase import FrameClock
+
+    feat = FrameClock(sample_rate=22050, hop_length=512)
+    means = np.random.default_rng(4).normal(size=(feat.to_frames(3.98) + 1, beat_model.N_BANDS)).astype(np.float32)
+    heard = net.activations_of_events(t, c, v, CLASSES, 3.98, audio=(means, feat))
+    assert not np.allclose(heard, deaf, atol=1e-3)
+    assert np.allclose(heard, predict(wide, np.concatenate([x, beat_model.band_channels(means, feat, 200)], 1)),
+                       atol=1e-5)

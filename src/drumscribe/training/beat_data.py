@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from drumscribe.core.drums import CLASSES, TD_CLASS
+from drumscribe.core.timebase import FrameClock
 from drumscribe.transcription.beat_model import CLOCK
 
 
@@ -97,6 +98,34 @@ def cached_events(bundle, audio: Path, cache: Path | None, cached_only: bool = F
     return out
 
 
+def cached_bands(bundle, audio: Path, cache: Path | None) -> np.ndarray:
+    """``(frames, N_BANDS)`` band means of the drum model's features of ``audio`` at the model's frame rate
+    (:func:`drumscribe.transcription.beat_model.band_means`), from/into ``cache`` (``.npz``, keyed by the audio
+    path and the feature settings)."""
+    import json
+
+    from drumscribe.audio.features import feature_params, file_features
+    from drumscribe.transcription.beat_model import N_BANDS, band_means
+
+    acfg = bundle.config.audio
+    key = hashlib.sha1(f"{Path(audio).resolve()}|{json.dumps(feature_params(acfg), sort_keys=True)}|{N_BANDS}"
+                       .encode()).hexdigest()[:16]
+    f = Path(cache) / f"{Path(audio).stem}-{key}.npz" if cache else None
+    if f is not None and f.exists():
+        return np.load(f)["bands"].astype(np.float32)
+    feats, _, _ = file_features(audio, acfg)
+    out = band_means(feats[:, :int(acfg.n_mels)])
+    if f is not None:
+        from drumscribe.core.atomic import atomic_write_bytes
+        import io
+
+        buf = io.BytesIO()
+        np.savez(buf, bands=out.astype(np.float16))
+        f.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(f, buf.getvalue())
+    return out
+
+
 def _rows(root: Path) -> list[dict]:
     csvs = sorted(Path(root).glob("*.csv"))
     if not csvs:
@@ -106,9 +135,10 @@ def _rows(root: Path) -> list[dict]:
 
 
 def transcribed_items(root: Path, bundle, cache: Path | None, limit: int | None = None, log=None,
-                      cached_only: bool = False) -> list[dict]:
+                      cached_only: bool = False, band_cache: Path | None = None) -> list[dict]:
     """Items of every file of a rendered E-GMD-format folder (see the module docstring); ``cached_only``:
-    only the files whose events are cached already."""
+    only the files whose events are cached already; ``band_cache``: each item also gets ``bands``, the band
+    means of its audio (:func:`cached_bands`), and their ``feature_clock``."""
     items = []
     rows = _rows(root)[:limit]
     for i, r in enumerate(rows):
@@ -116,8 +146,12 @@ def transcribed_items(root: Path, bundle, cache: Path | None, limit: int | None 
         if ev is None:
             continue
         beats, downbeats, meter = truth_grid(Path(root) / r["midi_filename"], ev["duration"], r.get("time_signature"))
-        items.append(ev | {"beats": beats, "downbeats": downbeats, "meter": meter,
-                           "source": f"{Path(root).name}/{r['audio_filename']}"})
+        item = ev | {"beats": beats, "downbeats": downbeats, "meter": meter,
+                     "source": f"{Path(root).name}/{r['audio_filename']}"}
+        if band_cache is not None:
+            item["bands"] = cached_bands(bundle, Path(root) / r["audio_filename"], band_cache)
+            item["feature_clock"] = FrameClock.from_config(bundle.config.audio)
+        items.append(item)
         if log and (i + 1) % 100 == 0:
             log(f"{root}: {i + 1}/{len(rows)} files")
     return items
@@ -157,8 +191,28 @@ def augment(item: dict, rng: np.random.Generator, stretch=(0.8, 1.25), drop: flo
     t = np.asarray(item["t"])[keep] * s
     sel = t <= dur
     b, d = item["beats"] * s, item["downbeats"] * s
-    return {"t": t[sel], "c": np.asarray(item["c"])[keep][sel], "v": v[sel], "duration": dur,
-            "beats": b[b <= dur], "downbeats": d[d <= dur], "meter": item["meter"], "source": item["source"]}
+    out = {"t": t[sel], "c": np.asarray(item["c"])[keep][sel], "v": v[sel], "duration": dur,
+           "beats": b[b <= dur], "downbeats": d[d <= dur], "meter": item["meter"], "source": item["source"],
+           "stretch": s * float(item.get("stretch", 1.0))}
+    if "bands" in item:  # the audio is stretched with the events (band_channels reads it at t / stretch)
+        out["bands"], out["feature_clock"] = item["bands"], item["feature_clock"]
+    return out
+
+
+def item_input(item: dict, input_classes, n_bands: int) -> np.ndarray:
+    """``(frames, C [+ 2 n_bands])`` network input of an item: its event map, then (``n_bands`` > 0) its audio
+    channels (:func:`drumscribe.transcription.beat_model.band_channels`; zeros for an item without audio,
+    an oracle item)."""
+    from drumscribe.transcription.beat_model import band_channels, event_features
+
+    x = event_features(item["t"], item["c"], item["v"], CLASSES, item["duration"], input_classes)
+    if not n_bands:
+        return x
+    if "bands" in item:
+        a = band_channels(item["bands"], item["feature_clock"], len(x), float(item.get("stretch", 1.0)))
+    else:
+        a = np.zeros((len(x), 2 * n_bands), np.float32)
+    return np.concatenate([x, a], axis=1)
 
 
 def targets(item: dict, n_frames: int) -> np.ndarray:

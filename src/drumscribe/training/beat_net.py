@@ -1,7 +1,7 @@
 """The beat network (torch side): a small non-causal temporal convolution network, its training, its export.
 
 Shapes: input ``(batch, frames, C)`` event maps (:func:`drumscribe.transcription.beat_model.event_features`,
-50 fps), output ``(batch, frames, 2)`` logits of beat and downbeat.  The layout follows the TCN of
+50 fps; round 3: then the audio's band channels, :func:`drumscribe.transcription.beat_model.band_channels`), output ``(batch, frames, 2)`` logits of beat and downbeat.  The layout follows the TCN of
 Davies & Böck (2019) / Böck & Davies (2020): an input convolution, then residual blocks of a dilated
 convolution (kernel 5, dilations 1, 2, 4, ... 256: a receptive field of about 41 s, several bars at any
 tempo), ELU and dropout, and a 1x1 output convolution::
@@ -51,6 +51,19 @@ class BeatTCN(nn.Module):
         return self.out(self.blocks(h)).transpose(1, 2)
 
 
+def load_widened(net: BeatTCN, state: dict) -> None:
+    """Load ``state`` (a trained :class:`BeatTCN`'s) into ``net``, whose input may have more channels: the
+    extra input channels start at zero weight, so ``net`` computes exactly what ``state`` did until it learns
+    to use them."""
+    state = dict(state)
+    w = state["inp.weight"]
+    if w.shape[1] < net.inp.in_channels:
+        wide = torch.zeros(w.shape[0], net.inp.in_channels, w.shape[2], dtype=w.dtype)
+        wide[:, :w.shape[1]] = w
+        state["inp.weight"] = wide
+    net.load_state_dict(state)
+
+
 class _WithSigmoid(nn.Module):
     def __init__(self, net):
         super().__init__()
@@ -79,22 +92,24 @@ def export_onnx(net: BeatTCN, path: Path, sidecar: dict) -> None:
 
 
 def batches(items: list[dict], input_classes, batch: int, rng: np.random.Generator, crop_frames: int, augment_fn,
-            weights=None):
+            weights=None, n_bands: int = 0, min_crop_frames: int | None = None):
     """Endless ``(x (B, T, C), y (B, T, 2), mask (B, T))`` float tensors of random items (drawn with
-    probabilities ``weights``, default uniform), each through ``augment_fn(item, rng)``, randomly cropped."""
-    from drumscribe.training.beat_data import targets
-    from drumscribe.core.drums import CLASSES
-    from drumscribe.transcription.beat_model import event_features
+    probabilities ``weights``, default uniform), each through ``augment_fn(item, rng)``, randomly cropped to
+    ``crop_frames`` (``min_crop_frames``: to a length drawn between the two, so that a crop of most grooves
+    starts anywhere in a bar); ``n_bands``: audio channels after the events
+    (:func:`drumscribe.training.beat_data.item_input`)."""
+    from drumscribe.training.beat_data import item_input, targets
 
     while True:
         xs, ys = [], []
         for i in rng.choice(len(items), size=batch, p=weights):
             it = augment_fn(items[i], rng)
-            x = event_features(it["t"], it["c"], it["v"], CLASSES, it["duration"], input_classes)
+            x = item_input(it, input_classes, n_bands)
             y = targets(it, len(x))
-            if len(x) > crop_frames:
-                s = int(rng.integers(0, len(x) - crop_frames + 1))
-                x, y = x[s:s + crop_frames], y[s:s + crop_frames]
+            n = crop_frames if min_crop_frames is None else int(rng.integers(min_crop_frames, crop_frames + 1))
+            if len(x) > n:
+                s = int(rng.integers(0, len(x) - n + 1))
+                x, y = x[s:s + n], y[s:s + n]
             xs.append(x)
             ys.append(y)
         n = max(len(x) for x in xs)

@@ -64,6 +64,37 @@ def event_features(times, classes, velocities, class_names: Sequence[str], durat
     return out
 
 
+N_BANDS = 8  # spectral bands of the audio input (round 3): the drum model's log-mel bins in 8 equal groups
+
+
+def band_means(logmel: np.ndarray, n_bands: int = N_BANDS) -> np.ndarray:
+    """``(frames, n_bands)`` float32: the drum model's log-mel features (``(frames, n_mels)`` at its own frame
+    rate, :func:`drumscribe.audio.features.compute_features`; the first resolution when several are stacked)
+    averaged over ``n_bands`` equal groups of mel bins (low to high: the lowest holds the bass)."""
+    x = np.asarray(logmel, dtype=np.float32)
+    n = (x.shape[1] // n_bands) * n_bands
+    return x[:, :n].reshape(len(x), n_bands, -1).mean(-1)
+
+
+def band_channels(means: np.ndarray, feature_clock: FrameClock, n_frames: int, stretch: float = 1.0) -> np.ndarray:
+    """``(n_frames, 2 * bands)`` float32 audio input of the beat network at :data:`FPS`: each band's log energy
+    less its median over the file (/5) and its positive change from the previous feature frame (spectral flux,
+    /2: bass notes, chord changes and hits), read at the beat frames' times (``stretch``: the audio played
+    ``stretch`` times slower, the training's tempo augmentation) by linear interpolation between feature
+    frames; times past the features' end read the last frame."""
+    m = np.asarray(means, dtype=np.float32)
+    if not len(m):
+        return np.zeros((n_frames, 2 * (m.shape[1] if m.ndim == 2 else N_BANDS)), np.float32)
+    energy = (m - np.median(m, axis=0)) / 5.0
+    flux = np.maximum(np.diff(m, axis=0, prepend=m[:1]), 0.0) / 2.0
+    src = np.concatenate([energy, flux], axis=1)
+    pos = feature_clock.frame_rate * CLOCK.to_seconds(np.arange(n_frames)) / float(stretch)  # feature frames
+    i0 = np.clip(np.floor(pos).astype(np.int64), 0, len(src) - 1)
+    i1 = np.clip(i0 + 1, 0, len(src) - 1)
+    w = np.clip(pos - np.floor(pos), 0.0, 1.0)[:, None].astype(np.float32)
+    return (src[i0] * (1 - w) + src[i1] * w).astype(np.float32)
+
+
 class BeatNet:
     """An ONNX beat network and its sidecar (``X.onnx`` + ``X.json``).
 
@@ -82,6 +113,7 @@ class BeatNet:
         if self.meta.get("format") != SIDECAR_FORMAT or int(self.meta.get("fps", 0)) != FPS:
             raise BeatModelError(f"{side}: not a {SIDECAR_FORMAT} sidecar at {FPS} fps")
         self.input_classes = list(self.meta["input_classes"])
+        self.input_bands = int(self.meta.get("input_bands", 0))  # round 3: audio bands beside the events
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
@@ -101,9 +133,16 @@ class BeatNet:
         x = np.asarray(features, dtype=np.float32)[None]
         return np.asarray(self.session.run(None, {self.input_name: x})[0][0], dtype=np.float32)
 
-    def activations_of_events(self, times, classes, velocities, class_names, duration) -> np.ndarray:
-        return self.activations(event_features(times, classes, velocities, class_names, duration,
-                                               self.input_classes))
+    def activations_of_events(self, times, classes, velocities, class_names, duration, audio=None) -> np.ndarray:
+        """Activations of a transcription's events; ``audio``: ``(band_means, feature_clock)`` of its audio
+        (:func:`band_means` of the drum model's features, their clock) for a model with ``input_bands``; without
+        it (a MIDI file, an event list) the audio channels stay zero, as on the oracle items it was trained on."""
+        x = event_features(times, classes, velocities, class_names, duration, self.input_classes)
+        if self.input_bands:
+            a = (band_channels(audio[0], audio[1], len(x)) if audio is not None
+                 else np.zeros((len(x), 2 * self.input_bands), np.float32))
+            x = np.concatenate([x, a], axis=1)
+        return self.activations(x)
 
 
 @lru_cache(maxsize=4)

@@ -660,11 +660,12 @@ def beat_map_from_path(act: np.ndarray, duration: float, frames: np.ndarray, pos
 
 def track_learned(times, classes, velocities, class_names: Sequence[str], duration: float,
                   bpm: float | None = None, meter: str | None = None, net=None,
-                  tempo_hint: float | None = None) -> BeatMap | None:
+                  tempo_hint: float | None = None, audio=None) -> BeatMap | None:
     """The learned tracker: the beat network (``net``, default the bundled one,
     :mod:`drumscribe.transcription.beat_model`) on the events, decoded by the bar pointer (``bpm``: a
     user's tempo; ``tempo_hint``: a guessed one in quarter notes per minute, followed within the model's
-    ``tempo_band``).
+    ``tempo_band``; ``audio``: ``(band_means, feature_clock)`` of the audio for a model that hears it,
+    :meth:`~drumscribe.transcription.beat_model.BeatNet.activations_of_events`).
 
     None when no beat model is installed or no two beats fit (then :func:`track` answers)."""
     from drumscribe.transcription import beat_model
@@ -675,12 +676,12 @@ def track_learned(times, classes, velocities, class_names: Sequence[str], durati
     if meter is not None and meter not in METERS:
         raise ValueError(f"meter must be one of {METERS}, got {meter!r}")
     duration = max(float(duration), float(np.max(times)) if len(times) else 0.0)
-    act = net.activations_of_events(times, classes, velocities, class_names, duration)
+    act = net.activations_of_events(times, classes, velocities, class_names, duration, audio)
     return beat_map_from_activations(act, duration, bpm, meter, net.decoder, tempo_hint)
 
 
 def track_events(events, class_names: Sequence[str], duration: float, bpm: float | None = None,
-                 meter: str | None = None) -> BeatMap:
+                 meter: str | None = None, audio=None) -> BeatMap:
     """The :class:`BeatMap` of a list of :class:`~drumscribe.transcription.decoding.Event`.
 
     The rule tracker (:func:`track`) guesses the tempo; when the beat model is installed and there are at
@@ -694,7 +695,8 @@ def track_events(events, class_names: Sequence[str], duration: float, bpm: float
     t, c, v = events_to_arrays(events)
     rules = track(t, c, v, class_names, duration, bpm, meter)
     if len(t) >= 4:
-        bm = track_learned(t, c, v, class_names, duration, bpm, meter, tempo_hint=rules.bpm * rules.quarters_per_beat)
+        bm = track_learned(t, c, v, class_names, duration, bpm, meter, tempo_hint=rules.bpm * rules.quarters_per_beat,
+                           audio=audio)
         if bm is not None:
             return bm
     return rules
