@@ -19,6 +19,8 @@
 #   REAL=0 is v4's corpus (issue 9) into $W/gmd-corpus, exactly as before (scripts/reproduce_shipped_model.sh).
 #   SWAP=P (default 0 = v5's corpus): chance of a whole-file piece swap (synth --swap: no hi-hat, hi-hat on the ride,
 #   no hi-hat where the snare plays, kick+snare only, kick alone, crash<->ride, toms reversed; issue 28).
+#   REAL_IR=P (default 0.7): the share of the reverberated files that get a real IR (the rest a synthesised room);
+#   since the doubtful-licence IRs left the recipe the real IRs are the EMT 140 plates only (issue 28's room A/B).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 GMD=${1:-../shared/gmd}
@@ -53,7 +55,7 @@ REALX=()
 [ -n "$CORPUS" ] || CORPUS=$([ "$REAL" = 1 ] && echo real-corpus || echo gmd-corpus)
 if [ "$REAL" = 1 ]; then
   [ -f "$REAL_SOUNDS/index.csv" ] || { echo "make_corpus: REAL=1 needs REAL_SOUNDS (a folder with index.csv; got $REAL_SOUNDS)" >&2; exit 2; }
-  REALX+=(--kit-dir "$REAL_SOUNDS" --real-kits 0.35 --real-ir 0.7 --real-instruments 0.5 --multitrack-sum 0.3
+  REALX+=(--kit-dir "$REAL_SOUNDS" --real-kits 0.35 --real-ir "${REAL_IR:-0.7}" --real-instruments 0.5 --multitrack-sum 0.3
          --backing-only 0.05 --backing-ratio -12 12)
 fi
 $DS synth --performances-from "$GMD" --out "$W/$CORPUS" "${CORPUS_SIZE[@]}" --eval-on-heldout --kits-per-performance "$CORPUS_KITS" \

@@ -22,6 +22,8 @@
 #        LONG_LR=2.5e-4, VEL_WEIGHT=0.5, THREADS=2, LONG_MINUTES=100000 (a cap, not a plan)
 #        (SMOKE=1: 1 / 16 / 2 / 16).  LONG_ONLY=1 skips to step 4 once start.txt exists; SCORE_ONLY=1 (with
 #        LONG_ONLY=1) skips the training and scores the long run's epochs written so far (step 5).
+#        TAG=v6 names the runs and scores (runs/TAG-ab-ARM, runs/TAG-long, scores/TAG-ab, scores/TAG-long), so a
+#        second corpus keeps its own; ARMS="perf swap" the A/B arms to train (e.g. ARMS=swap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-data}; CORPUS=${2:-v6-corpus}
@@ -29,6 +31,7 @@ if [ "${SMOKE:-0}" = 1 ]; then : "${AB_EPOCHS:=1}" "${EPOCH_WINDOWS:=16}" "${LON
 AB_EPOCHS=${AB_EPOCHS:-3}; EPOCH_WINDOWS=${EPOCH_WINDOWS:-1600}; LONG_EPOCHS=${LONG_EPOCHS:-300}
 LONG_EPOCH_WINDOWS=${LONG_EPOCH_WINDOWS:-6400}; LONG_LR=${LONG_LR:-0.00025}; VEL_WEIGHT=${VEL_WEIGHT:-0.5}
 LONG_MINUTES=${LONG_MINUTES:-100000}; T=${THREADS:-2}; VAL_EVERY=${VAL_EVERY:-6}
+TAG=${TAG:-v6}; ARMS=${ARMS:-perf swap}  # run/score folder names ($TAG-ab-ARM, $TAG-long) and the A/B arms trained
 DS=.venv/bin/drumscribe; PY=.venv/bin/python
 P="$W/processed/$CORPUS"
 [ -f "$P/splits/train_split.txt" ] || { echo "train_v6: no cache at $P (run scripts/make_corpus.sh)" >&2; exit 2; }
@@ -82,46 +85,46 @@ SETS=("$W/gmd-val-clean" "$W/gmd-val-fullmix" "$W/family-clean" "$W/family-rever
 for s in "${SETS[@]}"; do [ -d "$s" ] || { echo "train_v6: missing evaluation set $s" >&2; exit 2; }; done
 SCORE=(--criterion v6 --sets "${SETS[@]}" --threads "$T")
 
-if [ "${LONG_ONLY:-0}" != 1 ] || [ ! -f "$W/runs/v6-long/start.txt" ]; then
+if [ "${LONG_ONLY:-0}" != 1 ] || [ ! -f "$W/runs/$TAG-long/start.txt" ]; then
   # 2. the data A/B: equal steps, constant learning rate
-  for arm in perf swap; do
-    [ -f "$W/runs/v6-ab-$arm/done" ] && continue
-    train "v6-ab-$arm" "$arm" --set training.num_epochs="$AB_EPOCHS" --set training.epoch_windows="$EPOCH_WINDOWS" \
+  for arm in $ARMS; do
+    [ -f "$W/runs/$TAG-ab-$arm/done" ] && continue
+    train "$TAG-ab-$arm" "$arm" --set training.num_epochs="$AB_EPOCHS" --set training.epoch_windows="$EPOCH_WINDOWS" \
       --set training.learning_rate="$LONG_LR" --set training.scheduler=none
-    touch "$W/runs/v6-ab-$arm/done"
+    touch "$W/runs/$TAG-ab-$arm/done"
   done
   # 3. scored on the v6 criterion
   EPOCHS=()
-  epochs v6-ab-perf ab-perf
-  epochs v6-ab-swap ab-swap
-  $PY scripts/score_models.py --model v5=default "${EPOCHS[@]}" "${SCORE[@]}" --out "$W/scores/v6-ab"
-  mkdir -p "$W/runs/v6-long"
-  [ -f "$W/runs/v6-long/start.txt" ] || best "$W/scores/v6-ab/scores.json" ab- "$W/runs/v6-long/start.txt"
+  epochs "$TAG-ab-perf" ab-perf
+  epochs "$TAG-ab-swap" ab-swap
+  $PY scripts/score_models.py --model v5=default "${EPOCHS[@]}" "${SCORE[@]}" --out "$W/scores/$TAG-ab"
+  mkdir -p "$W/runs/$TAG-long"
+  [ -f "$W/runs/$TAG-long/start.txt" ] || best "$W/scores/$TAG-ab/scores.json" ab- "$W/runs/$TAG-long/start.txt"
   # the long run trains on the winning arm's data
-  [ -f "$W/runs/v6-long/splits.txt" ] || { grep -q "v6-ab-perf" "$W/runs/v6-long/start.txt" && echo perf || echo swap; } \
-    > "$W/runs/v6-long/splits.txt"
+  [ -f "$W/runs/$TAG-long/splits.txt" ] || { grep -q "$TAG-ab-perf" "$W/runs/$TAG-long/start.txt" && echo perf || echo swap; } \
+    > "$W/runs/$TAG-long/splits.txt"
 fi
 
 # 4. the long run (continues where it stopped); SCORE_ONLY=1 skips it and scores the epochs written so far
 #    (while the run goes on in another process)
-START=$(cat "$W/runs/v6-long/start.txt")
+START=$(cat "$W/runs/$TAG-long/start.txt")
 if [ "${SCORE_ONLY:-0}" != 1 ]; then
 LONG=(--set training.num_epochs="$LONG_EPOCHS" --set training.epoch_windows="$LONG_EPOCH_WINDOWS"
       --set training.learning_rate="$LONG_LR" --set training.scheduler=cosine --set training.max_minutes="$LONG_MINUTES")
-SPLITS=$(cat "$W/runs/v6-long/splits.txt" 2>/dev/null || echo swap)
-if [ -f "$W/runs/v6-long/ckpt/drumscribe-last.ckpt" ]; then
-  train v6-long "$SPLITS" "${LONG[@]}"
+SPLITS=$(cat "$W/runs/$TAG-long/splits.txt" 2>/dev/null || echo swap)
+if [ -f "$W/runs/$TAG-long/ckpt/drumscribe-last.ckpt" ]; then
+  train "$TAG-long" "$SPLITS" "${LONG[@]}"
 else
   $DS train --config configs/default_config.yaml $(G "$SPLITS") "${R[@]}" "${LONG[@]}" \
-    --set checkpoint.dirpath="$W/runs/v6-long/ckpt" --set logging.save_dir="$W/runs/v6-long/logs" \
-    --set logging.experiment_name=v6-long --init-from "$START"
+    --set checkpoint.dirpath="$W/runs/$TAG-long/ckpt" --set logging.save_dir="$W/runs/$TAG-long/logs" \
+    --set logging.experiment_name="$TAG-long" --init-from "$START"
 fi
 fi
 
 # 5. every epoch of the long run scored; the best one chosen
 EPOCHS=()
-epochs v6-long long
-mkdir -p "$W/scores/v6-long"
-cp -n "$W"/scores/v6-ab/v5_*.json "$W/scores/v6-long/" 2>/dev/null || true
-$PY scripts/score_models.py --model v5=default "${EPOCHS[@]}" "${SCORE[@]}" --out "$W/scores/v6-long"
-best "$W/scores/v6-long/scores.json" long "$W/runs/v6-long/chosen.txt"
+epochs "$TAG-long" long
+mkdir -p "$W/scores/$TAG-long"
+cp -n "$W"/scores/$TAG-ab/v5_*.json "$W/scores/$TAG-long/" 2>/dev/null || true
+$PY scripts/score_models.py --model v5=default "${EPOCHS[@]}" "${SCORE[@]}" --out "$W/scores/$TAG-long"
+best "$W/scores/$TAG-long/scores.json" long "$W/runs/$TAG-long/chosen.txt"
