@@ -84,6 +84,28 @@ def test_velocity_figures_and_constant_truth_is_not_scored():
     assert offset_stats(np.zeros(0), np.zeros(0))["mae_ms"] is None
 
 
+def test_within_file_pearson_removes_each_files_level():
+    # two files whose written velocities follow the playing inside each file, but the second file was
+    # recorded 40 velocity steps hotter: the pooled Pearson suffers, the within-file one does not
+    sc = TimingScorer(NAMES, 0.05)
+    times = np.array([0.5, 1.0, 1.5, 2.0])
+    for true, written in (([30, 60, 90, 120], [10, 20, 30, 40]), ([84, 63, 42, 21], [88, 81, 74, 67])):
+        ref, est, rv, ev = _empty(), _empty(), _empty(), _empty()
+        ref[0], est[0] = times, times + 0.005
+        rv[0], ev[0] = np.array(true), np.array(written)
+        sc.add(ref, est, rv, ev)
+    v = sc.result()["velocity"]
+    assert v["pearson_within_file"] == pytest.approx(1.0)
+    assert v["per_class"]["kick"]["pearson_within_file"] == pytest.approx(1.0)
+    assert v["pearson"] < 0.2  # pooled: the second file's level hides the playing
+    # a written velocity that moves against the playing inside a file is caught the same way
+    sc2 = TimingScorer(NAMES, 0.05)
+    ref, est, rv, ev = _empty(), _empty(), _empty(), _empty()
+    ref[0], est[0], rv[0], ev[0] = times, times, np.array([30, 60, 90, 120]), np.array([120, 90, 60, 30])
+    sc2.add(ref, est, rv, ev)
+    assert sc2.result()["velocity"]["pearson_within_file"] == pytest.approx(-1.0)
+
+
 def test_matched_pairs_is_mir_evals_matching():
     import mir_eval
 

@@ -338,12 +338,13 @@ def timing_tables(results: dict) -> list:
     if v:
         vt = Table(title=f"Velocity of the matched hits ({v['files']} files with truth velocities; ghost: true < 40 "
                          "written < 50; accent: true >= 110 written >= 100)", title_justify="left")
-        for col in ("class", "matched", "Pearson", "MAE", "ghost recall", "accent recall"):
+        for col in ("class", "matched", "Pearson", "within file", "MAE", "ghost recall", "accent recall"):
             vt.add_column(col, justify="left" if col == "class" else "right")
 
         def vrow(name, d, style=None):
             f = lambda x, n: "-" if x is None else f"{x:.2f} ({n})"  # noqa: E731
-            vt.add_row(name, str(d["n"]), "-" if d["pearson"] is None else f"{d['pearson']:.2f}",
+            r = lambda x: "-" if x is None else f"{x:.2f}"  # noqa: E731
+            vt.add_row(name, str(d["n"]), r(d["pearson"]), r(d.get("pearson_within_file")),
                        "-" if d["mae"] is None else f"{d['mae']:.1f}", f(d["ghost_recall"], d["ghost_n"]),
                        f(d["accent_recall"], d["accent_n"]), style=style)
 

@@ -314,6 +314,18 @@ def _pearson(a: np.ndarray, b: np.ndarray) -> float | None:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def _within_file_pearson(true_parts, est_parts) -> float | None:
+    """Pearson correlation of matched velocities after removing each part's mean from both sides (a part: one
+    file's hits of one class).  A recording's gain is arbitrary, so the level of a whole file is not a
+    dynamic the audio can show; this is the figure of the dynamics *within* each file (cf. the scatter)."""
+    t = [np.asarray(x, dtype=np.float64).reshape(-1) for x in true_parts]
+    e = [np.asarray(x, dtype=np.float64).reshape(-1) for x in est_parts]
+    keep = [(a - a.mean(), b - b.mean()) for a, b in zip(t, e) if a.size >= 2]
+    if not keep:
+        return None
+    return _pearson(np.concatenate([a for a, _ in keep]), np.concatenate([b for _, b in keep]))
+
+
 def velocity_stats(true_v: np.ndarray, est_v: np.ndarray) -> dict:
     """Velocity figures of matched hits (MIDI 1-127): ``pearson``, ``mae``, and the share of ghost notes
     (true < :data:`GHOST_TRUE_BELOW`) written below :data:`GHOST_WRITTEN_BELOW` and of accents (true >=
@@ -407,7 +419,10 @@ class TimingScorer:
         if self.velocity_files:
             vt = [cat(v) for v in self.vel_true]
             ve = [cat(v) for v in self.vel_est]
+            within = [_within_file_pearson(self.vel_true[c], self.vel_est[c]) for c in range(len(self.class_names))]
             out["velocity"] = {**velocity_stats(cat(vt), cat(ve)), "files": self.velocity_files,
-                               "per_class": {name: velocity_stats(vt[c], ve[c])
+                               "pearson_within_file": _within_file_pearson(
+                                   [v for c in self.vel_true for v in c], [v for c in self.vel_est for v in c]),
+                               "per_class": {name: {**velocity_stats(vt[c], ve[c]), "pearson_within_file": within[c]}
                                              for c, name in enumerate(self.class_names) if vt[c].size}}
         return out
