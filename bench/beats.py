@@ -6,7 +6,8 @@ the learned tracker adds under 10 % to the transcription of a 160 s song).
 For each length: a toy drum recording (``drumscribe.dataset.toy``, 44.1 kHz mono, made in memory) is
 transcribed in-process by the bundled model (one thread), then
 ``drumscribe.transcription.beats.track_events`` runs on the transcribed events (the learned tracker when
-its model is installed: beat network + bar-pointer Viterbi), and the rule tracker ``beats.track`` beside it.  Reported in CPU time
+its model is installed: beat network + bar-pointer Viterbi; the audio bands the transcription collected for
+it, ``Transcription.beat_audio``), and the rule tracker ``beats.track`` beside it.  Reported in CPU time
 (``time.process_time``, best of ``--repeat``; the machine is shared, so CPU time is the
 honest measure): transcription and beat tracking in ms per minute of audio, and beat tracking
 as a percentage of transcription.  Finally, in a fresh process: which heavy modules a
@@ -74,7 +75,9 @@ def main(argv=None) -> int:
             sf.write(str(wav), y, SR)
             t_tr, tr = best_cpu(lambda: transcribe_audio(bundle, wav), max(1, args.repeat - 1))
             track_events(tr.events, bundle.class_names, tr.duration)  # loads the beat model once (not timed)
-            t_bt, bm = best_cpu(lambda: track_events(tr.events, bundle.class_names, tr.duration), args.repeat)
+            # the audio's bands (a beat model that hears it) are collected while transcribing: inside t_tr
+            t_bt, bm = best_cpu(lambda: track_events(tr.events, bundle.class_names, tr.duration,
+                                                     audio=tr.beat_audio), args.repeat)
             arrays = events_to_arrays(tr.events)
             t_rules, _ = best_cpu(lambda: track(*arrays, bundle.class_names, tr.duration), args.repeat)
             rows.append({

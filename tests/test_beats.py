@@ -53,7 +53,9 @@ def test_downbeat_not_on_the_first_hit():
     bm = track_events(events, CLASSES, 25.0)
     assert mir_eval.beat.f_measure(down, bm.downbeats[bm.downbeats <= 25.0], 0.07) > 0.9
     bars, beats = bm.bar_and_beat(down[:3])
-    assert np.allclose(beats, 1.0, atol=0.05)  # (0.99: a hit a hair early) and list(np.diff(bars)) == [1, 1]
+    # each true downbeat within 0.05 beats of a bar line, measured around the bar: a hit a hair before the
+    # tracked downbeat reads as beat 4.96 of the bar before (round 3's model: the first bars 20 ms late)
+    assert np.all(np.abs((beats - 1.0 + 2.0) % 4.0 - 2.0) <= 0.05)
 
 
 def test_drifting_tempo_is_followed():

@@ -10,7 +10,9 @@ Input (:func:`event_features`): ``(frames, C)`` float32 at :data:`FPS` frames pe
 drum class named in the model's sidecar (``input_classes``; a class the transcriber does not have stays
 zero, a class the beat model does not know is ignored): each hit adds ``velocity / 127`` at its nearest
 frame.  Output (:meth:`BeatNet.activations`): ``(frames, 2)`` probabilities of a beat and of a downbeat
-at each frame (a downbeat is a beat too).
+at each frame (a downbeat is a beat too).  A model whose sidecar has ``input_bands`` (round 3) also hears the
+audio: after the event channels come :func:`band_channels` of the drum model's log-mel features (collected by
+``transcribe_audio`` as ``Transcription.beat_audio``); without audio they are zero.
 
 The shipped model is ``pretrained/beats-default.onnx`` with its sidecar ``beats-default.json`` (format
 :data:`SIDECAR_FORMAT`: frame rate, input classes, what it was trained on, and the decoder settings

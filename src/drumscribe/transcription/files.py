@@ -18,7 +18,7 @@ def beat_map_for(tr, bundle, args):
     bpm = None
     if tempo is not None:
         bpm = tempo / (1.5 if meter == "6/8" else 1.0)  # tracked beats: dotted quarters in 6/8
-    return track_events(tr.events, bundle.class_names, tr.duration, bpm=bpm, meter=meter)
+    return track_events(tr.events, bundle.class_names, tr.duration, bpm=bpm, meter=meter, audio=tr.beat_audio)
 
 
 def transcribe_file(bundle, thresholds, in_path, out_path, fmt, args, plot_path=None, console=None):

@@ -33,6 +33,7 @@ import numpy as np
 
 from drumscribe.audio.features import StreamStats, iter_feature_blocks
 from drumscribe.audio.io import AUDIO_BLOCK_S, SILENCE_PEAK, iter_array_blocks, iter_audio_blocks, resample
+from drumscribe.transcription.beat_model import band_means
 from drumscribe.transcription.decoding import DecodeSettings, Event, decode, fold_articulations, written_articulations
 from drumscribe.core.timebase import FrameClock
 
@@ -184,6 +185,9 @@ class Transcription:
     timings: dict = field(default_factory=dict)
     midi_config: object = None  # the model's ``cfg.midi`` (GM notes, ticks, tempo) for the writers below
     source: Path | None = None  # the audio file transcribed (None for an array): never written over
+    # (band means of the features, their clock): the audio input of a beat model that hears it
+    # (drumscribe.transcription.beat_model.band_means; beats.track_events(audio=...))
+    beat_audio: tuple | None = None
 
     # The writers keep the project's overwrite rule (drumscribe.core.outputs): an existing file is replaced
     # only with ``overwrite=True`` (else OutputExistsError naming it); the source audio and any existing audio
@@ -324,7 +328,9 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     out: list = []
     t0 = time.perf_counter()
     t_model = 0.0
+    bands = []
     for feats in iter_feature_blocks(blocks, acfg, stats=stats):
+        bands.append(band_means(feats[:, :int(acfg.n_mels)]))
         t1 = time.perf_counter()
         out += stitcher.feed(feats)
         t_model += time.perf_counter() - t1
@@ -347,5 +353,6 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     return Transcription(
         onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
         class_names=list(bundle.class_names), thresholds=th_list, silent=silent, peak=stats.peak,
-        midi_config=cfg.midi, source=source, timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
+        midi_config=cfg.midi, source=source, beat_audio=(np.concatenate(bands), clock) if bands else None,
+        timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
     )
