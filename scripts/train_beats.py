@@ -9,7 +9,7 @@ hears.  Steps (each skipped when its output exists):
    --performances-from GMD`` output: train-split performances on train-pool kits for ``--corpus``,
    validation ones on held-out kits for ``--val``) transcribed by the drum model, cached as ``.npz``;
 2. training: the TCN of :mod:`drumscribe.training.beat_net` on the transcribed corpus (drum tracks and full
-   songs) plus the oracle GMD train performances (``--gmd``; time-stretched and thinned), BCE on beat and
+   songs; with ``--audio-bands`` also the band means of each file's audio, cached in ``--band-cache``) plus the oracle GMD train performances (``--gmd``; time-stretched and thinned), BCE on beat and
    downbeat, Adam with a one-cycle schedule, CPU; items in a meter other than 4/4 are drawn
    ``--meter-boost`` times as often; the validation loss is measured after every epoch and the state with
    the lowest one is kept;
@@ -22,7 +22,9 @@ hears.  Steps (each skipped when its output exists):
 4. export: ``--out`` (ONNX, probabilities) + its JSON sidecar (fps, input classes, decoder settings, what it
    was trained on, the validation loss per epoch, the grid's best rows).
 
-The recipe of the shipped model (``docs/musician.md``, "Learned beat tracker", round 2)::
+The recipe of the round-2 model (``docs/musician.md``, "Learned beat tracker", round 2; round 3, shipped, adds
+``--audio-bands 8 --band-cache data/beats3-bands --min-crop-seconds 10``: the exact command is in the sidecar's
+``training.command``)::
 
     # renders (E-GMD layout, GMD train / validation performances; data/gmd-beats-{train,val}/info.csv)
     drumscribe synth --performances-from data/gmd-beats-train --splits train --pool train \

@@ -143,3 +143,30 @@ def test_a_model_that_hears_the_audio_runs_without_it(tmp_path):
     assert not np.allclose(heard, deaf, atol=1e-3)
     assert np.allclose(heard, predict(wide, np.concatenate([x, beat_model.band_channels(means, feat, 200)], 1)),
                        atol=1e-5)
+
+
+@shipped
+def test_the_transcription_path_hands_the_audio_bands_that_training_reads(tmp_path):
+    """transcribe_audio collects the band means while it streams the features; they equal the training cache's
+    (beat_data.cached_bands: the whole-file features), and the shipped model hears them."""
+    from pathlib import Path
+
+    from drumscribe.training.beat_data import cached_bands
+    from drumscribe.transcription.inference import transcribe_audio
+    from drumscribe.transcription.onnx_runtime import default_onnx_path, load_onnx_bundle
+
+    wav = next((Path(__file__).parent / "fixtures" / "egmd_tiny").rglob("*.wav"))
+    bundle = load_onnx_bundle(default_onnx_path(), threads=1)
+    tr = transcribe_audio(bundle, wav)
+    means, clock = tr.beat_audio
+    assert clock == tr.clock and len(means) == len(tr.onset_probs) and means.shape[1] == beat_model.N_BANDS
+    cached = cached_bands(bundle, wav, tmp_path)
+    assert np.allclose(means, cached, atol=1e-4)
+    assert np.allclose(cached_bands(bundle, wav, tmp_path), cached, atol=0.01)  # read back (float16)
+    net = beat_model.load_default()
+    assert net.input_bands == beat_model.N_BANDS
+    t, c, v = events_to_arrays(tr.events)
+    names = bundle.class_names
+    heard = net.activations_of_events(t, c, v, names, tr.duration, audio=tr.beat_audio)
+    deaf = net.activations_of_events(t, c, v, names, tr.duration)
+    assert heard.shape == deaf.shape and not np.allclose(heard, deaf, atol=1e-3)
