@@ -244,6 +244,10 @@ def side_by_side(*jsons: Path) -> str:
                f"| {j(f(s_['beat_f']) for s_ in ss)} | {j(f(s_['downbeat_f']) for s_ in ss)} | {meter} |")
     le = lambda s_: ", ".join(f"{k} {v}" for k, v in s_.get("level_errors", {}).items())  # noqa: E731
     out.append(f"| tempo level errors (files) | | | {j(le(s_) for s_ in ss)} | | | |")
+    for kind, name in (("beat", "grooves"), ("fill", "fills")):
+        if all(kind in s_ for s_ in ss):
+            acc = j(f"{s_[kind]['tempo_acc1']:.3f}" for s_ in ss)
+            out.append(f"| tempo 4 % on {name} ({ss[0][kind]['files']} files) | | | {acc} | | | |")
     return "\n".join(out)
 
 

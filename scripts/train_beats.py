@@ -24,7 +24,10 @@ hears.  Steps (each skipped when its output exists):
 
 The recipe of the round-2 model (``docs/musician.md``, "Learned beat tracker", round 2; round 3, shipped, adds
 ``--audio-bands 8 --band-cache data/beats3-bands --min-crop-seconds 10``: the exact command is in the sidecar's
-``training.command``)::
+``training.command``; round 4 adds ``--tempo-prior-weights 0.5 1 2 --tempo-downbeat-weights 0 0.25 0.5
+--tempo-half-weights 0 0.25 0.5``: the grid may centre the tempo band on the activations' own tempo,
+``bar_tracker.activation_tempo``, instead of the rule tracker's, and ``--extra data/v6r-corpus``: that corpus's
+GMD-train grooves as more training material; ``--epochs 0 --init-from X.pt`` re-runs only the grid)::
 
     # renders (E-GMD layout, GMD train / validation performances; data/gmd-beats-{train,val}/info.csv)
     drumscribe synth --performances-from data/gmd-beats-train --splits train --pool train \
@@ -57,18 +60,22 @@ def log(msg: str) -> None:
     print(f"[train_beats {time.strftime('%H:%M:%S')}] {msg}", flush=True)
 
 
-def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties, choices=("hint",)):
+def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties, choices=("hint",), tempos=None):
     """Every decoder setting on the validation items: a list of dicts (settings + mean downbeat F, beat F,
     meter accuracy on 4/4 and on other meters, tempo within 4 %, and ``objective``: the mean downbeat F
     with the 4/4 and the other-meter items weighted equally, so that the meter prior is calibrated on
     every meter the validation set has).  Each (lambda, window, band) decodes every meter once; the
     meter prior and per-beat penalty are then applied to the paths' scores (what ``bar_tracker.decode``
-    does), so the grid costs one Viterbi per meter and setting."""
+    does), so the grid costs one Viterbi per meter and setting.
+
+    ``tempos`` (round 4): where a band's centre comes from, a list of decoder-setting dicts: ``{"tempo_source":
+    "rules"}`` (``hints``, the rule tracker's tempo) or ``{"tempo_source": "activation", "tempo_prior_weight": w,
+    ...}`` (each item's :func:`bar_tracker.activation_tempo` with those settings); default: the rules only."""
     import mir_eval
 
     from drumscribe.transcription import bar_tracker
     from drumscribe.transcription.beat_model import FPS
-    from drumscribe.transcription.beats import METERS, beat_map_from_path
+    from drumscribe.transcription.beats import METERS, beat_map_from_path, tempo_args
 
     def score(it, bm):
         est_b, est_d = bm.beats[bm.beats <= it["duration"]], bm.downbeats[bm.downbeats <= it["duration"]]
@@ -82,12 +89,16 @@ def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties, 
         return bf, df, bm.meter == it["meter"], tempo
 
     grid = []
-    settings = [(lam, win, band, choice) for lam in lambdas for win in windows for band in bands
-                for choice in (choices if band is not None else ("hint",))]
-    for lam, win, band, choice in settings:
+    tempos = tempos or [{"tempo_source": "rules"}]
+    centres = [hints if ts["tempo_source"] == "rules" else
+               [bar_tracker.activation_tempo(a[:, 0], a[:, 1], FPS, **tempo_args(ts)) for a in acts] for ts in tempos]
+    settings = [(lam, win, band, choice, ti) for lam in lambdas for win in windows for band in bands
+                for choice in (choices if band is not None else ("hint",))
+                for ti in (range(len(tempos)) if band is not None else (0,))]
+    for lam, win, band, choice, ti in settings:
         paths = [bar_tracker.decode_meters(a[:, 0], a[:, 1], FPS, METERS, tempo_hint=h, tempo_band=band,
                                            transition_lambda=lam, obs_window=int(win), meter_choice=choice)
-                 for a, h in zip(acts, hints)]
+                 for a, h in zip(acts, centres[ti])]
         maps = [{m: beat_map_from_path(a, it["duration"], *p[m][:2], m, int(win)) for m in p}
                 for it, a, p in zip(items, acts, paths)]
         scored = [{m: (score(it, bm) if bm is not None else (0.0, 0.0, False, False)) for m, bm in mp.items()}
@@ -102,6 +113,7 @@ def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties, 
                 dfo = mean([r[1] for r in other if r[1] is not None])
                 g = {"transition_lambda": lam, "obs_window": int(win), "tempo_band": band,
                      "meter_choice": choice, "meter_prior": pri, "meter_penalty": pen,
+                     **(tempos[ti] if band is not None else {"tempo_source": "rules"}),
                      "downbeat_f": round(mean([r[1] for r in rows if r[1] is not None]), 4),
                      "downbeat_f_4_4": round(df4, 4), "downbeat_f_other": round(dfo, 4),
                      "beat_f": round(mean([r[0] for r in rows if r[0] is not None]), 4),
@@ -110,9 +122,23 @@ def decode_grid(items, acts, hints, lambdas, windows, bands, priors, penalties, 
                      "tempo_acc": round(mean([r[3] for r in rows]), 4)}
                 g["objective"] = round(0.5 * (df4 + dfo) if other else df4, 4)
                 grid.append(g)
-        log(f"decoder lambda {lam} window {win} band {band} meter from {choice}: best objective "
+        log(f"decoder lambda {lam} window {win} band {band} meter from {choice} tempo {tempos[ti]}: best objective "
             f"{max(g['objective'] for g in grid[-len(priors) * len(penalties):]):.4f}")
     return grid
+
+
+def tempo_prior(gmd: Path | None) -> tuple[float, float]:
+    """(geometric mean bpm, standard deviation of log bpm) of GMD's train-split performances (``info.csv``'s
+    ``bpm``), the tempo prior of :func:`bar_tracker.tempo_salience`; without ``gmd`` its defaults."""
+    import csv
+
+    from drumscribe.transcription import bar_tracker
+
+    if gmd is None:
+        return bar_tracker.TEMPO_PRIOR_BPM, bar_tracker.TEMPO_PRIOR_SD
+    with open(Path(gmd) / "info.csv", newline="") as fh:
+        lb = np.log([float(r["bpm"]) for r in csv.DictReader(fh) if r["split"] == "train"])
+    return round(float(np.exp(lb.mean())), 2), round(float(lb.std()), 4)
 
 
 def main(argv=None) -> int:
@@ -131,6 +157,9 @@ def main(argv=None) -> int:
     ap.add_argument("--min-crop-seconds", type=float, default=None,
                     help="crop each training item to a length drawn between this and --crop-seconds, at a random "
                          "start (default: crop only items longer than --crop-seconds)")
+    ap.add_argument("--extra", type=Path, nargs="*", default=[],
+                    help="round 4: more rendered folders of every split (data/v6r-corpus); only their GMD-train grooves "
+                         "(CSV split = train, beat_type = beat) are read")
     ap.add_argument("--cached-only", action="store_true",
                     help="train on the corpus files already in the event cache (validation: all files)")
     ap.add_argument("--epochs", type=int, default=20, help="passes over the training items (validation after each)")
@@ -153,6 +182,15 @@ def main(argv=None) -> int:
     ap.add_argument("--priors", type=float, nargs="+", default=[0.0, 3.0, 10.0, 30.0, 100.0],
                     help="per-file log prior of a meter other than 4/4")
     ap.add_argument("--penalties", type=float, nargs="+", default=[0.0, 0.1, 0.3], help="... and per beat")
+    ap.add_argument("--tempo-prior-weights", type=float, nargs="*", default=[],
+                    help="round 4: also centre the tempo band on the activations' own tempo "
+                         "(bar_tracker.activation_tempo) with each of these tempo prior weights (none: the rules' tempo "
+                         "only, as rounds 2-3); the prior is GMD train's tempo histogram (--gmd) as a log-normal")
+    ap.add_argument("--tempo-downbeat-weights", type=float, nargs="+", default=[0.25],
+                    help="... and each of these weights of the downbeat activation's autocorrelation at 4 beats")
+    ap.add_argument("--tempo-half-weights", type=float, nargs="+", default=[0.0],
+                    help="... and each of these weights of the beat activation's autocorrelation at half a beat "
+                         "(taken off: against half-tempo estimates)")
     ap.add_argument("--seed", type=int, default=30)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--init-from", type=Path, default=None,
@@ -173,6 +211,9 @@ def main(argv=None) -> int:
     corpus = [it for root in args.corpus
               for it in transcribed_items(root, bundle, args.cache, log=log, cached_only=args.cached_only,
                                           band_cache=band_cache)]
+    corpus += [it for root in args.extra
+               for it in transcribed_items(root, bundle, args.cache, log=log, cached_only=args.cached_only,
+                                           band_cache=band_cache, where={"split": "train", "beat_type": "beat"})]
     val = [it for root in args.val for it in transcribed_items(root, bundle, args.cache, log=log,
                                                                   band_cache=band_cache)]
     log(f"events: {len(corpus)} corpus files, {len(val)} validation files (drum model {model_id(bundle)})")
@@ -263,8 +304,16 @@ def main(argv=None) -> int:
     rules = [track(it["t"], it["c"], it["v"], CLASSES, it["duration"]) if len(it["t"]) >= 4 else None for it in val]
     hints = [r.bpm * r.quarters_per_beat if r is not None else None for r in rules]  # quarter notes per minute
     bands = [None if b < 0 else b for b in args.bands]
+    tempos = [{"tempo_source": "rules"}]
+    if args.tempo_prior_weights:
+        prior_bpm, prior_sd = tempo_prior(args.gmd)
+        log(f"tempo prior (GMD train): geometric mean {prior_bpm:.1f} bpm, sd of log bpm {prior_sd:.3f}")
+        tempos += [{"tempo_source": "activation", "tempo_prior_bpm": prior_bpm, "tempo_prior_sd": prior_sd,
+                    "tempo_prior_weight": w, "tempo_downbeat_weight": dw, "tempo_half_weight": hw}
+                   for w in args.tempo_prior_weights for dw in args.tempo_downbeat_weights
+                   for hw in args.tempo_half_weights]
     grid = decode_grid(val, acts, hints, args.lambdas, args.windows, bands, args.priors, args.penalties,
-                       tuple(args.meter_choices))
+                       tuple(args.meter_choices), tempos)
     # the issue's meter goal on 4/4 (>= 95 %) first, then the downbeat F over every validation file, then the
     # balanced one (GMD validation has 2 performances not in 4/4, 4 renders: weighted as half the objective
     # they chose a decoder without the rule tracker's tempo that lost 0.12 downbeat F on the 92 4/4 renders)
@@ -274,8 +323,12 @@ def main(argv=None) -> int:
         "format": SIDECAR_FORMAT, "fps": FPS, "input_classes": input_classes, "input_bands": args.audio_bands,
         "outputs": ["beat", "downbeat"],
         "decoder": {k: chosen[k] for k in ("transition_lambda", "obs_window", "tempo_band", "meter_choice",
-                                           "meter_prior", "meter_penalty")},
-        "training": {"corpus": [str(p) for p in args.corpus], "val": [str(p) for p in args.val],
+                                           "meter_prior", "meter_penalty", "tempo_source", "tempo_prior_bpm",
+                                           "tempo_prior_sd", "tempo_prior_weight", "tempo_downbeat_weight",
+                                           "tempo_half_weight")
+                    if k in chosen},
+        "training": {"corpus": [str(p) for p in args.corpus], "extra": [str(p) for p in args.extra],
+                     "val": [str(p) for p in args.val],
                      "oracle_gmd": str(args.gmd) if args.gmd else None, "oracle_items": n_or,
                      "corpus_files": len(corpus), "val_files": len(val), "drum_model": model_id(bundle),
                      "epochs": args.epochs, "steps": step, "best_epoch": best_epoch, "batch": args.batch,

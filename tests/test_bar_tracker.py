@@ -159,3 +159,37 @@ def test_rendered_midi_truth_takes_the_csv_meter(tmp_path):
     assert meter == "6/8" and np.allclose(np.diff(beats), 1.125) and np.allclose(np.diff(downs), 2.25)
     beats, downs, meter = truth_grid(tmp_path / "x.midi", 12.0, "3-4")
     assert meter == "3/4" and np.allclose(np.diff(downs), 2.25)
+
+
+@pytest.mark.parametrize("period, bpm", [(25, 120.0), (20, 150.0), (40, 75.0), (30, 100.0)])
+def test_activation_tempo_reads_the_beat_period(period, bpm):
+    b, d, _, _ = activation(3000, period, 4, noise=0.1)
+    assert bar_tracker.activation_tempo(b, d, FPS) == pytest.approx(bpm, rel=0.02)
+
+
+def test_activation_tempo_half_weight_tells_the_beat_from_two_beats():
+    # beats at 150 bpm, the downbeats every 4: at 75 bpm every other peak is at half the period; the prior (mean
+    # 107 bpm) alone leans to 75 when the tempo's own evidence is weak (a flat activation between the peaks)
+    b, d, _, _ = activation(3000, 20, 4)
+    slow_prior = dict(prior_bpm=75.0, prior_sd=0.2, prior_weight=1.0, downbeat_weight=0.0)
+    assert bar_tracker.activation_tempo(b, d, FPS, half_weight=0.0, **slow_prior) == pytest.approx(75.0, rel=0.02)
+    assert bar_tracker.activation_tempo(b, d, FPS, half_weight=1.0, **slow_prior) == pytest.approx(150.0, rel=0.02)
+    # the downbeat term: at double tempo the bar would be 8 beats, where the downbeats do not repeat
+    b2, d2, _, _ = activation(3000, 30, 4, down_strength=0.7)
+    bpms, sal = bar_tracker.tempo_salience(b2, d2, FPS, prior_weight=0.0, downbeat_weight=1.0)
+    assert sal[np.argmin(np.abs(bpms - 100.0))] > sal[np.argmin(np.abs(bpms - 200.0))] + 0.5
+
+
+def test_the_activation_tempo_moves_the_band_but_not_a_users_tempo():
+    # the beat model's decoder takes its tempo from the activations: a wrong hint (x3/2) is ignored, --tempo is not
+    b, d, beats, downs = activation(2000, 25, 4, noise=0.05)
+    act = np.stack([b, d], axis=1)
+    dec = {"tempo_band": 0.2, "obs_window": 0, "tempo_source": "activation"}
+    duration = len(b) / FPS
+    bm = beat_map_from_activations(act, duration, decoder=dec, tempo_hint=180.0)
+    assert bm.bpm == pytest.approx(120.0, rel=0.02) and bm.meter == "4/4"
+    rules = beat_map_from_activations(act, duration, decoder=dict(dec, tempo_source="rules"), tempo_hint=180.0)
+    # the rules' x3/2 level: the 4/4 band holds no beat, the 6/8 one (dotted quarters at 180 / 1.5) wins
+    assert rules.meter == "6/8" and rules.bpm * rules.quarters_per_beat == pytest.approx(180.0, rel=0.02)
+    user = beat_map_from_activations(act, duration, bpm=60.0, decoder=dec, tempo_hint=180.0)
+    assert user.bpm == pytest.approx(60.0, rel=0.06)

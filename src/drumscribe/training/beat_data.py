@@ -135,12 +135,15 @@ def _rows(root: Path) -> list[dict]:
 
 
 def transcribed_items(root: Path, bundle, cache: Path | None, limit: int | None = None, log=None,
-                      cached_only: bool = False, band_cache: Path | None = None) -> list[dict]:
+                      cached_only: bool = False, band_cache: Path | None = None,
+                      where: dict | None = None) -> list[dict]:
     """Items of every file of a rendered E-GMD-format folder (see the module docstring); ``cached_only``:
     only the files whose events are cached already; ``band_cache``: each item also gets ``bands``, the band
-    means of its audio (:func:`cached_bands`), and their ``feature_clock``."""
+    means of its audio (:func:`cached_bands`), and their ``feature_clock``; ``where``: only the CSV rows
+    whose columns have these values (``{"split": "train", "beat_type": "beat"}``: a corpus of every split,
+    such as ``data/v6r-corpus``, read for its train grooves only)."""
     items = []
-    rows = _rows(root)[:limit]
+    rows = [r for r in _rows(root) if all(r.get(k) == v for k, v in (where or {}).items())][:limit]
     for i, r in enumerate(rows):
         ev = cached_events(bundle, Path(root) / r["audio_filename"], cache, cached_only)
         if ev is None:

@@ -28,7 +28,8 @@ over the whole file outweighs the prior.  Both are calibrated on GMD validation 
 ``scripts/train_beats.py``) and stored with the model.
 
 **Tempo**: periods of every meter's tempo range (:data:`METER_BPM`), narrowed around a tempo that is given:
-a user's ``bpm`` (within :data:`TEMPO_TOLERANCE`), or a ``tempo_hint`` (the rule tracker's tempo) within
+a user's ``bpm`` (within :data:`TEMPO_TOLERANCE`), or a ``tempo_hint`` (the rule tracker's tempo, or since
+round 4 the activations' own, :func:`activation_tempo`: autocorrelation + GMD's tempo prior) within
 ``tempo_band``, wide enough for a drifting performance to be followed beat by beat (the transitions above)
 and narrow enough to keep the hint's metrical level (an octave or 3:2 away is outside it).
 """
@@ -53,6 +54,15 @@ FLOOR = 1e-4  # activations are clipped to [FLOOR, 1 - FLOOR] before the logs
 # of a beat at t is the activation's maximum over t - OBS_WINDOW .. t + OBS_WINDOW (madmom's beat region; a
 # maximum, not a sum, so that it stays a probability and the meters' scores stay comparable)
 OBS_WINDOW = 2
+# the tempo of the learned activation (round 4, :func:`activation_tempo`): a log-normal prior over quarter-note
+# tempi, fitted on GMD train's tempo column (geometric mean 107.1 bpm, sd of log bpm 0.218; the sidecar carries
+# the numbers its training measured), and the search range of the estimate
+TEMPO_PRIOR_BPM = 107.1
+TEMPO_PRIOR_SD = 0.218
+TEMPO_PRIOR_WEIGHT = 1.0  # prior weight: ``0.05 * weight * z**2`` off the autocorrelation (1 at its lag 0)
+TEMPO_DOWNBEAT_WEIGHT = 0.25  # the downbeat activation's autocorrelation at 4 beats, added with this weight
+TEMPO_HALF_WEIGHT = 0.0  # the beat activation's autocorrelation at half a beat, taken off with this weight
+TEMPO_RANGE = (55.0, 215.0)
 
 
 def _states(chains, fps: float):
@@ -112,6 +122,55 @@ def decode_meters(beat_act, downbeat_act, fps: float, meters=("4/4", "3/4", "6/8
     if extra:
         out[PRIOR_METER] = (res[-1][0], res[-1][1], out[PRIOR_METER][2])
     return out
+
+
+def _autocorr(x: np.ndarray, max_lag: int) -> np.ndarray:
+    """Autocorrelation of ``x`` less its mean at lags ``0 .. max_lag`` (each lag's sum over the frames that
+    overlap divided by their number; 1 at lag 0; zeros when ``x`` is constant)."""
+    x = np.asarray(x, dtype=np.float64) - float(np.mean(x))
+    n = len(x)
+    f = np.fft.rfft(x, 2 * n)
+    r = np.fft.irfft(f * np.conj(f), 2 * n)[: max_lag + 1] / np.maximum(n - np.arange(max_lag + 1), 1)
+    return r / r[0] if r[0] > 1e-12 else np.zeros_like(r)
+
+
+def tempo_salience(beat_act, downbeat_act, fps: float, prior_bpm: float = TEMPO_PRIOR_BPM,
+                   prior_sd: float = TEMPO_PRIOR_SD, prior_weight: float = TEMPO_PRIOR_WEIGHT,
+                   downbeat_weight: float = TEMPO_DOWNBEAT_WEIGHT, half_weight: float = TEMPO_HALF_WEIGHT,
+                   bpm_range=TEMPO_RANGE, step: float = 0.25) -> tuple[np.ndarray, np.ndarray]:
+    """``(bpms, salience)``: how well each beat tempo in ``bpm_range`` (steps of ``step`` bpm) explains the
+    learned activations, the autocorrelation approach of Böck & Davies' TCN tempo: the beat activation's
+    autocorrelation at the beat period, plus ``downbeat_weight`` times the downbeat activation's at four beat
+    periods (the bar of 4/4: a double tempo puts the bar at 8 beats), less ``half_weight`` times its
+    autocorrelation at half the period (at half the true tempo every other activation peak falls there; every
+    multiple of the true period correlates, this term is what tells the beat from two beats), less a log-normal
+    tempo prior
+    ``0.05 * prior_weight * ((log bpm - log prior_bpm) / prior_sd) ** 2`` (GMD train's tempi).  Periods are
+    read between frames by linear interpolation; a lag past the activation's end reads 0."""
+    b = np.asarray(beat_act, dtype=np.float64)
+    d = np.asarray(downbeat_act, dtype=np.float64)
+    bpms = np.arange(bpm_range[0], bpm_range[1] + step / 2, step)
+    lags = fps * 60.0 / bpms
+    max_lag = max(min(int(np.ceil(4 * lags.max())) + 1, len(b) - 1), 1)
+    rb, rd = _autocorr(b, max_lag), _autocorr(d, max_lag)
+
+    def at(r, lag):
+        i = np.floor(lag).astype(np.int64)
+        inside = i + 1 < len(r)
+        i = np.clip(i, 0, len(r) - 2) if len(r) > 1 else np.zeros_like(i)
+        w = lag - i
+        return np.where(inside, r[i] * (1 - w) + r[np.minimum(i + 1, len(r) - 1)] * w, 0.0)
+
+    sal = at(rb, lags) + downbeat_weight * at(rd, 4 * lags) - half_weight * at(rb, lags / 2)
+    sal -= 0.05 * prior_weight * ((np.log(bpms) - np.log(prior_bpm)) / prior_sd) ** 2
+    return bpms, sal
+
+
+def activation_tempo(beat_act, downbeat_act, fps: float, **kw) -> float:
+    """The beat tempo (bpm) that the learned activations say (the maximum of :func:`tempo_salience`; ``kw``
+    its settings): the tempo hint of :func:`decode_meters` when the beat model sets the tempo (round 4)."""
+    bpms, sal = tempo_salience(beat_act, downbeat_act, fps, **kw)
+    return float(bpms[int(np.argmax(sal))])
 
 
 def _max_filter(x: np.ndarray, w: int) -> np.ndarray:

@@ -617,13 +617,19 @@ def beat_map_from_activations(act: np.ndarray, duration: float, bpm: float | Non
     (:data:`drumscribe.transcription.beat_model.FPS`), decoded by the bar pointer
     (:func:`drumscribe.transcription.bar_tracker.decode`; ``decoder``: its settings; ``bpm`` a user's tempo,
     ``tempo_hint`` a guessed one), beats refined to the activation's centroid, smoothed and extended to cover
-    ``[0, duration]`` as :func:`track` does.  None when no two beats fit."""
+    ``[0, duration]`` as :func:`track` does.  A ``decoder`` with ``tempo_source: "activation"`` (round 4) replaces
+    ``tempo_hint`` by the activations' own tempo (:func:`~drumscribe.transcription.bar_tracker.activation_tempo`,
+    its settings ``tempo_prior_bpm``, ``tempo_prior_sd``, ``tempo_prior_weight``, ``tempo_downbeat_weight``,
+    ``tempo_half_weight``); a
+    user's ``bpm`` still wins.  None when no two beats fit."""
     from drumscribe.transcription import bar_tracker
 
+    dec = decoder or {}
+    if bpm is None and dec.get("tempo_source") == "activation":
+        tempo_hint = bar_tracker.activation_tempo(act[:, 0], act[:, 1], _beat_fps(), **tempo_args(dec))
     paths = bar_tracker.decode_meters(act[:, 0], act[:, 1], _beat_fps(), METERS if meter is None else (meter,),
                                       bpm=bpm, tempo_hint=tempo_hint,
-                                      **_decoder_args(decoder, "meter_prior", "meter_penalty"))
-    dec = decoder or {}
+                                      **_decoder_args(decoder, "meter_prior", "meter_penalty", *TEMPO_KEYS))
     m = bar_tracker.choose_meter(paths, float(dec.get("meter_prior", bar_tracker.METER_PRIOR)),
                                  float(dec.get("meter_penalty", bar_tracker.METER_PENALTY)))
     return beat_map_from_path(act, duration, *paths[m][:2], m, int(dec.get("obs_window", bar_tracker.OBS_WINDOW)))
@@ -633,6 +639,18 @@ def _beat_fps() -> int:
     from drumscribe.transcription.beat_model import FPS
 
     return FPS
+
+
+# decoder settings of the activation tempo (round 4) -> keyword arguments of bar_tracker.tempo_salience
+TEMPO_KEYS = {"tempo_source": None, "tempo_prior_bpm": "prior_bpm", "tempo_prior_sd": "prior_sd",
+              "tempo_prior_weight": "prior_weight", "tempo_downbeat_weight": "downbeat_weight",
+              "tempo_half_weight": "half_weight"}
+
+
+def tempo_args(decoder: dict) -> dict:
+    """The activation-tempo settings of a model's ``decoder`` dict as keyword arguments of
+    :func:`~drumscribe.transcription.bar_tracker.tempo_salience` (absent ones: its defaults)."""
+    return {kw: float(decoder[k]) for k, kw in TEMPO_KEYS.items() if kw and k in decoder}
 
 
 def _decoder_args(decoder: dict | None, *leave_out: str) -> dict:
@@ -687,7 +705,9 @@ def track_events(events, class_names: Sequence[str], duration: float, bpm: float
     The rule tracker (:func:`track`) guesses the tempo; when the beat model is installed and there are at
     least 4 hits, the learned bar pointer (:func:`track_learned`) then places beats, downbeats and meter,
     its tempo kept within the model's ``tempo_band`` of the rules' guess (a drift is followed beat by beat,
-    an octave or 3:2 away is not reachable) or at ``bpm`` when given.  Measured on GMD test (held-out kits)
+    an octave or 3:2 away is not reachable) or at ``bpm`` when given.  A model whose decoder says
+    ``tempo_source: "activation"`` (round 4) centres that band on its own activations' tempo instead, so the
+    learned model chooses the metrical level; the rules' tempo then only answers when no two beats fit.  Measured on GMD test (held-out kits)
     and real-dev (docs/musician.md, issue 30): the pair beats both trackers alone on downbeat F and meter;
     the learned tracker's own tempo had more octave errors than the rules', so the rules keep the level."""
     from drumscribe.transcription.decoding import events_to_arrays
