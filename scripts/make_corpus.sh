@@ -19,6 +19,8 @@
 #   REAL=0 is v4's corpus (issue 9) into $W/gmd-corpus, exactly as before (scripts/reproduce_shipped_model.sh).
 #   SWAP=P (default 0 = v5's corpus): chance of a whole-file piece swap (synth --swap: no hi-hat, hi-hat on the ride,
 #   no hi-hat where the snare plays, kick+snare only, kick alone, crash<->ride, toms reversed; issue 28).
+#   SYNTH_EXTRA="FLAGS": more `drumscribe synth` flags for the corpus (e.g. "--random-onsets 0.2 --solo 0.1": they
+#   override --variety's shares).
 #   REAL_IR=P (default 0.7): the share of the reverberated files that get a real IR (the rest a synthesised room);
 #   since the doubtful-licence IRs left the recipe the real IRs are the EMT 140 plates only (issue 28's room A/B).
 set -euo pipefail
@@ -52,6 +54,8 @@ mkdir -p "$W"
 #    30 % of the songs as unmastered multitrack sums, 5 % drumless songs, drum-to-backing +12..-12 dB.
 REALX=()
 [ "${SWAP:-0}" = 0 ] || REALX+=(--swap "$SWAP")
+# shellcheck disable=SC2206
+[ -z "${SYNTH_EXTRA:-}" ] || REALX+=($SYNTH_EXTRA)
 [ -n "$CORPUS" ] || CORPUS=$([ "$REAL" = 1 ] && echo real-corpus || echo gmd-corpus)
 if [ "$REAL" = 1 ]; then
   [ -f "$REAL_SOUNDS/index.csv" ] || { echo "make_corpus: REAL=1 needs REAL_SOUNDS (a folder with index.csv; got $REAL_SOUNDS)" >&2; exit 2; }
