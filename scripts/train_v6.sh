@@ -23,7 +23,8 @@
 #        (SMOKE=1: 1 / 16 / 2 / 16).  LONG_ONLY=1 skips to step 4 once start.txt exists; SCORE_ONLY=1 (with
 #        LONG_ONLY=1) skips the training and scores the long run's epochs written so far (step 5).
 #        TAG=v6 names the runs and scores (runs/TAG-ab-ARM, runs/TAG-long, scores/TAG-ab, scores/TAG-long), so a
-#        second corpus keeps its own; ARMS="perf swap" the A/B arms to train (e.g. ARMS=swap).
+#        second corpus keeps its own; ARMS="perf swap" the A/B arms to train (e.g. ARMS=swap); AB_ONLY=1 stops
+#        after the A/B's scores (step 3).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-data}; CORPUS=${2:-v6-corpus}
@@ -104,6 +105,8 @@ if [ "${LONG_ONLY:-0}" != 1 ] || [ ! -f "$W/runs/$TAG-long/start.txt" ]; then
   [ -f "$W/runs/$TAG-long/splits.txt" ] || { grep -q "$TAG-ab-perf" "$W/runs/$TAG-long/start.txt" && echo perf || echo swap; } \
     > "$W/runs/$TAG-long/splits.txt"
 fi
+
+[ "${AB_ONLY:-0}" = 1 ] && exit 0  # AB_ONLY=1: the A/B and its scores only (no long run)
 
 # 4. the long run (continues where it stopped); SCORE_ONLY=1 skips it and scores the epochs written so far
 #    (while the run goes on in another process)
