@@ -203,19 +203,14 @@ def augment(item: dict, rng: np.random.Generator, stretch=(0.8, 1.25), drop: flo
 
 
 def item_input(item: dict, input_classes, n_bands: int) -> np.ndarray:
-    """``(frames, C [+ 2 n_bands])`` network input of an item: its event map, then (``n_bands`` > 0) its audio
-    channels (:func:`drumscribe.transcription.beat_model.band_channels`; zeros for an item without audio,
-    an oracle item)."""
-    from drumscribe.transcription.beat_model import band_channels, event_features
+    """``(frames, C [+ 2 n_bands])`` network input of an item
+    (:func:`drumscribe.transcription.beat_model.network_input`: its event map, then its audio channels read at
+    the item's tempo stretch; zeros for an item without audio, an oracle item)."""
+    from drumscribe.transcription.beat_model import network_input
 
-    x = event_features(item["t"], item["c"], item["v"], CLASSES, item["duration"], input_classes)
-    if not n_bands:
-        return x
-    if "bands" in item:
-        a = band_channels(item["bands"], item["feature_clock"], len(x), float(item.get("stretch", 1.0)))
-    else:
-        a = np.zeros((len(x), 2 * n_bands), np.float32)
-    return np.concatenate([x, a], axis=1)
+    audio = (item["bands"], item["feature_clock"]) if "bands" in item else None
+    return network_input(item["t"], item["c"], item["v"], CLASSES, item["duration"], input_classes, n_bands, audio,
+                         float(item.get("stretch", 1.0)))
 
 
 def targets(item: dict, n_frames: int) -> np.ndarray:

@@ -97,6 +97,21 @@ def band_channels(means: np.ndarray, feature_clock: FrameClock, n_frames: int, s
     return (src[i0] * (1 - w) + src[i1] * w).astype(np.float32)
 
 
+def network_input(times, classes, velocities, class_names: Sequence[str], duration: float, input_classes,
+                  n_bands: int = 0, audio=None, stretch: float = 1.0) -> np.ndarray:
+    """``(frames, C [+ 2 n_bands])`` input of the beat network: the :func:`event_features` map, then (``n_bands``
+    > 0) the audio's :func:`band_channels` from ``audio`` = ``(band_means, feature_clock)``, or zeros without
+    audio (a MIDI file, an event list, an oracle training item)."""
+    x = event_features(times, classes, velocities, class_names, duration, input_classes)
+    if not n_bands:
+        return x
+    if audio is None:
+        a = np.zeros((len(x), 2 * n_bands), np.float32)
+    else:
+        a = band_channels(audio[0], audio[1], len(x), stretch)
+    return np.concatenate([x, a], axis=1)
+
+
 class BeatNet:
     """An ONNX beat network and its sidecar (``X.onnx`` + ``X.json``).
 
@@ -139,12 +154,8 @@ class BeatNet:
         """Activations of a transcription's events; ``audio``: ``(band_means, feature_clock)`` of its audio
         (:func:`band_means` of the drum model's features, their clock) for a model with ``input_bands``; without
         it (a MIDI file, an event list) the audio channels stay zero, as on the oracle items it was trained on."""
-        x = event_features(times, classes, velocities, class_names, duration, self.input_classes)
-        if self.input_bands:
-            a = (band_channels(audio[0], audio[1], len(x)) if audio is not None
-                 else np.zeros((len(x), 2 * self.input_bands), np.float32))
-            x = np.concatenate([x, a], axis=1)
-        return self.activations(x)
+        return self.activations(network_input(times, classes, velocities, class_names, duration,
+                                              self.input_classes, self.input_bands, audio))
 
 
 @lru_cache(maxsize=4)

@@ -132,7 +132,9 @@ class BeatMap:
 
     @property
     def quarters_per_beat(self) -> float:
-        return 1.5 if self.meter == "6/8" else 4.0 / self.denominator
+        from drumscribe.transcription.bar_tracker import QUARTERS_PER_BEAT
+
+        return QUARTERS_PER_BEAT.get(self.meter, 4.0 / self.denominator)
 
     @property
     def quarters_per_bar(self) -> float:

@@ -12,12 +12,13 @@ SCORE_FORMATS = ("musicxml", "pdf", "png")
 
 def beat_map_for(tr, bundle, args):
     """The :class:`~drumscribe.transcription.beats.BeatMap` of a transcription (``--tempo``/``--meter`` honoured)."""
+    from drumscribe.transcription.bar_tracker import QUARTERS_PER_BEAT
     from drumscribe.transcription.beats import track_events
 
     tempo, meter = getattr(args, "tempo", None), getattr(args, "meter", None)
     bpm = None
     if tempo is not None:
-        bpm = tempo / (1.5 if meter == "6/8" else 1.0)  # tracked beats: dotted quarters in 6/8
+        bpm = tempo / QUARTERS_PER_BEAT.get(meter, 1.0)  # tracked beats: dotted quarters in 6/8
     return track_events(tr.events, bundle.class_names, tr.duration, bpm=bpm, meter=meter, audio=tr.beat_audio)
 
 
