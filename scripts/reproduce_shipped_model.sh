@@ -165,6 +165,10 @@ V5CK=$(cat "$W/runs/v5-long/chosen.txt")   # the model chosen on the criterion (
 $PY -c "import sys; from drumscribe.training.checkpoint import export_bundle; print(export_bundle(sys.argv[1], sys.argv[2]))" \
   "$V5CK" "$EXPORT"
 $DS export --checkpoint "$V5CK" "$EXPORT.onnx" --overwrite
+# velocities from each hit's level (issue 29): the two coefficients per class fitted on 1,000 training files
+# and stored in the sidecar (the shipped values were fitted on the v6 corpus's training split, the same recipe
+# plus whole-file swaps: MODEL_CARD.md "Velocity from each hit's level")
+$PY scripts/fit_velocity_levels.py --model "$EXPORT.safetensors" --corpus "$W/real-corpus-s" --files 1000 --write
 
 # 6. the shipped model's numbers (the exported $EXPORT.onnx, i.e. the bundled model by default): GMD test
 #    performances on held-out kits, clean and full mix (8 classes, and the 5-class fold).  Without ADTOF,

@@ -19,7 +19,8 @@
 #   5. every long-run epoch checkpoint tuned and scored like step 3 (resumable); the best criterion ->
 #      runs/v6-long/chosen.txt.
 # Scale: AB_EPOCHS=3, EPOCH_WINDOWS=1600, LONG_EPOCHS=300, LONG_EPOCH_WINDOWS=6400 (400 steps of 16),
-#        LONG_LR=2.5e-4, VEL_WEIGHT=0.5, THREADS=2, LONG_MINUTES=100000 (a cap, not a plan)
+#        LONG_LR=2.5e-4, VEL_WEIGHT=0.5, OFFSET_HEAD=true (false: v5's heads),
+#        WARMUP=0 (training.warmup_steps: linear learning-rate warm-up of each run's first steps), THREADS=2, LONG_MINUTES=100000 (a cap, not a plan)
 #        (SMOKE=1: 1 / 16 / 2 / 16).  LONG_ONLY=1 skips to step 4 once start.txt exists; SCORE_ONLY=1 (with
 #        LONG_ONLY=1) skips the training and scores the long run's epochs written so far (step 5).
 #        TAG=v6 names the runs and scores (runs/TAG-ab-ARM, runs/TAG-long, scores/TAG-ab, scores/TAG-long), so a
@@ -30,7 +31,7 @@ cd "$(dirname "$0")/.."
 W=${1:-data}; CORPUS=${2:-v6-corpus}
 if [ "${SMOKE:-0}" = 1 ]; then : "${AB_EPOCHS:=1}" "${EPOCH_WINDOWS:=16}" "${LONG_EPOCHS:=2}" "${LONG_EPOCH_WINDOWS:=16}" "${THREADS:=1}"; fi
 AB_EPOCHS=${AB_EPOCHS:-3}; EPOCH_WINDOWS=${EPOCH_WINDOWS:-1600}; LONG_EPOCHS=${LONG_EPOCHS:-300}
-LONG_EPOCH_WINDOWS=${LONG_EPOCH_WINDOWS:-6400}; LONG_LR=${LONG_LR:-0.00025}; VEL_WEIGHT=${VEL_WEIGHT:-0.5}
+LONG_EPOCH_WINDOWS=${LONG_EPOCH_WINDOWS:-6400}; LONG_LR=${LONG_LR:-0.00025}; VEL_WEIGHT=${VEL_WEIGHT:-0.5}; OFFSET_HEAD=${OFFSET_HEAD:-true}; WARMUP=${WARMUP:-0}
 LONG_MINUTES=${LONG_MINUTES:-100000}; T=${THREADS:-2}; VAL_EVERY=${VAL_EVERY:-6}
 TAG=${TAG:-v6}; ARMS=${ARMS:-perf swap}  # run/score folder names ($TAG-ab-ARM, $TAG-long) and the A/B arms trained
 DS=.venv/bin/drumscribe; PY=.venv/bin/python
@@ -65,7 +66,8 @@ G() { echo --set data.egmd_root="$W/$CORPUS" --set data.processed_root="$P" --se
 R=(--set "loss.class_weights=[1,1,1,3,3,3,2,2,2,2,2,2,2]" --set training.soft_target_weight=0.5
    --set augmentation.time_stretch_prob=0.4 --set augmentation.pitch_shift_prob=0.5 --set augmentation.volume_scale_prob=0.7
    --set augmentation.reverb_prob=0.5 --set augmentation.noise_prob=0.5
-   --set model.offset_head=true --set loss.velocity_weight="$VEL_WEIGHT" --set hardware.num_workers=0
+   --set model.offset_head="$OFFSET_HEAD" --set loss.velocity_weight="$VEL_WEIGHT" --set training.warmup_steps="$WARMUP"
+   --set hardware.num_workers=0
    --set early_stopping.enabled=false --set checkpoint.save_top_k=-1 --threads "$T" --no-progress --no-tune)
 train() {  # train RUN SPLITS [extra args...]: start it, or continue it from its last checkpoint
   local d="$W/runs/$1" splits=$2; shift 2

@@ -43,3 +43,32 @@ def test_velocity_weight_is_a_checked_config_key():
     assert _cfg(["loss.velocity_weight=0.5"]).loss.velocity_weight == 0.5
     with pytest.raises(ConfigError, match="loss.velocity_weight"):
         _cfg(["loss.velocity_weight=-1"])
+
+
+def test_warmup_ramps_the_scheduled_rate_then_leaves_it(monkeypatch):
+    """training.warmup_steps: the first steps of a run (a fine-tune's fresh Adam state) at a linearly rising
+    fraction of the scheduler's rate; the scheduler's own rate is left as it was."""
+    torch = pytest.importorskip("torch")
+    from drumscribe.training.module import DrumscribeModule, warmup_factor
+
+    assert [warmup_factor(s, 4) for s in range(6)] == [0.25, 0.5, 0.75, 1.0, 1.0, 1.0]
+    assert warmup_factor(0, 0) == 1.0
+    with pytest.raises(ConfigError, match="training.warmup_steps"):
+        _cfg(["training.warmup_steps=-1"])
+    cfg = _cfg(["training.scheduler=none", "training.learning_rate=0.001", "training.warmup_steps=4"])
+    module = DrumscribeModule(cfg)
+    opt = module.configure_optimizers()
+    seen = []
+    for step in range(6):
+        monkeypatch.setattr(DrumscribeModule, "global_step", property(lambda self, s=step: s))
+
+        def closure():
+            seen.append(opt.param_groups[0]["lr"])  # the rate the step is taken with
+            opt.zero_grad()
+            loss = sum((p ** 2).sum() for p in module.parameters())
+            loss.backward()
+            return loss
+
+        module.optimizer_step(0, step, opt, closure)
+        assert opt.param_groups[0]["lr"] == pytest.approx(0.001)  # restored after the step
+    assert seen == pytest.approx([0.00025, 0.0005, 0.00075, 0.001, 0.001, 0.001])

@@ -239,6 +239,14 @@ def test_transcribe_writes_what_evaluate_measures():
     written = transcribe_audio(bundle, FIXTURE / item.name).events
     assert len(written) == len(evaluated) == len(frame_events) > 10
     np.testing.assert_allclose([e.time for e in written], [e.time for e in evaluated], atol=1e-6)
+    # the shipped model's velocities come from each hit's level (postprocessing.velocity_levels): the same
+    # in what is written and what is scored, and not the head's own values
+    assert bundle.config.postprocessing.velocity_levels
+    assert [e.velocity for e in written] == [e.velocity for e in evaluated]
+    bundle.config.postprocessing.onset_refine = "none"  # the frame times kept: hit by hit against the head
+    levelled = refined(frame_events, item, bundle.config, bundle.class_names)
+    assert [e.time for e in levelled] == [e.time for e in frame_events]
+    assert sum(a.velocity != b.velocity for a, b in zip(levelled, frame_events)) > 5
     frames = np.array([e.time for e in evaluated]) / settings.clock.frame_duration
     off_grid = np.abs(frames * 2 - np.rint(frames * 2)) > 1e-6  # not on a frame (or plateau half-frame)
     assert off_grid.mean() > 0.5

@@ -108,6 +108,10 @@ class TrainingConfig:
     scheduler: str = "ReduceLROnPlateau"
     scheduler_patience: int = 5
     scheduler_factor: float = 0.5
+    # linear learning-rate warm-up over the run's first optimizer steps (0 = none), on top of any scheduler:
+    # a fine-tune from other weights (--init-from) starts with a fresh Adam state, whose first steps move every
+    # weight by about the full learning rate
+    warmup_steps: int = 0
     gradient_clip_val: float | None = None
     accumulate_grad_batches: int = 1
     precision: Union[str, int] = "32"  # YAML/--set may give 32 or 16 as numbers: stored as the string
@@ -210,6 +214,10 @@ class PostprocessingConfig:
     # recordings and GMD test (scripts/articulation_gate.py writes this list into a model); every other
     # articulation is written as its drum's plain stroke.  [] = none shown: the 8 drums only.
     written_articulations: list[str] = field(default_factory=list)
+    # velocities that follow the playing (drumscribe.transcription.levels): class name -> [slope (velocity
+    # per dB of the hit's band level against the file's median), weight of the head's own contrast], fitted
+    # to a model by scripts/fit_velocity_levels.py; {} or a class not listed: the velocity head's values
+    velocity_levels: dict[str, list[float]] = field(default_factory=dict)
 
 
 ONSET_REFINE_MODES = ("none", "signal")  # postprocessing.onset_refine (drumscribe.transcription.refine)
@@ -218,6 +226,9 @@ ONSET_REFINE_MODES = ("none", "signal")  # postprocessing.onset_refine (drumscri
 # thresholds are only right under the rules they were tuned with, so they are stored together
 DECODING_KEYS = ("min_onset_interval", "peak_min_distance", "exclusive_groups", "exclusive_weights",
                  "articulation_thresholds", "onset_refine", "written_articulations")
+# the postprocessing keys fitted to one model by a script and stored with it (beside DECODING_KEYS);
+# tuning thresholds leaves them as they are
+FITTED_KEYS = ("velocity_levels",)
 
 
 @dataclass
@@ -421,6 +432,8 @@ def _validate(cfg: Config) -> None:
         fail("training.learning_rate", "must be positive")
     if t.optimizer not in ("Adam", "AdamW"):
         fail("training.optimizer", f"supported: Adam, AdamW; got {t.optimizer!r}")
+    if t.warmup_steps < 0:
+        fail("training.warmup_steps", f"must not be negative; got {t.warmup_steps}")
     if t.scheduler not in SCHEDULERS:
         fail("training.scheduler", f"supported: {', '.join(SCHEDULERS)}; got {t.scheduler!r}")
     if t.precision not in PRECISIONS:
@@ -482,6 +495,12 @@ def _validate(cfg: Config) -> None:
         fail("postprocessing.onset_tolerance", "must be positive")
     if p.onset_refine not in ONSET_REFINE_MODES:
         fail("postprocessing.onset_refine", f"one of {', '.join(ONSET_REFINE_MODES)}; got {p.onset_refine!r}")
+    for name, coef in (p.velocity_levels or {}).items():
+        if name not in cfg.midi.drum_names:
+            fail("postprocessing.velocity_levels", f"{name!r} is not one of midi.drum_names")
+        if not isinstance(coef, (list, tuple)) or len(coef) != 2 or not all(
+                isinstance(x, (int, float)) and math.isfinite(x) for x in coef):
+            fail("postprocessing.velocity_levels", f"{name}: needs [slope, head weight] (two numbers), got {coef!r}")
     seen: set[str] = set()
     for group in p.exclusive_groups or []:
         if not isinstance(group, (list, tuple)) or len(group) < 2:

@@ -93,9 +93,6 @@ def find_pairs(folder: str | Path) -> tuple[list[tuple[Path, Path]], list[Path]]
 
 def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
     """Items computed on the fly from a folder of audio+MIDI pairs never preprocessed."""
-    from drumscribe.audio.features import file_features
-    from drumscribe.dataset.targets import make_targets, read_drum_notes
-
     folder = Path(folder)
     pairs, unpaired = find_pairs(folder)
     if not pairs:  # one line, not one warning per audio file
@@ -103,6 +100,16 @@ def folder_items(cfg, folder: str | Path) -> Iterator[EvalItem]:
         raise DrumscribeError(f"{folder}: no audio+MIDI pairs (*.wav with .midi/.mid of the same name) found{found}")
     for a in unpaired:
         warnings.warn(f"{a}: no .midi/.mid beside it; skipped", stacklevel=2)
+    yield from pair_items(cfg, pairs, folder)
+
+
+def pair_items(cfg, pairs: Sequence[tuple[Path, Path]], root: str | Path) -> Iterator[EvalItem]:
+    """Items of (audio, MIDI) ``pairs`` computed on the fly (named relative to ``root``); an unreadable
+    pair is reported and left out."""
+    from drumscribe.audio.features import file_features
+    from drumscribe.dataset.targets import make_targets, read_drum_notes
+
+    folder = Path(root)
     clock = FrameClock.from_config(cfg.audio)
     n_ok = 0
     for audio_path, midi_path in pairs:
@@ -194,7 +201,8 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     art_scored = 0
     files = []
     for p in preds:
-        events = refined(decode(p.onset_probs, settings, p.velocity_probs), p.item, cfg, class_names)
+        events = refined(decode(p.onset_probs, settings, p.velocity_probs), p.item, cfg, class_names,
+                         levels=p.velocity_probs is not None)
         est = events_by_class(events, n_classes)
         ref = _reference(p.item, n_classes)
         timing.add(*_timed(p.item, events, n_classes))
@@ -232,17 +240,27 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     return res
 
 
-def refined(events: list, item: EvalItem, cfg, class_names: Sequence[str]) -> list:
-    """``events`` as ``transcribe`` writes them: with ``postprocessing.onset_refine=signal`` moved to the
-    attacks measured in the item's audio (:mod:`drumscribe.transcription.refine`)."""
-    if cfg.postprocessing.onset_refine == "none" or not events:
+def refined(events: list, item: EvalItem, cfg, class_names: Sequence[str], levels: bool = True) -> list:
+    """``events`` as ``transcribe`` writes them: with what the item's audio measures (``postprocessing.velocity_levels``:
+    velocities from the hits' levels; ``onset_refine=signal``: onsets moved to their attacks;
+    :func:`drumscribe.transcription.inference.measured`; ``levels``: the velocities are the head's)."""
+    pp = cfg.postprocessing
+    levels = levels and bool(pp.velocity_levels)
+    if (pp.onset_refine == "none" and not levels) or not events:
         return events
-    from drumscribe.transcription.refine import file_envelopes, refine_events
+    from drumscribe.transcription.inference import envelope_hop, measured
+    from drumscribe.transcription.refine import file_envelopes
 
     if item.audio_path is None or not Path(item.audio_path).is_file():
-        raise DrumscribeError(f"{item.name}: postprocessing.onset_refine=signal needs the audio file "
-                              f"({item.audio_path or 'the cache entry names none'} not found)")
-    return refine_events(events, file_envelopes(item.audio_path, cfg.audio, class_names))
+        where = item.audio_path or "the cache entry names none"
+        if pp.onset_refine != "none":
+            raise DrumscribeError(f"{item.name}: postprocessing.onset_refine=signal needs the audio file ({where} not found)")
+        # the model's fitted levels are its default, not a request: without the audio its head's velocities are scored
+        warnings.warn(f"{item.name}: no audio file ({where} not found): velocities scored as the head's "
+                      "(postprocessing.velocity_levels not applied)", stacklevel=2)
+        return events
+    env = file_envelopes(item.audio_path, cfg.audio, class_names, hop_s=envelope_hop(cfg))
+    return measured(events, env, cfg, class_names, levels)
 
 
 def _timed(item: EvalItem, events, n_classes: int) -> tuple:

@@ -228,7 +228,8 @@ def save_thresholds(path: str | Path, thresholds: list[float], decoding: dict | 
     """Atomically replace the per-class thresholds stored with a model.
 
     ``decoding``: the ``postprocessing`` values (:data:`~drumscribe.core.config.DECODING_KEYS`) the
-    thresholds were tuned with; stored into the model's config with them (None: left as they are).
+    thresholds were tuned with, or values fitted to the model (:data:`~drumscribe.core.config.FITTED_KEYS`);
+    stored into the model's config with them (None: left as they are).
 
     ``path``: a ``.ckpt`` (rewritten whole, through a temp file + rename) or a
     ``.safetensors``/``.json`` shipped model (only the sidecar is rewritten).
@@ -270,9 +271,9 @@ def _with_decoding(raw: dict, decoding: dict | None) -> dict:
     """``raw`` config dict with ``postprocessing`` updated by ``decoding`` (validated keys only)."""
     if not decoding:
         return raw
-    from drumscribe.core.config import DECODING_KEYS
+    from drumscribe.core.config import DECODING_KEYS, FITTED_KEYS
 
-    unknown = set(decoding) - set(DECODING_KEYS)
+    unknown = set(decoding) - set(DECODING_KEYS) - set(FITTED_KEYS)
     if unknown:
         raise ValueError(f"not decoding settings: {sorted(unknown)}")
     raw = dict(raw)

@@ -182,6 +182,12 @@ def resolve_hardware(cfg: Config, warn: bool = True) -> HardwareChoice:
 
 # ------------------------------------------------------------------ validation F1 (decoding + metrics)
 
+def warmup_factor(step: int, warmup_steps: int) -> float:
+    """The fraction of the scheduled learning rate at optimizer step ``step`` (0-based) of a run with a linear
+    warm-up of ``warmup_steps`` steps: ``(step + 1) / warmup_steps`` until it reaches 1 (0 steps: always 1)."""
+    return 1.0 if warmup_steps <= 0 else min(1.0, (step + 1) / warmup_steps)
+
+
 class _LiveWindows:
     """The network being trained as a window runner for :func:`drumscribe.transcription.inference.predict_features`
     (its ``run_windows`` hook): no cached inference copy, because the weights change every step."""
@@ -371,6 +377,20 @@ class DrumscribeModule(L.LightningModule):
                                                            patience=t.scheduler_patience)
         return {"optimizer": opt,
                 "lr_scheduler": {"scheduler": sched, "monitor": "val_loss", "interval": "epoch", "frequency": 1}}
+
+    def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
+        """One optimizer step; during ``training.warmup_steps`` at :func:`warmup_factor` of the scheduled rate."""
+        f = warmup_factor(self.global_step, int(self.cfg.training.warmup_steps))
+        if f >= 1.0:
+            return super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        scheduled = [g["lr"] for g in optimizer.param_groups]
+        for g in optimizer.param_groups:
+            g["lr"] *= f
+        try:
+            return super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
+        finally:  # the scheduler keeps its own rate
+            for g, lr in zip(optimizer.param_groups, scheduled):
+                g["lr"] = lr
 
     # ---------------------------------------------------------------- checkpoint contract
     def on_save_checkpoint(self, checkpoint: dict) -> None:

@@ -238,21 +238,26 @@ def _viterbi(b, d, fps, chains, transition_lambda):
                         transition_lambda * np.abs(np.log(periods / periods[np.clip(pidx + j, 0, nP - 1)])),
                         np.inf).astype(np.float32)[None, :, None] for j in shifts}
     # E[t, P, k]: the best way to *arrive* at position k with period P from a beat at frame t
-    # (max over the previous period P' = P + j of D[t, P', prev(k)] minus the tempo change cost)
-    D = np.full((T, nP, K), neg, dtype=np.float32)
-    E = np.full((T * nP, K), neg, dtype=np.float32)
+    # (max over the previous period P' = P + j of D[t, P', prev(k)] minus the tempo change cost).
+    # Memory stays small on long files: E is read at most the longest period back, so it lives in a ring of
+    # R frames; D is kept only for the last beat's frames (the tail); the back-pointers (int8) for every frame.
+    step = int(periods[0])
+    R = int(periods[-1]) + step
+    E = np.full((R * nP, K), neg, dtype=np.float32)
     argE = np.zeros((T * nP, K), dtype=np.int8)
     back_start = np.zeros((T, nP), dtype=bool)
-    step = int(periods[0])
+    ends = np.arange(max(T - int(periods[-1]), 0), T)  # the frames the last beat can be on
+    tail = np.full((len(ends), nP, K), neg, dtype=np.float32)
     for s in range(0, T, step):
         t = np.arange(s, min(s + step, T))
-        src = t[:, None] - periods[None, :]  # (B, nP): frame of the previous beat
+        src = t[:, None] - periods[None, :]  # (B, nP): frame of the previous beat (all before s: period >= step)
         start = src < 0  # no room for a previous beat: a path may start here
-        arrive = E.take(np.maximum(src, 0) * nP + pidx[None, :], axis=0)  # (B, nP, K)
+        arrive = E.take((np.maximum(src, 0) % R) * nP + pidx[None, :], axis=0)  # (B, nP, K)
         arrive[start] = 0.0
         back_start[t] = start
         Dt = arrive + obs[t][:, None, :] + block_allowed[None]
-        D[t] = Dt
+        in_tail = t >= ends[0] if len(ends) else np.zeros(len(t), dtype=bool)
+        tail[t[in_tail] - ends[0]] = Dt[in_tail]
         Dp = Dt[:, :, prevk]  # D at the previous position of each k
         best = Dp - cost[0]
         arg = np.zeros(best.shape, dtype=np.int8)
@@ -266,12 +271,9 @@ def _viterbi(b, d, fps, chains, transition_lambda):
             better = cand > best
             best = np.where(better, cand, best)
             arg[better] = j
-        rows = (t[:, None] * nP + pidx[None, :]).ravel()
-        E[rows] = best.reshape(-1, K)
-        argE[rows] = arg.reshape(-1, K)
+        E[((t[:, None] % R) * nP + pidx[None, :]).ravel()] = best.reshape(-1, K)
+        argE[(t[:, None] * nP + pidx[None, :]).ravel()] = arg.reshape(-1, K)
     # the last beat: the next one would fall after the end
-    ends = np.arange(max(T - int(periods[-1]), 0), T)
-    tail = D[ends]
     tail = np.where((ends[:, None] + periods[None, :] >= T)[:, :, None], tail, neg)
     out = []
     for c in range(len(chains)):

@@ -286,6 +286,30 @@ def check_sample_rate(sample_rate) -> int | None:
     return int(sample_rate)
 
 
+def envelope_hop(cfg) -> float:
+    """The hop (seconds) of the band envelopes :func:`measured` needs: refined onsets need 1 ms, levels alone 4 ms."""
+    from drumscribe.transcription import levels, refine
+
+    return refine.HOP_S if cfg.postprocessing.onset_refine == "signal" else levels.HOP_S
+
+
+def measured(events: list, envelopes, cfg, class_names, levels: bool = True) -> list:
+    """``events`` with what the band ``envelopes`` measure, as ``cfg.postprocessing`` asks: each class's
+    velocities from its hits' levels (``velocity_levels``, :mod:`drumscribe.transcription.levels`, at the
+    decoded times; only where ``levels``: the velocities are the head's), then each onset moved to its attack
+    (``onset_refine=signal``, :mod:`~drumscribe.transcription.refine`)."""
+    pp = cfg.postprocessing
+    if pp.velocity_levels and levels:
+        from drumscribe.transcription.levels import relevel_events
+
+        events = relevel_events(events, envelopes, class_names, pp.velocity_levels)
+    if pp.onset_refine == "signal":
+        from drumscribe.transcription.refine import refine_events
+
+        events = refine_events(events, envelopes)
+    return events
+
+
 def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, thresholds=None,
                      velocity_source: str = "auto", window_s: float = DEFAULT_WINDOW_S,
                      overlap_s: float = DEFAULT_OVERLAP_S, batch_windows: int = DEFAULT_BATCH_WINDOWS,
@@ -295,7 +319,8 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
 
     ``bundle``: a :class:`drumscribe.transcription.bundle.ModelBundle`.  ``thresholds``: None (the bundle's),
     a scalar or one per class.  Decoding settings (minimum interval, peak distance, default
-    velocity, ``postprocessing.onset_refine``) come from ``bundle.config``.  ``articulations``: ``"shown"`` (the
+    velocity, ``postprocessing.onset_refine``, the head's velocities set by each hit's level where
+    ``postprocessing.velocity_levels`` has coefficients) come from ``bundle.config``.  ``articulations``: ``"shown"`` (the
     articulations shown right for this model, ``postprocessing.written_articulations``), ``"all"`` or
     ``"none"``; the others are written as their drum's plain stroke (:func:`~drumscribe.transcription.decoding.written_articulations`).
     """
@@ -318,10 +343,13 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     model = bundle.model
     stats = StreamStats()
     tracker = None
-    if cfg.postprocessing.onset_refine == "signal":  # band envelopes measured as the audio streams past
+    # the hits' levels set the velocities only where they are the head's (not --velocity fixed/strength)
+    levels = bool(cfg.postprocessing.velocity_levels) and velocity_source in ("auto", "head")
+    if cfg.postprocessing.onset_refine == "signal" or levels:
+        # band envelopes measured as the audio streams past (onset times, hit levels)
         from drumscribe.transcription.refine import BandEnvelopes, tapped
 
-        tracker = BandEnvelopes(sr, bundle.class_names)
+        tracker = BandEnvelopes(sr, bundle.class_names, hop_s=envelope_hop(cfg))
         blocks = tapped(blocks, tracker)
     w, o = window_frames_for(clock, window_s, overlap_s)
     stitcher = WindowStitcher(model, w, o, batch_windows, device)
@@ -345,9 +373,7 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     events = [] if silent else decode(
         onset, DecodeSettings.from_config(cfg, th_list, velocity_source=velocity_source, interpolate=interpolate), vel)
     if tracker is not None and events:
-        from drumscribe.transcription.refine import refine_events
-
-        events = refine_events(events, tracker.finish())
+        events = measured(events, tracker.finish(), cfg, bundle.class_names, levels=levels and vel is not None)
     events = fold_articulations(events, written_articulations(cfg, articulations))
     t3 = time.perf_counter()
     return Transcription(

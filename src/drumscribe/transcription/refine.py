@@ -127,9 +127,10 @@ class BandEnvelopes:
         return Envelopes(db, self.hop / self.sr)
 
 
-def envelopes_of(blocks: Iterable[np.ndarray], sample_rate: int, class_names: Sequence[str]) -> Envelopes:
+def envelopes_of(blocks: Iterable[np.ndarray], sample_rate: int, class_names: Sequence[str],
+                 hop_s: float = HOP_S) -> Envelopes:
     """:class:`BandEnvelopes` of a whole stream of mono blocks at ``sample_rate``."""
-    tracker = BandEnvelopes(sample_rate, class_names)
+    tracker = BandEnvelopes(sample_rate, class_names, hop_s=hop_s)
     for b in blocks:
         tracker.feed(b)
     return tracker.finish()
@@ -186,12 +187,12 @@ def check_mode(mode: str) -> str:
     return mode
 
 
-def file_envelopes(path, audio_cfg, class_names: Sequence[str]) -> Envelopes:
+def file_envelopes(path, audio_cfg, class_names: Sequence[str], hop_s: float = HOP_S) -> Envelopes:
     """:class:`Envelopes` of an audio file, from the very blocks ``transcribe`` streams (mono, the model's rate)."""
     from drumscribe.audio.io import iter_audio_blocks
 
     sr = int(audio_cfg.sample_rate)
-    return envelopes_of(iter_audio_blocks(path, sr, fmax=audio_cfg.fmax), sr, class_names)
+    return envelopes_of(iter_audio_blocks(path, sr, fmax=audio_cfg.fmax), sr, class_names, hop_s)
 
 
 def tapped(blocks: Iterable[np.ndarray], tracker: BandEnvelopes):
