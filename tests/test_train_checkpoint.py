@@ -136,3 +136,45 @@ def test_average_checkpoints_script(tmp_path):
     before = out.read_bytes()
     r = subprocess.run([sys.executable, script, out, *paths], capture_output=True, text=True)
     assert r.returncode == 2 and "exists" in r.stderr and out.read_bytes() == before
+
+
+def test_interpolate_weights_script(tmp_path):
+    """scripts/interpolate_weights.py (WiSE-FT): alpha * FT + (1 - alpha) * BASE, BASE laid out as FT's network;
+    FT's offset rows, which a base without an offset head lacks, are kept; never overwrites."""
+    import subprocess
+    import sys
+
+    from drumscribe.training.checkpoint import TRAINING_STATE_KEYS
+
+    (tmp_path / "base").mkdir()
+    (tmp_path / "ft").mkdir()
+    base_path, base_model, _ = _fake_ckpt(tmp_path / "base", ["model.velocity_head=true"])
+    ft_path, _, cfg = _fake_ckpt(tmp_path / "ft", ["model.velocity_head=true", "model.offset_head=true"])
+    ck = torch.load(ft_path, weights_only=False)
+    torch.manual_seed(1)
+    ck["state_dict"] = {k: (v + torch.randn_like(v) if v.is_floating_point() else v) for k, v in ck["state_dict"].items()}
+    for key in TRAINING_STATE_KEYS:
+        ck.setdefault(key, [] if key.endswith("states") else {})
+    torch.save(ck, ft_path)
+    out = tmp_path / "wise.ckpt"
+    script = ROOT / "scripts" / "interpolate_weights.py"
+    r = subprocess.run([sys.executable, script, out, "--finetuned", ft_path, "--base", base_path, "--alpha", "0.25"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    ft = ck["state_dict"]
+    base = base_model.state_dict()
+    m = torch.load(out, weights_only=False)["state_dict"]
+    c = cfg.model.n_classes
+    for k, v in m.items():
+        name = k[len("model."):]
+        if not v.is_floating_point():
+            assert torch.equal(v, ft[k]), k
+        elif name.startswith("velocity_head."):
+            assert torch.allclose(v[:c], 0.25 * ft[k][:c] + 0.75 * base[name], atol=1e-6), k
+            assert torch.equal(v[c:], ft[k][c:]), k  # the offset rows: FT's own
+        else:
+            assert torch.allclose(v, 0.25 * ft[k] + 0.75 * base[name], atol=1e-6), k
+    assert load_bundle(out).model is not None
+    before = out.read_bytes()
+    r = subprocess.run([sys.executable, script, out, "--finetuned", ft_path, "--alpha", "0.5"], capture_output=True, text=True)
+    assert r.returncode == 2 and "exists" in r.stderr and out.read_bytes() == before
