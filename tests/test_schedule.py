@@ -72,3 +72,36 @@ def test_warmup_ramps_the_scheduled_rate_then_leaves_it(monkeypatch):
         module.optimizer_step(0, step, opt, closure)
         assert opt.param_groups[0]["lr"] == pytest.approx(0.001)  # restored after the step
     assert seen == pytest.approx([0.00025, 0.0005, 0.00075, 0.001, 0.001, 0.001])
+
+
+def test_frozen_all_but_offsets_trains_only_the_offset_rows():
+    """training.frozen=all_but_offsets: a step changes only the velocity head's offset rows; the network
+    stays in eval mode (BatchNorm statistics untouched)."""
+    torch = pytest.importorskip("torch")
+    from drumscribe.training.module import DrumscribeModule
+
+    with pytest.raises(ConfigError, match="training.frozen"):
+        _cfg(["training.frozen=all_but_offsets"])  # no offset head
+    cfg = _cfg(["model.velocity_head=true", "model.offset_head=true", "training.frozen=all_but_offsets",
+                "training.scheduler=none", "training.learning_rate=0.01", "training.weight_decay=0.01"])
+    module = DrumscribeModule(cfg)
+    module.train()
+    assert not module.model.training
+    before = {k: v.clone() for k, v in module.model.state_dict().items()}
+    opt = module.configure_optimizers()
+
+    def closure():
+        opt.zero_grad()
+        out = module.model(torch.randn(2, 40, cfg.audio.n_mels) - 7)
+        loss = out.onset_logits.sum() + out.velocity_logits.pow(2).sum()
+        loss.backward()
+        return loss
+
+    for step in range(2):
+        module.optimizer_step(0, step, opt, closure)
+    after = module.model.state_dict()
+    n = cfg.n_classes
+    changed = sorted(k for k in after if not torch.equal(after[k], before[k]))
+    assert changed == ["velocity_head.bias", "velocity_head.weight"]
+    for k in changed:
+        assert torch.equal(after[k][:n], before[k][:n]) and not torch.equal(after[k][n:], before[k][n:])

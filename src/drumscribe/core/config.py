@@ -93,6 +93,7 @@ class ModelConfig:
 
 
 SCHEDULERS = ("ReduceLROnPlateau", "cosine", "none")
+FROZEN_MODES = ("none", "all_but_offsets")  # training.frozen
 COSINE_FLOOR = 0.05  # the cosine schedule ends at this fraction of training.learning_rate
 
 
@@ -112,6 +113,10 @@ class TrainingConfig:
     # a fine-tune from other weights (--init-from) starts with a fresh Adam state, whose first steps move every
     # weight by about the full learning rate
     warmup_steps: int = 0
+    # what stays fixed: "none" (everything trains), or "all_but_offsets": only the offset rows of the velocity head
+    # learn, on the network's features as they are (the whole network in eval mode): a model's onsets and
+    # velocities stay exactly its own, and it gains learned sub-frame onset times (needs model.offset_head)
+    frozen: str = "none"
     gradient_clip_val: float | None = None
     accumulate_grad_batches: int = 1
     precision: Union[str, int] = "32"  # YAML/--set may give 32 or 16 as numbers: stored as the string
@@ -432,6 +437,10 @@ def _validate(cfg: Config) -> None:
         fail("training.learning_rate", "must be positive")
     if t.optimizer not in ("Adam", "AdamW"):
         fail("training.optimizer", f"supported: Adam, AdamW; got {t.optimizer!r}")
+    if t.frozen not in FROZEN_MODES:
+        fail("training.frozen", f"one of {', '.join(FROZEN_MODES)}; got {t.frozen!r}")
+    if t.frozen == "all_but_offsets" and not cfg.model.offset_head:
+        fail("training.frozen", "all_but_offsets trains the offset rows: set model.offset_head=true")
     if t.warmup_steps < 0:
         fail("training.warmup_steps", f"must not be negative; got {t.warmup_steps}")
     if t.scheduler not in SCHEDULERS:

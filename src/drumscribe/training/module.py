@@ -239,6 +239,37 @@ class DrumscribeModule(L.LightningModule):
         self._train_loss_n = 0
         self.last_val_metrics: dict[str, float] = {}
         self.licence: dict | None = None  # the weights licence the checkpoints carry (--init-from: the source's)
+        if cfg.training.frozen == "all_but_offsets":
+            self._freeze_all_but_offsets()
+
+    def _freeze_all_but_offsets(self) -> None:
+        """``training.frozen=all_but_offsets``: only the velocity head's offset rows (its second block) learn."""
+        n = self.cfg.n_classes
+        head = self.model.velocity_head
+        for p in self.model.parameters():
+            p.requires_grad_(False)
+        for p in (head.weight, head.bias):
+            p.requires_grad_(True)
+            p.register_hook(lambda g: torch.cat([torch.zeros_like(g[:n]), g[n:]]))  # no gradient to the velocity rows
+        self._kept_rows: list | None = None  # and their values put back after each step (weight decay moves them)
+
+    def _restore_kept_rows(self) -> None:
+        n = self.cfg.n_classes
+        head = self.model.velocity_head
+        with torch.no_grad():
+            if self._kept_rows is None:
+                self._kept_rows = [head.weight[:n].clone(), head.bias[:n].clone()]
+            else:
+                head.weight[:n] = self._kept_rows[0]
+                head.bias[:n] = self._kept_rows[1]
+
+    def train(self, mode: bool = True):
+        """As torch's; with ``training.frozen=all_but_offsets`` the network stays in eval mode (BatchNorm's
+        running statistics and dropout as at inference: the offsets learn on the features the model gives)."""
+        super().train(mode)
+        if mode and self.cfg.training.frozen == "all_but_offsets":
+            self.model.eval()
+        return self
 
     @property
     def thresholds(self) -> list[float]:
@@ -379,10 +410,12 @@ class DrumscribeModule(L.LightningModule):
                 "lr_scheduler": {"scheduler": sched, "monitor": "val_loss", "interval": "epoch", "frequency": 1}}
 
     def optimizer_step(self, epoch, batch_idx, optimizer, optimizer_closure=None):
-        """One optimizer step; during ``training.warmup_steps`` at :func:`warmup_factor` of the scheduled rate."""
+        """One optimizer step; during ``training.warmup_steps`` at :func:`warmup_factor` of the scheduled rate; with
+        ``training.frozen=all_but_offsets`` the velocity rows are put back as they were (weight decay)."""
+        frozen = self.cfg.training.frozen == "all_but_offsets"
+        if frozen and self._kept_rows is None:
+            self._restore_kept_rows()  # the first step: remember the velocity rows as they start
         f = warmup_factor(self.global_step, int(self.cfg.training.warmup_steps))
-        if f >= 1.0:
-            return super().optimizer_step(epoch, batch_idx, optimizer, optimizer_closure)
         scheduled = [g["lr"] for g in optimizer.param_groups]
         for g in optimizer.param_groups:
             g["lr"] *= f
@@ -391,6 +424,8 @@ class DrumscribeModule(L.LightningModule):
         finally:  # the scheduler keeps its own rate
             for g, lr in zip(optimizer.param_groups, scheduled):
                 g["lr"] = lr
+            if frozen:
+                self._restore_kept_rows()
 
     # ---------------------------------------------------------------- checkpoint contract
     def on_save_checkpoint(self, checkpoint: dict) -> None:
