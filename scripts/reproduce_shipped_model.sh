@@ -169,6 +169,11 @@ $DS export --checkpoint "$V5CK" "$EXPORT.onnx" --overwrite
 # and stored in the sidecar (the shipped values were fitted on the v6 corpus's training split, the same recipe
 # plus whole-file swaps: MODEL_CARD.md "Velocity from each hit's level")
 $PY scripts/fit_velocity_levels.py --model "$EXPORT.safetensors" --corpus "$W/real-corpus-s" --files 1000 --write
+# learned sub-frame onset times (issue 29): only the offset rows trained on the exported model's own features and
+# grafted on, its onsets and velocities unchanged (the shipped offsets: the v6 corpus, epoch 0, chosen on GMD
+# validation timing: MODEL_CARD.md "Learned onset times for v5")
+SPLITS="$W/processed/real-corpus-s/splits" bash scripts/train_offsets.sh "$W" real-corpus-s "$EXPORT.safetensors" v5o
+for s in safetensors json onnx; do cp "$W/runs/v5o/graft-e00.$s" "$EXPORT.$s.tmp" && mv "$EXPORT.$s.tmp" "$EXPORT.$s"; done
 
 # 6. the shipped model's numbers (the exported $EXPORT.onnx, i.e. the bundled model by default): GMD test
 #    performances on held-out kits, clean and full mix (8 classes, and the 5-class fold).  Without ADTOF,

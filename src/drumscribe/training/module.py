@@ -316,6 +316,8 @@ class DrumscribeModule(L.LightningModule):
         self._train_loss_sum, self._train_loss_n = 0.0, 0
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        if self.cfg.training.frozen == "all_but_offsets" and self.model.training:
+            self.model.eval()  # however the trainer set the modes (it restores each submodule's own)
         loss, _ = self.compute_loss(batch, self.model(batch["features"]))
         bs = batch["features"].shape[0]
         self.log("train_loss", loss, on_step=True, on_epoch=True, prog_bar=True, batch_size=bs)
