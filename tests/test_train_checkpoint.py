@@ -178,3 +178,55 @@ def test_interpolate_weights_script(tmp_path):
     before = out.read_bytes()
     r = subprocess.run([sys.executable, script, out, "--finetuned", ft_path, "--alpha", "0.5"], capture_output=True, text=True)
     assert r.returncode == 2 and "exists" in r.stderr and out.read_bytes() == before
+
+
+def test_graft_offsets_script(tmp_path):
+    """scripts/graft_offsets.py: a model whose offset rows alone were trained becomes a shipped bundle with
+    the base's sidecar and offset_head set; the same onsets as the base; refused when anything else changed."""
+    import subprocess
+    import sys
+
+    from drumscribe.training.checkpoint import TRAINING_STATE_KEYS
+    from drumscribe.training.module import DrumscribeModule, init_weights_from
+
+    pytest.importorskip("onnxruntime")
+    base_ck, _, _ = _fake_ckpt(tmp_path, ["model.velocity_head=true"])
+    base_st, _ = export_bundle(base_ck, tmp_path / "base")
+    cfg = load_config(ROOT / "configs" / "test_config.yaml",
+                      list(SMALL) + ["model.velocity_head=true", "model.offset_head=true", "training.frozen=all_but_offsets"])
+
+    def trained(extra_change: bool):
+        m = DrumscribeModule(cfg)
+        init_weights_from(m, base_st, log=lambda *_: None)
+        with torch.no_grad():
+            m.model.velocity_head.weight[cfg.n_classes:] += 0.5  # "trained" offset rows
+            if extra_change:
+                m.model.onset_head.bias += 0.1
+        ck = {"epoch": 0, "global_step": 4, "pytorch-lightning_version": "2.6",
+              "state_dict": {f"model.{k}": v for k, v in m.model.state_dict().items()}, "drumscribe": make_meta(cfg)}
+        for key in TRAINING_STATE_KEYS:
+            ck.setdefault(key, [] if key.endswith("states") else {})
+        p = tmp_path / f"offsets-{extra_change}.ckpt"
+        torch.save(ck, p)
+        return p
+
+    script = ROOT / "scripts" / "graft_offsets.py"
+    bad = subprocess.run([sys.executable, script, "--model", base_st, "--offsets", trained(True), "--out", tmp_path / "bad"],
+                         capture_output=True, text=True)
+    assert bad.returncode == 2 and "onset_head.bias differs" in bad.stderr and not list(tmp_path.glob("bad.*"))
+    r = subprocess.run([sys.executable, script, "--model", base_st, "--offsets", trained(False), "--out", tmp_path / "g"],
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    g = load_bundle(tmp_path / "g.safetensors")
+    b = load_bundle(base_st)
+    meta = json.loads((tmp_path / "g.json").read_text())
+    assert meta["config"]["model"]["offset_head"] is True and meta["thresholds"] == b.thresholds
+    x = torch.randn(1, 30, cfg.audio.n_mels) - 8
+    with torch.no_grad():
+        og, ob = g.model(x), b.model(x)
+    assert torch.equal(og.onset_logits, ob.onset_logits)
+    assert torch.allclose(og.velocity_logits[..., :cfg.n_classes], ob.velocity_logits, atol=1e-6)  # a wider matmul
+    assert (tmp_path / "g.onnx").is_file()
+    again = subprocess.run([sys.executable, script, "--model", base_st, "--offsets", trained(False), "--out", tmp_path / "g"],
+                           capture_output=True, text=True)
+    assert again.returncode == 2 and "exist" in again.stderr
