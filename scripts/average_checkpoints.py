@@ -13,7 +13,6 @@ same run that ``tune``, ``evaluate`` and ``export`` read.  The inputs must hold 
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
@@ -23,9 +22,8 @@ def main(argv=None) -> int:
     ap.add_argument("out")
     ap.add_argument("inputs", nargs="+")
     args = ap.parse_args(argv)
-    from drumscribe.core.atomic import atomic_write_bytes
     from drumscribe.core.errors import DrumscribeError
-    from drumscribe.training.checkpoint import load_for_resume
+    from drumscribe.training.checkpoint import load_for_resume, write_checkpoint
 
     out = Path(args.out)
     if out.exists():
@@ -52,9 +50,7 @@ def main(argv=None) -> int:
                   if v.is_floating_point() else v.clone())
     result = ckpts[-1]
     result["state_dict"] = avg
-    buf = io.BytesIO()
-    torch.save(result, buf)
-    atomic_write_bytes(out, buf.getvalue())
+    write_checkpoint(out, result)
     print(f"{out}: mean of {len(states)} checkpoints")
     return 0
 

@@ -15,7 +15,6 @@ exist (never overwrites); written atomically.
 from __future__ import annotations
 
 import argparse
-import io
 import sys
 from pathlib import Path
 
@@ -39,9 +38,8 @@ def main(argv=None) -> int:
         return 2
     import torch
 
-    from drumscribe.core.atomic import atomic_write_bytes
     from drumscribe.core.errors import DrumscribeError
-    from drumscribe.training.checkpoint import load_bundle, load_for_resume
+    from drumscribe.training.checkpoint import load_bundle, load_for_resume, write_checkpoint
     from drumscribe.training.module import DrumscribeModule, init_weights_from
 
     try:
@@ -73,9 +71,7 @@ def main(argv=None) -> int:
             m[start:] = v[start:].double()
         mixed[key] = m.to(v.dtype)
     ckpt["state_dict"] = mixed
-    buf = io.BytesIO()
-    torch.save(ckpt, buf)
-    atomic_write_bytes(out, buf.getvalue())
+    write_checkpoint(out, ckpt)
     print(f"{out}: {a.alpha} x {a.finetuned} + {1 - a.alpha:g} x {a.base}")
     return 0
 

@@ -251,10 +251,6 @@ def save_thresholds(path: str | Path, thresholds: list[float], decoding: dict | 
         return
     if not path.is_file():
         raise CheckpointError(f"{path}: checkpoint not found")
-    import io
-
-    import torch
-
     ckpt = _torch_load(path)
     meta = check_meta(ckpt.get("drumscribe"), path)
     th = check_thresholds(thresholds, len(meta["class_names"]), path)
@@ -262,9 +258,18 @@ def save_thresholds(path: str | Path, thresholds: list[float], decoding: dict | 
     meta["config"] = _with_decoding(config_without_thresholds(meta["config"]), decoding)
     for key in HPARAM_KEYS:  # an older checkpoint's second copy of the config
         ckpt.pop(key, None)
+    write_checkpoint(path, ckpt)
+
+
+def write_checkpoint(path: str | Path, ckpt: dict) -> None:
+    """``torch.save`` of a checkpoint dict, written atomically (a kill mid-save leaves the previous file whole)."""
+    import io
+
+    import torch
+
     buf = io.BytesIO()
     torch.save(ckpt, buf)
-    atomic_write_bytes(path, buf.getvalue())
+    atomic_write_bytes(Path(path), buf.getvalue())
 
 
 def _with_decoding(raw: dict, decoding: dict | None) -> dict:

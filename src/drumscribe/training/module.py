@@ -86,7 +86,7 @@ import torch.nn.functional as F
 from lightning.pytorch.callbacks import Callback, EarlyStopping, ModelCheckpoint
 from lightning.pytorch.plugins.io import TorchCheckpointIO
 
-from drumscribe.core.atomic import atomic_write_bytes, atomic_write_text
+from drumscribe.core.atomic import atomic_write_text
 from drumscribe.training.checkpoint import HPARAM_KEYS
 from drumscribe.transcription.bundle import derived_licence, make_meta
 from drumscribe.core.config import Config, config_from_dict
@@ -481,9 +481,9 @@ class AtomicCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict, path, storage_options=None) -> None:
         if storage_options is not None:
             raise TypeError("AtomicCheckpointIO.save_checkpoint takes no storage_options")
-        buf = io.BytesIO()
-        torch.save(checkpoint, buf)
-        atomic_write_bytes(path, buf.getvalue())
+        from drumscribe.training.checkpoint import write_checkpoint
+
+        write_checkpoint(path, checkpoint)
 
 
 class MetricsHistory(Callback):
