@@ -25,7 +25,8 @@
 #        LONG_ONLY=1) skips the training and scores the long run's epochs written so far (step 5).
 #        TAG=v6 names the runs and scores (runs/TAG-ab-ARM, runs/TAG-long, scores/TAG-ab, scores/TAG-long), so a
 #        second corpus keeps its own; ARMS="perf swap" the A/B arms to train (e.g. ARMS=swap); AB_ONLY=1 stops
-#        after the A/B's scores (step 3).
+#        after the A/B's scores (step 3).  LONG_FROM=scratch (or a model path): the long run starts there on the
+#        swap data, without the A/B (used with LONG_ONLY=1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 W=${1:-data}; CORPUS=${2:-v6-corpus}
@@ -88,6 +89,10 @@ SETS=("$W/gmd-val-clean" "$W/gmd-val-fullmix" "$W/family-clean" "$W/family-rever
 for s in "${SETS[@]}"; do [ -d "$s" ] || { echo "train_v6: missing evaluation set $s" >&2; exit 2; }; done
 SCORE=(--criterion v6 --sets "${SETS[@]}" --threads "$T")
 
+if [ -n "${LONG_FROM:-}" ] && [ ! -f "$W/runs/$TAG-long/start.txt" ]; then
+  # LONG_FROM=scratch (or a model): the long run starts there, without the A/B (on the swap data)
+  mkdir -p "$W/runs/$TAG-long"; echo "$LONG_FROM" > "$W/runs/$TAG-long/start.txt"; echo swap > "$W/runs/$TAG-long/splits.txt"
+fi
 if [ "${LONG_ONLY:-0}" != 1 ] || [ ! -f "$W/runs/$TAG-long/start.txt" ]; then
   # 2. the data A/B: equal steps, constant learning rate
   for arm in $ARMS; do
@@ -120,9 +125,10 @@ SPLITS=$(cat "$W/runs/$TAG-long/splits.txt" 2>/dev/null || echo swap)
 if [ -f "$W/runs/$TAG-long/ckpt/drumscribe-last.ckpt" ]; then
   train "$TAG-long" "$SPLITS" "${LONG[@]}"
 else
+  INIT=(--init-from "$START"); [ "$START" = scratch ] && INIT=()  # scratch: the network's own initialisation
   $DS train --config configs/default_config.yaml $(G "$SPLITS") "${R[@]}" "${LONG[@]}" \
     --set checkpoint.dirpath="$W/runs/$TAG-long/ckpt" --set logging.save_dir="$W/runs/$TAG-long/logs" \
-    --set logging.experiment_name="$TAG-long" --init-from "$START"
+    --set logging.experiment_name="$TAG-long" "${INIT[@]}"
 fi
 fi
 
