@@ -83,3 +83,30 @@ def test_tuning_keeps_the_fitted_levels(tmp_path):
     assert meta["config"]["postprocessing"]["velocity_levels"] == levels and meta["thresholds"][0] == 0.3
     with pytest.raises(ValueError, match="not decoding settings"):
         save_thresholds(model, meta["thresholds"], {"learning_rate": 1.0})
+
+
+def test_evaluate_without_audio_scores_the_heads_velocities_and_says_so_once():
+    """A cache entry whose audio is gone: the model's levels cannot be measured; the head's velocities are
+    scored, with one warning for the whole run (not one per file)."""
+    import warnings
+
+    from drumscribe.api import load_model
+    from drumscribe.evaluation.evaluate import EvalItem, Prediction, evaluate_predictions
+
+    bundle = load_model(threads=1)
+    cfg = bundle.config
+    assert cfg.postprocessing.velocity_levels
+    n, frames = len(bundle.class_names), 200
+    onset = np.zeros((frames, bundle.model.n_outputs), np.float32)
+    onset[20::40, 0] = 0.9  # five kicks
+    vel = np.full((frames, 2 * n if cfg.model.offset_head else n), 0.5, np.float32)
+    times = np.arange(20, frames, 40) * 512 / 22050
+    items = [EvalItem(f"f{i}", np.zeros((frames, 128), np.float32), times, np.zeros(len(times), np.int64),
+                      note_velocities=np.full(len(times), 64.0)) for i in range(2)]
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        res = evaluate_predictions([Prediction(it, onset, vel) for it in items], cfg, bundle.class_names,
+                                   bundle.thresholds)
+    said = [str(w.message) for w in caught if "without their audio" in str(w.message)]
+    assert said == [said[0]] and said[0].startswith("2 of 2 files")
+    assert res["micro"]["tp"] == 10

@@ -200,9 +200,12 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     art_counts = {a: Counts() for a in settings.articulations}
     art_scored = 0
     files = []
+    no_audio = 0
     for p in preds:
         events = refined(decode(p.onset_probs, settings, p.velocity_probs), p.item, cfg, class_names,
                          levels=p.velocity_probs is not None)
+        no_audio += bool(pp.velocity_levels and p.velocity_probs is not None
+                         and (p.item.audio_path is None or not Path(p.item.audio_path).is_file()))
         est = events_by_class(events, n_classes)
         ref = _reference(p.item, n_classes)
         timing.add(*_timed(p.item, events, n_classes))
@@ -227,6 +230,9 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
             "per_class_f1": {n: fs["per_class"][n]["f1"] for n in class_names if fs["per_class"][n]["support"] > 0},
             **({"articulations": file_arts} if file_arts else {}),  # counts per file: leave-one-song-out checks
         })
+    if no_audio:
+        warnings.warn(f"{no_audio} of {len(preds)} files without their audio: their velocities are scored as the "
+                      "velocity head's (postprocessing.velocity_levels needs the audio)", stacklevel=2)
     res = scorer.result()
     res["timing"] = timing.result()
     if art_counts:
@@ -255,9 +261,8 @@ def refined(events: list, item: EvalItem, cfg, class_names: Sequence[str], level
         where = item.audio_path or "the cache entry names none"
         if pp.onset_refine != "none":
             raise DrumscribeError(f"{item.name}: postprocessing.onset_refine=signal needs the audio file ({where} not found)")
-        # the model's fitted levels are its default, not a request: without the audio its head's velocities are scored
-        warnings.warn(f"{item.name}: no audio file ({where} not found): velocities scored as the head's "
-                      "(postprocessing.velocity_levels not applied)", stacklevel=2)
+        # the model's fitted levels are its default, not a request: without the audio its head's velocities are
+        # scored (evaluate_predictions says so once, with the count)
         return events
     env = file_envelopes(item.audio_path, cfg.audio, class_names, hop_s=envelope_hop(cfg))
     return measured(events, env, cfg, class_names, levels)
