@@ -1,5 +1,12 @@
-# Shared by scripts/train_v5.sh and scripts/train_v6.sh (sourced, not run): the epoch scoring helpers.
-# Needs W, PY and a `tuned CKPT OUT` function in the caller; BASELINE names the score row that `best` never picks.
+# Shared by scripts/train_v5.sh, train_v6.sh and train_offsets.sh (sourced, not run): v5's training recipe and the
+# epoch scoring helpers.  The helpers need W, PY and a `tuned CKPT OUT` function in the caller; BASELINE names the
+# score row that `best` never picks.
+
+# v5's recipe: class weights (toms x3, crash/ride x2, articulations x2), soft targets 0.5, the stronger augmentation
+# of the ablation
+V5_RECIPE=(--set "loss.class_weights=[1,1,1,3,3,3,2,2,2,2,2,2,2]" --set training.soft_target_weight=0.5
+   --set augmentation.time_stretch_prob=0.4 --set augmentation.pitch_shift_prob=0.5 --set augmentation.volume_scale_prob=0.7
+   --set augmentation.reverb_prob=0.5 --set augmentation.noise_prob=0.5)
 
 epochs() {  # epochs RUN PREFIX: every epoch checkpoint of RUN tuned, as --model PREFIX-eNN=... arguments (into EPOCHS)
   mkdir -p "$W/runs/$1/tuned"

@@ -19,11 +19,9 @@ EPOCHS=${EPOCHS:-2}; EPOCH_WINDOWS=${EPOCH_WINDOWS:-6400}; T=${THREADS:-2}
 DS=.venv/bin/drumscribe; PY=.venv/bin/python
 P="$W/processed/$CORPUS"; D="$W/runs/$RUN"; SPLITS=${SPLITS:-$P/splits-v6-swap}
 [ -f "$SPLITS/train_split.txt" ] || { echo "train_offsets: no splits at $SPLITS (scripts/train_v6.sh step 1 makes them)" >&2; exit 2; }
+. scripts/train_lib.sh  # V5_RECIPE
 A=(--config configs/default_config.yaml --set data.egmd_root="$W/$CORPUS" --set data.processed_root="$P"
-   --set data.splits_dir="$SPLITS" --set data.split_strategy=official
-   --set "loss.class_weights=[1,1,1,3,3,3,2,2,2,2,2,2,2]" --set training.soft_target_weight=0.5
-   --set augmentation.time_stretch_prob=0.4 --set augmentation.pitch_shift_prob=0.5 --set augmentation.volume_scale_prob=0.7
-   --set augmentation.reverb_prob=0.5 --set augmentation.noise_prob=0.5
+   --set data.splits_dir="$SPLITS" --set data.split_strategy=official "${V5_RECIPE[@]}"
    --set model.offset_head=true --set training.frozen=all_but_offsets --set hardware.num_workers=0
    --set early_stopping.enabled=false --set checkpoint.save_top_k=-1 --threads "$T" --no-progress --no-tune
    --set checkpoint.dirpath="$D/ckpt" --set logging.save_dir="$D/logs" --set logging.experiment_name="$RUN"

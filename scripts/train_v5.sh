@@ -42,11 +42,9 @@ if [ ! -f "$P/splits-v5/val_split.txt" ]; then
 fi
 G=(--set data.egmd_root="$W/$CORPUS" --set data.processed_root="$P"
    --set data.splits_dir="$P/splits-v5" --set data.split_strategy=official)
-# the recipe: class weights (toms x3, crash/ride x2, articulations x2), soft targets 0.5, the stronger
-# augmentation of the ablation, epochs of EPOCH_WINDOWS windows (checkpoint + validation each)
-R=(--set "loss.class_weights=[1,1,1,3,3,3,2,2,2,2,2,2,2]" --set training.soft_target_weight=0.5
-   --set augmentation.time_stretch_prob=0.4 --set augmentation.pitch_shift_prob=0.5 --set augmentation.volume_scale_prob=0.7
-   --set augmentation.reverb_prob=0.5 --set augmentation.noise_prob=0.5
+. scripts/train_lib.sh  # V5_RECIPE, epochs, best
+# the recipe (V5_RECIPE), epochs of EPOCH_WINDOWS windows (checkpoint + validation each)
+R=("${V5_RECIPE[@]}"
    --set training.num_epochs=1000 --set hardware.num_workers=0
    --set early_stopping.enabled=false --set checkpoint.save_top_k=-1 --threads "$T" --no-progress --no-tune)
 arm() {  # arm NAME MINUTES LR WINDOWS [extra args...]
@@ -67,7 +65,6 @@ tuned() {  # tuned CKPT OUT: a copy of CKPT with thresholds tuned on the corpus'
 SETS=("$W/gmd-val-clean" "$W/gmd-val-fullmix" "$W/cond-clean" "$W/cond-backing" "$W/cond-reverb" "$W/cond-noise" "$W/cond-reverb_noise")
 
 BASELINE=v4
-. scripts/train_lib.sh  # epochs, best
 
 # 1-2. the A/B at equal budget: warm (v4 + new articulation outputs) and scratch
 if [ -z "${V5_START:-}" ] && [ ! -f "$W/runs/v5-warm/ab.ckpt" ]; then

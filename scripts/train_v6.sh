@@ -63,10 +63,9 @@ PYEOF
 done
 G() { echo --set data.egmd_root="$W/$CORPUS" --set data.processed_root="$P" --set data.splits_dir="$P/splits-v6-$1" \
            --set data.split_strategy=official; }
+. scripts/train_lib.sh  # V5_RECIPE, epochs, best
 # the recipe: v5's (class weights, soft targets, the stronger augmentation) + the offset head + velocity weight
-R=(--set "loss.class_weights=[1,1,1,3,3,3,2,2,2,2,2,2,2]" --set training.soft_target_weight=0.5
-   --set augmentation.time_stretch_prob=0.4 --set augmentation.pitch_shift_prob=0.5 --set augmentation.volume_scale_prob=0.7
-   --set augmentation.reverb_prob=0.5 --set augmentation.noise_prob=0.5
+R=("${V5_RECIPE[@]}"
    --set model.offset_head="$OFFSET_HEAD" --set loss.velocity_weight="$VEL_WEIGHT" --set training.warmup_steps="$WARMUP"
    --set hardware.num_workers=0
    --set early_stopping.enabled=false --set checkpoint.save_top_k=-1 --threads "$T" --no-progress --no-tune)
@@ -84,7 +83,6 @@ tuned() {  # tuned CKPT OUT: a copy of CKPT with thresholds tuned on the synthet
                      --split val --threads "$T" >/dev/null && mv "$2.tmp" "$2"; }
 }
 BASELINE=v5
-. scripts/train_lib.sh  # epochs, best
 SETS=("$W/gmd-val-clean" "$W/gmd-val-fullmix" "$W/family-clean" "$W/family-reverb_noise")
 for s in "${SETS[@]}"; do [ -d "$s" ] || { echo "train_v6: missing evaluation set $s" >&2; exit 2; }; done
 SCORE=(--criterion v6 --sets "${SETS[@]}" --threads "$T")

@@ -507,8 +507,7 @@ def _validate(cfg: Config) -> None:
     for name, coef in (p.velocity_levels or {}).items():
         if name not in cfg.midi.drum_names:
             fail("postprocessing.velocity_levels", f"{name!r} is not one of midi.drum_names")
-        if not isinstance(coef, (list, tuple)) or len(coef) != 2 or not all(
-                isinstance(x, (int, float)) and math.isfinite(x) for x in coef):
+        if len(coef) != 2 or not all(math.isfinite(x) for x in coef):  # numbers already: the dataclass types
             fail("postprocessing.velocity_levels", f"{name}: needs [slope, head weight] (two numbers), got {coef!r}")
     seen: set[str] = set()
     for group in p.exclusive_groups or []:

@@ -202,10 +202,12 @@ def evaluate_predictions(preds: Sequence[Prediction], cfg, class_names: Sequence
     files = []
     no_audio = 0
     for p in preds:
+        # the model's fitted levels are its default, not a request: a file without its audio is scored with the
+        # head's velocities (said once below, with the count)
+        head, audio = p.velocity_probs is not None, _audio_file(p.item) is not None
+        no_audio += bool(pp.velocity_levels and head and not audio)
         events = refined(decode(p.onset_probs, settings, p.velocity_probs), p.item, cfg, class_names,
-                         levels=p.velocity_probs is not None)
-        no_audio += bool(pp.velocity_levels and p.velocity_probs is not None
-                         and (p.item.audio_path is None or not Path(p.item.audio_path).is_file()))
+                         levels=head and audio)
         est = events_by_class(events, n_classes)
         ref = _reference(p.item, n_classes)
         timing.add(*_timed(p.item, events, n_classes))
@@ -257,15 +259,18 @@ def refined(events: list, item: EvalItem, cfg, class_names: Sequence[str], level
     from drumscribe.transcription.inference import envelope_hop, measured
     from drumscribe.transcription.refine import file_envelopes
 
-    if item.audio_path is None or not Path(item.audio_path).is_file():
-        where = item.audio_path or "the cache entry names none"
-        if pp.onset_refine != "none":
-            raise DrumscribeError(f"{item.name}: postprocessing.onset_refine=signal needs the audio file ({where} not found)")
-        # the model's fitted levels are its default, not a request: without the audio its head's velocities are
-        # scored (evaluate_predictions says so once, with the count)
-        return events
-    env = file_envelopes(item.audio_path, cfg.audio, class_names, hop_s=envelope_hop(cfg))
-    return measured(events, env, cfg, class_names, levels)
+    audio = _audio_file(item)
+    if audio is None:
+        what = "onset_refine=signal" if pp.onset_refine != "none" else "velocity_levels"
+        raise DrumscribeError(f"{item.name}: postprocessing.{what} needs the audio file "
+                              f"({item.audio_path or 'the cache entry names none'} not found)")
+    return measured(events, file_envelopes(audio, cfg.audio, class_names, hop_s=envelope_hop(cfg)), cfg, class_names,
+                    levels)
+
+
+def _audio_file(item: EvalItem) -> Path | None:
+    """The item's audio file, or None when it names none or the file is gone."""
+    return Path(item.audio_path) if item.audio_path is not None and Path(item.audio_path).is_file() else None
 
 
 def _timed(item: EvalItem, events, n_classes: int) -> tuple:

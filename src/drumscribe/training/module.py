@@ -253,15 +253,10 @@ class DrumscribeModule(L.LightningModule):
             p.register_hook(lambda g: torch.cat([torch.zeros_like(g[:n]), g[n:]]))  # no gradient to the velocity rows
         self._kept_rows: list | None = None  # and their values put back after each step (weight decay moves them)
 
-    def _restore_kept_rows(self) -> None:
-        n = self.cfg.n_classes
-        head = self.model.velocity_head
-        with torch.no_grad():
-            if self._kept_rows is None:
-                self._kept_rows = [head.weight[:n].clone(), head.bias[:n].clone()]
-            else:
-                head.weight[:n] = self._kept_rows[0]
-                head.bias[:n] = self._kept_rows[1]
+    def _velocity_rows(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """The velocity head's velocity rows (its first block): views of its weight and bias."""
+        n, head = self.cfg.n_classes, self.model.velocity_head
+        return head.weight[:n], head.bias[:n]
 
     def train(self, mode: bool = True):
         """As torch's; with ``training.frozen=all_but_offsets`` the network stays in eval mode (BatchNorm's
@@ -415,8 +410,8 @@ class DrumscribeModule(L.LightningModule):
         """One optimizer step; during ``training.warmup_steps`` at :func:`warmup_factor` of the scheduled rate; with
         ``training.frozen=all_but_offsets`` the velocity rows are put back as they were (weight decay)."""
         frozen = self.cfg.training.frozen == "all_but_offsets"
-        if frozen and self._kept_rows is None:
-            self._restore_kept_rows()  # the first step: remember the velocity rows as they start
+        if frozen and self._kept_rows is None:  # the first step: the velocity rows as they start
+            self._kept_rows = [r.detach().clone() for r in self._velocity_rows()]
         f = warmup_factor(self.global_step, int(self.cfg.training.warmup_steps))
         scheduled = [g["lr"] for g in optimizer.param_groups]
         for g in optimizer.param_groups:
@@ -427,7 +422,9 @@ class DrumscribeModule(L.LightningModule):
             for g, lr in zip(optimizer.param_groups, scheduled):
                 g["lr"] = lr
             if frozen:
-                self._restore_kept_rows()
+                with torch.no_grad():
+                    for row, kept in zip(self._velocity_rows(), self._kept_rows):
+                        row.copy_(kept)
 
     # ---------------------------------------------------------------- checkpoint contract
     def on_save_checkpoint(self, checkpoint: dict) -> None:
