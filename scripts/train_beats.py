@@ -225,7 +225,7 @@ def main(argv=None) -> int:
     from drumscribe.core.drums import CLASSES
     from drumscribe.training import beat_net
     from drumscribe.training.beat_data import augment, item_input, targets
-    from drumscribe.transcription.beat_model import FPS, SIDECAR_FORMAT
+    from drumscribe.transcription.beat_model import FPS, SIDECAR_FORMAT, band_feature_params
     from drumscribe.transcription.beats import track
 
     torch.set_num_threads(args.threads)
@@ -322,6 +322,7 @@ def main(argv=None) -> int:
     sidecar = {
         "format": SIDECAR_FORMAT, "fps": FPS, "input_classes": input_classes, "input_bands": args.audio_bands,
         "outputs": ["beat", "downbeat"],
+        **({"audio_features": band_feature_params(bundle.config.audio)} if args.audio_bands else {}),
         "decoder": {k: chosen[k] for k in ("transition_lambda", "obs_window", "tempo_band", "meter_choice",
                                            "meter_prior", "meter_penalty", "tempo_source", "tempo_prior_bpm",
                                            "tempo_prior_sd", "tempo_prior_weight", "tempo_downbeat_weight",

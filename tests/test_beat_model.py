@@ -158,7 +158,8 @@ def test_the_transcription_path_hands_the_audio_bands_that_training_reads(tmp_pa
     wav = next((Path(__file__).parent / "fixtures" / "egmd_tiny").rglob("*.wav"))
     bundle = load_onnx_bundle(default_onnx_path(), threads=1)
     tr = transcribe_audio(bundle, wav)
-    means, clock = tr.beat_audio
+    means, clock, features = tr.beat_audio
+    assert features == beat_model.band_feature_params(bundle.config.audio)
     assert clock == tr.clock and len(means) == len(tr.onset_probs) and means.shape[1] == beat_model.N_BANDS
     cached = cached_bands(bundle, wav, tmp_path)
     assert np.allclose(means, cached, atol=1e-4)
@@ -170,3 +171,40 @@ def test_the_transcription_path_hands_the_audio_bands_that_training_reads(tmp_pa
     heard = net.activations_of_events(t, c, v, names, tr.duration, audio=tr.beat_audio)
     deaf = net.activations_of_events(t, c, v, names, tr.duration)
     assert heard.shape == deaf.shape and not np.allclose(heard, deaf, atol=1e-3)
+    # the shipped beat model was trained on the shipped drum model's feature settings
+    assert net.audio_features == features
+
+
+def test_bands_of_other_feature_settings_are_left_out_with_one_warning(tmp_path):
+    """A drum model with other mel settings hands bands the beat network never learned: it tracks from the
+    hits alone (as for a MIDI file) and says so; bands of its own settings, or of unknown ones, are heard."""
+    torch = pytest.importorskip("torch")
+    pytest.importorskip("onnx")
+    from drumscribe.core.config import AudioConfig
+    from drumscribe.core.timebase import FrameClock
+    from drumscribe.training.beat_net import BeatTCN, export_onnx
+
+    ours = beat_model.band_feature_params(AudioConfig(sample_rate=22050, n_fft=2048, hop_length=512, n_mels=128,
+                                                      fmax=11025, stack_n_ffts=[1024]))
+    assert "stack_n_ffts" not in ours  # the bands read the first resolution only
+    other = beat_model.band_feature_params(AudioConfig(sample_rate=44100, n_fft=2048, hop_length=441, n_mels=128))
+    torch.manual_seed(0)
+    net_t = BeatTCN(len(CLASSES) + 2 * beat_model.N_BANDS, channels=6, dilations=(1, 2))
+    with torch.no_grad():
+        net_t.inp.weight[:, len(CLASSES):] += 0.5  # it listens
+    side = {"format": beat_model.SIDECAR_FORMAT, "fps": beat_model.FPS, "input_classes": CLASSES,
+            "input_bands": beat_model.N_BANDS, "decoder": {}, "training": {"command": "test"},
+            "audio_features": json.loads(json.dumps(ours))}  # as a sidecar reads back
+    export_onnx(net_t, tmp_path / "b.onnx", side)
+    net = beat_model.BeatNet(tmp_path / "b.onnx")
+    t, c, v = np.array([0.5, 1.0, 1.5]), np.array([0, 1, 0]), np.array([100, 90, 80])
+    feat = FrameClock(sample_rate=22050, hop_length=512)
+    means = np.random.default_rng(5).normal(size=(feat.to_frames(3.98) + 1, beat_model.N_BANDS)).astype(np.float32)
+    deaf = net.activations_of_events(t, c, v, CLASSES, 3.98)
+    heard = net.activations_of_events(t, c, v, CLASSES, 3.98, audio=beat_model.BeatAudio(means, feat, ours))
+    assert not np.allclose(heard, deaf, atol=1e-3)
+    unknown = net.activations_of_events(t, c, v, CLASSES, 3.98, audio=(means, feat))
+    assert np.allclose(unknown, heard)
+    with pytest.warns(UserWarning, match="b.onnx: its audio bands were trained on other feature settings"):
+        mismatched = net.activations_of_events(t, c, v, CLASSES, 3.98, audio=beat_model.BeatAudio(means, feat, other))
+    assert np.allclose(mismatched, deaf)

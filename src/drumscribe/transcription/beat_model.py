@@ -22,9 +22,10 @@ chosen with it).  :func:`load_default` returns None when the file is absent, and
 from __future__ import annotations
 
 import json
+import warnings
 from functools import lru_cache
 from pathlib import Path
-from typing import Sequence
+from typing import NamedTuple, Sequence
 
 import numpy as np
 
@@ -78,6 +79,27 @@ def band_means(logmel: np.ndarray, n_bands: int = N_BANDS) -> np.ndarray:
     return x[:, :n].reshape(len(x), n_bands, -1).mean(-1)
 
 
+class BeatAudio(NamedTuple):
+    """The audio input a beat model that hears it is handed: the :func:`band_means` of the drum model's
+    features, their clock, and :func:`band_feature_params` of the settings they were computed with (None:
+    not known, as in a cache built before the settings were recorded)."""
+
+    means: np.ndarray
+    clock: FrameClock
+    features: dict | None = None
+
+
+def band_feature_params(audio_cfg) -> dict:
+    """The feature settings the band means depend on: the drum model's first log-mel resolution
+    (:func:`drumscribe.audio.features.feature_params` without the stacked window lengths, which
+    :func:`band_means` never reads).  A beat model's sidecar records them (``audio_features``)."""
+    from drumscribe.audio.features import feature_params
+
+    params = feature_params(audio_cfg)
+    params.pop("stack_n_ffts", None)
+    return params
+
+
 def band_channels(means: np.ndarray, feature_clock: FrameClock, n_frames: int, stretch: float = 1.0) -> np.ndarray:
     """``(n_frames, 2 * bands)`` float32 audio input of the beat network at :data:`FPS`: each band's log energy
     less its median over the file (/5) and its positive change from the previous feature frame (spectral flux,
@@ -100,8 +122,8 @@ def band_channels(means: np.ndarray, feature_clock: FrameClock, n_frames: int, s
 def network_input(times, classes, velocities, class_names: Sequence[str], duration: float, input_classes,
                   n_bands: int = 0, audio=None, stretch: float = 1.0) -> np.ndarray:
     """``(frames, C [+ 2 n_bands])`` input of the beat network: the :func:`event_features` map, then (``n_bands``
-    > 0) the audio's :func:`band_channels` from ``audio`` = ``(band_means, feature_clock)``, or zeros without
-    audio (a MIDI file, an event list, an oracle training item)."""
+    > 0) the audio's :func:`band_channels` from ``audio`` (a :class:`BeatAudio`, or ``(band_means,
+    feature_clock)``), or zeros without audio (a MIDI file, an event list, an oracle training item)."""
     x = event_features(times, classes, velocities, class_names, duration, input_classes)
     if not n_bands:
         return x
@@ -131,6 +153,9 @@ class BeatNet:
             raise BeatModelError(f"{side}: not a {SIDECAR_FORMAT} sidecar at {FPS} fps")
         self.input_classes = list(self.meta["input_classes"])
         self.input_bands = int(self.meta.get("input_bands", 0))  # round 3: audio bands beside the events
+        # the drum model's feature settings the bands were trained on (band_feature_params; absent in sidecars
+        # written before they were recorded: then any bands are taken as they come)
+        self.audio_features = self.meta.get("audio_features")
         so = ort.SessionOptions()
         so.intra_op_num_threads = 1
         so.inter_op_num_threads = 1
@@ -153,9 +178,30 @@ class BeatNet:
     def activations_of_events(self, times, classes, velocities, class_names, duration, audio=None) -> np.ndarray:
         """Activations of a transcription's events; ``audio``: ``(band_means, feature_clock)`` of its audio
         (:func:`band_means` of the drum model's features, their clock) for a model with ``input_bands``; without
-        it (a MIDI file, an event list) the audio channels stay zero, as on the oracle items it was trained on."""
+        it (a MIDI file, an event list) the audio channels stay zero, as on the oracle items it was trained on.
+        Bands computed with other feature settings than the model's (a drum model with other mel settings,
+        :attr:`audio_features`) mean nothing to it: they are left out the same way, with one warning."""
         return self.activations(network_input(times, classes, velocities, class_names, duration,
-                                              self.input_classes, self.input_bands, audio))
+                                              self.input_classes, self.input_bands, self.heard(audio)))
+
+    def heard(self, audio):
+        """``audio`` where its feature settings are the model's (or either is not known), else None."""
+        features = getattr(audio, "features", None)
+        if audio is None or features is None or self.audio_features is None:
+            return audio
+        if _same_settings(features, self.audio_features):
+            return audio
+        warnings.warn(f"{self.path.name}: its audio bands were trained on other feature settings than this drum "
+                      "model's; the beats are tracked from the drum hits alone", stacklevel=3)
+        return None
+
+
+def _same_settings(a: dict, b: dict) -> bool:
+    """Feature settings equal, numbers compared as numbers (a JSON sidecar reads 11025.0 back as a float)."""
+    if set(a) != set(b):
+        return False
+    return all(a[k] == b[k] or (isinstance(a[k], (int, float)) and isinstance(b[k], (int, float))
+                                and float(a[k]) == float(b[k])) for k in a)
 
 
 @lru_cache(maxsize=4)

@@ -33,7 +33,7 @@ import numpy as np
 
 from drumscribe.audio.features import StreamStats, iter_feature_blocks
 from drumscribe.audio.io import AUDIO_BLOCK_S, SILENCE_PEAK, iter_array_blocks, iter_audio_blocks, resample
-from drumscribe.transcription.beat_model import band_means
+from drumscribe.transcription.beat_model import BeatAudio, band_feature_params, band_means
 from drumscribe.transcription.decoding import DecodeSettings, Event, decode, fold_articulations, written_articulations
 from drumscribe.core.timebase import FrameClock
 
@@ -185,9 +185,9 @@ class Transcription:
     timings: dict = field(default_factory=dict)
     midi_config: object = None  # the model's ``cfg.midi`` (GM notes, ticks, tempo) for the writers below
     source: Path | None = None  # the audio file transcribed (None for an array): never written over
-    # (band means of the features, their clock): the audio input of a beat model that hears it
-    # (drumscribe.transcription.beat_model.band_means; beats.track_events(audio=...))
-    beat_audio: tuple | None = None
+    # band means of the features, their clock and settings: the audio input of a beat model that hears it
+    # (drumscribe.transcription.beat_model.BeatAudio; beats.track_events(audio=...))
+    beat_audio: BeatAudio | None = None
 
     # The writers keep the project's overwrite rule (drumscribe.core.outputs): an existing file is replaced
     # only with ``overwrite=True`` (else OutputExistsError naming it); the source audio and any existing audio
@@ -379,6 +379,6 @@ def transcribe_audio(bundle, audio, *, sample_rate: int | None = None, threshold
     return Transcription(
         onset_probs=onset, velocity_probs=vel, events=events, duration=stats.n_samples / sr, clock=clock,
         class_names=list(bundle.class_names), thresholds=th_list, silent=silent, peak=stats.peak,
-        midi_config=cfg.midi, source=source, beat_audio=(np.concatenate(bands), clock) if bands else None,
+        midi_config=cfg.midi, source=source, beat_audio=BeatAudio(np.concatenate(bands), clock, band_feature_params(acfg)) if bands else None,
         timings={"total": t3 - t0, "model": t_model, "features_and_io": (t2 - t0) - t_model, "decode": t3 - t2},
     )
