@@ -22,17 +22,13 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "src"))
 
-
-def song_of(name: str) -> str:
-    """The MDB song a real-dev file belongs to (its drum track and multitrack sum are one song)."""
-    return re.sub(r"_(drums|multitrack_sum|mix)$", "", Path(name).stem, flags=re.IGNORECASE)
+from drumscribe.evaluation.realdev import song_of  # noqa: E402  (after the path line above)
 
 
 def counts(results: list[dict], art: str, skip_song: str | None = None):

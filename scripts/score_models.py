@@ -66,6 +66,50 @@ def criterion(results: dict[str, dict], which: str = "v5") -> float | None:
     return sum(means) / len(means)
 
 
+def _without(res: dict, song: str | None) -> float:
+    """8-class micro F1 of a real-dev result from its per-file counts, ``song``'s file left out."""
+    from drumscribe.evaluation.realdev import song_of
+
+    tp = fp = fn = 0
+    for f in res["files"]:
+        if song is None or song_of(f["file"]) != song:
+            tp, fp, fn = tp + f["tp"], fp + f["fp"], fn + f["fn"]
+    return 2 * tp / max(2 * tp + fp + fn, 1)
+
+
+def loso(results: dict[str, dict], which: str = "v5") -> dict[str, float] | None:
+    """The criterion with each real-dev song left out in turn (key: the song; ``"none"``: all four), its real
+    group read from the per-file counts (8 classes: evaluate keeps no per-file 5-class counts), so these
+    numbers compare with each other, not with the criterion itself.  None without both real-dev halves."""
+    from drumscribe.evaluation.realdev import song_of
+
+    real = [s for s, _ in CRITERION[:2]]
+    if any(s not in results for s in real):
+        return None
+    songs = sorted({song_of(f["file"]) for s in real for f in results[s]["files"]})
+    out = {}
+    for song in [None] + songs:
+        swapped = {k: v for k, v in results.items() if k not in real}
+        for s in real:  # a stand-in result whose 8-class and 5-class micro F1 are the subset's
+            f1 = {"micro": {"f1": _without(results[s], song)}}
+            swapped[s] = {**f1, "five_class": f1}
+        out[song or "none"] = criterion(swapped, which)
+    return out
+
+
+def loso_lines(rows: list[dict]) -> list[str]:
+    """One line per left-out song: every model's criterion without it and the best model."""
+    subsets = [k for k in (rows[0].get("criterion_loso") or {})] if rows else []
+    lines = []
+    for sub in subsets:
+        vals = [(r["model"], r["criterion_loso"][sub]) for r in rows
+                if r.get("criterion_loso") and r["criterion_loso"].get(sub) is not None]
+        if vals:
+            best = max(vals, key=lambda v: v[1])[0]
+            lines.append(f"- without {sub}: " + ", ".join(f"{m} {v:.3f}" for m, v in vals) + f" -> {best}")
+    return lines
+
+
 def evaluate(ds: str, model: str, split: str, out: Path, threads: int, overrides=()) -> dict | None:
     if not out.is_file():
         cmd = [ds, "evaluate", "--split", split, "--threads", str(threads), "--output", str(out)]
@@ -80,7 +124,7 @@ def evaluate(ds: str, model: str, split: str, out: Path, threads: int, overrides
 
 
 def row(name: str, results: dict[str, dict], sets: list[str], which: str = "v5") -> dict:
-    out: dict = {"model": name, "criterion": criterion(results, which)}
+    out: dict = {"model": name, "criterion": criterion(results, which), "criterion_loso": loso(results, which)}
     for s in sets:
         if s not in results:
             continue
@@ -156,6 +200,10 @@ def main(argv=None) -> int:
     models = dict(spec.split("=", 1) for spec in a.model)
     atomic_write_bytes(out / "models.json", (json.dumps(models, indent=1) + "\n").encode())
     md = table(rows, names)
+    lines = loso_lines(rows)
+    if lines:
+        md += ("\nLeave one real-dev song out (the criterion with the real group from the per-file 8-class counts "
+               "without that song):\n\n" + "\n".join(lines) + "\n")
     atomic_write_bytes(out / "scores.md", md.encode())
     print(md)
     return 0

@@ -15,6 +15,7 @@ related to other drums' onsets only, not to a guitar or a voice).
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 from drumscribe.core.errors import DrumscribeError
@@ -22,6 +23,12 @@ from drumscribe.core.errors import DrumscribeError
 ENV = "DRUMSCRIBE_REAL_DEV"
 NAME = "real-dev"
 SUBSETS = ("drums", "multitrack_sum")
+
+
+def song_of(name: str) -> str:
+    """The MDB song a real-dev file belongs to (its drum track and multitrack sum are one song): the unit a
+    leave-one-song-out check leaves out."""
+    return re.sub(r"_(drums|multitrack_sum|mix)$", "", Path(name).stem, flags=re.IGNORECASE)
 
 
 def real_dev_root() -> Path | None:
