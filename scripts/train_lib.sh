@@ -18,6 +18,26 @@ epochs() {  # epochs RUN PREFIX: every epoch checkpoint of RUN tuned, as --model
   done
 }
 
+averages() {  # averages RUN PREFIX K: the mean of each K consecutive epoch checkpoints of RUN (epochs 0..K-1, K..2K-1,
+  # ...; complete windows only: scripts/average_checkpoints.py), tuned, as --model PREFIX-avg-eAA-eBB=... (into EPOCHS)
+  local d="$W/runs/$1" k=$3 n a b e name
+  [ "$k" -gt 0 ] || return 0
+  mkdir -p "$d/avg"
+  n=$(ls "$d"/ckpt/drumscribe-epoch=*.ckpt 2>/dev/null | wc -l)
+  for ((a = 0; a + k <= n; a += k)); do
+    b=$((a + k - 1)); name=$(printf "avg-e%02d-e%02d" "$a" "$b")
+    if [ ! -f "$d/avg/$name.ckpt" ]; then
+      local IN=()
+      for ((e = a; e <= b; e++)); do IN+=("$(ls "$d"/ckpt/drumscribe-epoch=$(printf %02d "$e")-*.ckpt)"); done
+      rm -f "$d/avg/$name.raw.ckpt"
+      $PY scripts/average_checkpoints.py "$d/avg/$name.raw.ckpt" "${IN[@]}" >/dev/null
+      tuned "$d/avg/$name.raw.ckpt" "$d/avg/$name.ckpt"
+      rm -f "$d/avg/$name.raw.ckpt"
+    fi
+    EPOCHS+=(--model "$2-$name=$d/avg/$name.ckpt")
+  done
+}
+
 best() {  # best SCORES.json PREFIX OUT: the model file of PREFIX's best criterion (never BASELINE's) written to OUT
   $PY - "$@" "$BASELINE" <<'PYEOF'
 import json, sys

@@ -16,11 +16,13 @@
 #   4. the long run from the best A/B epoch: LONG_EPOCHS epochs of LONG_EPOCH_WINDOWS windows on a cosine
 #      schedule from LONG_LR stated here in advance (training.scheduler=cosine over training.num_epochs), a
 #      checkpoint every epoch; stop it any time, run this script again to continue (--resume);
-#   5. every long-run epoch checkpoint tuned and scored like step 3 (resumable); the best criterion ->
-#      runs/v6-long/chosen.txt.
+#   5. every long-run epoch checkpoint tuned and scored like step 3 (resumable), and the weight average of each
+#      AVG consecutive epochs (0..AVG-1, AVG..2AVG-1, ...: scripts/average_checkpoints.py, tuned the same way);
+#      the best criterion -> runs/v6-long/chosen.txt.
 # Scale: AB_EPOCHS=3, EPOCH_WINDOWS=1600, LONG_EPOCHS=300, LONG_EPOCH_WINDOWS=6400 (400 steps of 16),
 #        LONG_LR=2.5e-4, VEL_WEIGHT=0.5, OFFSET_HEAD=true (false: v5's heads),
 #        WARMUP=0 (training.warmup_steps: linear learning-rate warm-up of each run's first steps), THREADS=2, LONG_MINUTES=100000 (a cap, not a plan)
+#        AVG=5 (epochs per weight-average window in step 5; 0: none)
 #        (SMOKE=1: 1 / 16 / 2 / 16).  LONG_ONLY=1 skips to step 4 once start.txt exists; SCORE_ONLY=1 (with
 #        LONG_ONLY=1) skips the training and scores the long run's epochs written so far (step 5).
 #        TAG=v6 names the runs and scores (runs/TAG-ab-ARM, runs/TAG-long, scores/TAG-ab, scores/TAG-long), so a
@@ -33,7 +35,7 @@ W=${1:-data}; CORPUS=${2:-v6-corpus}
 if [ "${SMOKE:-0}" = 1 ]; then : "${AB_EPOCHS:=1}" "${EPOCH_WINDOWS:=16}" "${LONG_EPOCHS:=2}" "${LONG_EPOCH_WINDOWS:=16}" "${THREADS:=1}"; fi
 AB_EPOCHS=${AB_EPOCHS:-3}; EPOCH_WINDOWS=${EPOCH_WINDOWS:-1600}; LONG_EPOCHS=${LONG_EPOCHS:-300}
 LONG_EPOCH_WINDOWS=${LONG_EPOCH_WINDOWS:-6400}; LONG_LR=${LONG_LR:-0.00025}; VEL_WEIGHT=${VEL_WEIGHT:-0.5}; OFFSET_HEAD=${OFFSET_HEAD:-true}; WARMUP=${WARMUP:-0}
-LONG_MINUTES=${LONG_MINUTES:-100000}; T=${THREADS:-2}; VAL_EVERY=${VAL_EVERY:-6}
+LONG_MINUTES=${LONG_MINUTES:-100000}; T=${THREADS:-2}; VAL_EVERY=${VAL_EVERY:-6}; AVG=${AVG:-5}
 TAG=${TAG:-v6}; ARMS=${ARMS:-perf swap}  # run/score folder names ($TAG-ab-ARM, $TAG-long) and the A/B arms trained
 DS=.venv/bin/drumscribe; PY=.venv/bin/python
 P="$W/processed/$CORPUS"
@@ -63,7 +65,7 @@ PYEOF
 done
 G() { echo --set data.egmd_root="$W/$CORPUS" --set data.processed_root="$P" --set data.splits_dir="$P/splits-v6-$1" \
            --set data.split_strategy=official; }
-. scripts/train_lib.sh  # V5_RECIPE, epochs, best
+. scripts/train_lib.sh  # V5_RECIPE, epochs, averages, best
 # the recipe: v5's (class weights, soft targets, the stronger augmentation) + the offset head + velocity weight
 R=("${V5_RECIPE[@]}"
    --set model.offset_head="$OFFSET_HEAD" --set loss.velocity_weight="$VEL_WEIGHT" --set training.warmup_steps="$WARMUP"
@@ -130,9 +132,10 @@ else
 fi
 fi
 
-# 5. every epoch of the long run scored; the best one chosen
+# 5. every epoch of the long run scored, and (AVG=K > 0) the mean of each K consecutive epochs; the best one chosen
 EPOCHS=()
 epochs "$TAG-long" long
+averages "$TAG-long" long "$AVG"
 mkdir -p "$W/scores/$TAG-long"
 cp -n "$W"/scores/$TAG-ab/v5_*.json "$W/scores/$TAG-long/" 2>/dev/null || true
 $PY scripts/score_models.py --model v5=default "${EPOCHS[@]}" "${SCORE[@]}" --out "$W/scores/$TAG-long"
