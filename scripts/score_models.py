@@ -68,13 +68,11 @@ def criterion(results: dict[str, dict], which: str = "v5") -> float | None:
 
 def _without(res: dict, song: str | None) -> float:
     """8-class micro F1 of a real-dev result from its per-file counts, ``song``'s file left out."""
+    from drumscribe.evaluation.metrics import Counts
     from drumscribe.evaluation.realdev import song_of
 
-    tp = fp = fn = 0
-    for f in res["files"]:
-        if song is None or song_of(f["file"]) != song:
-            tp, fp, fn = tp + f["tp"], fp + f["fp"], fn + f["fn"]
-    return 2 * tp / max(2 * tp + fp + fn, 1)
+    return sum((Counts(f["tp"], f["fp"], f["fn"]) for f in res["files"]
+                if song is None or song_of(f["file"]) != song), Counts()).f1
 
 
 def loso(results: dict[str, dict], which: str = "v5") -> dict[str, float] | None:
@@ -99,7 +97,7 @@ def loso(results: dict[str, dict], which: str = "v5") -> dict[str, float] | None
 
 def loso_lines(rows: list[dict]) -> list[str]:
     """One line per left-out song: every model's criterion without it and the best model."""
-    subsets = [k for k in (rows[0].get("criterion_loso") or {})] if rows else []
+    subsets = list(rows[0].get("criterion_loso") or {}) if rows else []
     lines = []
     for sub in subsets:
         vals = [(r["model"], r["criterion_loso"][sub]) for r in rows

@@ -186,22 +186,13 @@ class BeatNet:
 
     def heard(self, audio):
         """``audio`` where its feature settings are the model's (or either is not known), else None."""
-        features = getattr(audio, "features", None)
-        if audio is None or features is None or self.audio_features is None:
-            return audio
-        if _same_settings(features, self.audio_features):
+        features = getattr(audio, "features", None)  # None too for no audio, or a plain (means, clock) pair
+        # dicts of numbers and strings: 11025 == 11025.0 as a sidecar reads it back
+        if features is None or self.audio_features is None or features == self.audio_features:
             return audio
         warnings.warn(f"{self.path.name}: its audio bands were trained on other feature settings than this drum "
                       "model's; the beats are tracked from the drum hits alone", stacklevel=3)
         return None
-
-
-def _same_settings(a: dict, b: dict) -> bool:
-    """Feature settings equal, numbers compared as numbers (a JSON sidecar reads 11025.0 back as a float)."""
-    if set(a) != set(b):
-        return False
-    return all(a[k] == b[k] or (isinstance(a[k], (int, float)) and isinstance(b[k], (int, float))
-                                and float(a[k]) == float(b[k])) for k in a)
 
 
 @lru_cache(maxsize=4)
